@@ -1,0 +1,169 @@
+"""Settings for erp-bridge. Every value comes from the environment (see README "Configuration")."""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from erp_bridge.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+# A development key is only acceptable while DEBUG is on; production must set its own.
+_DEV_SECRET_KEY = "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_q",
+    "rest_framework",
+    "integration",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "erp_bridge.urls"
+WSGI_APPLICATION = "erp_bridge.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# SQLite (the default, one machine) runs in WAL mode so readers never block the writer, with
+# IMMEDIATE transactions so two writers queue on the busy timeout instead of failing with
+# "database is locked" when a read transaction tries to upgrade. DATABASE_URL selects PostgreSQL.
+SQLITE_PATH = BASE_DIR / "db.sqlite3"
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL and not DATABASE_URL.startswith("sqlite"):
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    if DATABASE_URL:
+        SQLITE_PATH = Path(dj_database_url.parse(DATABASE_URL)["NAME"])
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": env_int("SQLITE_BUSY_TIMEOUT_S", 30, minimum=1),
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            # Tests use a file, not memory: intake runs worker threads and concurrency tests run
+            # two processes, which all need to see the same database.
+            "TEST": {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Language, time -----------------------------------------------------------------------------
+LANGUAGE_CODE = env_str("DJANGO_LANGUAGE_CODE", "en-us")
+TIME_ZONE = env_str("TIME_ZONE", "America/Sao_Paulo")  # the store's zone, used for display
+USE_I18N = True
+USE_TZ = True  # stored times are aware and UTC
+STORE_CURRENCY = env_str("STORE_CURRENCY", "BRL")
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+
+# --- Security (production: DJANGO_DEBUG=0) -----------------------------------------------------------
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", not DEBUG)
+if env_bool("DJANGO_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "integration": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    },
+}
+
+# --- VTEX ------------------------------------------------------------------------------------------
+VTEX_ACCOUNT_NAME = env_str("VTEX_ACCOUNT_NAME")
+VTEX_ENVIRONMENT = env_str("VTEX_ENVIRONMENT", "vtexcommercestable")
+VTEX_APP_KEY = env_str("VTEX_APP_KEY")
+VTEX_APP_TOKEN = env_str("VTEX_APP_TOKEN")
+VTEX_OMS_URL = env_str("VTEX_OMS_URL").rstrip("/") or (
+    f"https://{VTEX_ACCOUNT_NAME}.{VTEX_ENVIRONMENT}.com.br" if VTEX_ACCOUNT_NAME else ""
+)
+VTEX_PAYMENTS_URL = env_str("VTEX_PAYMENTS_URL").rstrip("/") or (
+    f"https://{VTEX_ACCOUNT_NAME}.vtexpayments.com.br" if VTEX_ACCOUNT_NAME else ""
+)
+# VTEX documents 6000 requests/minute per account (Get order); the whole account shares it,
+# VTEX's own Admin included, so the default leaves half of it to everything else.
+VTEX_RATE_LIMIT_RPM = env_int("VTEX_RATE_LIMIT_RPM", 3000, minimum=1)
+VTEX_CONNECT_TIMEOUT_S = env_float("VTEX_CONNECT_TIMEOUT_S", 5.0, minimum=0.1)
+VTEX_READ_TIMEOUT_S = env_float("VTEX_READ_TIMEOUT_S", 30.0, minimum=0.1)
+VTEX_GET_ATTEMPTS = env_int("VTEX_GET_ATTEMPTS", 4, minimum=1)
+# Longest Retry-After honoured as given; VTEX recommends a 1-minute back-off after a 429.
+VTEX_MAX_RETRY_AFTER_S = env_float("VTEX_MAX_RETRY_AFTER_S", 120.0, minimum=1)
+VTEX_INTAKE = env_choice("VTEX_INTAKE", "list", ("list", "feed"))
+VTEX_FETCH_PAYMENTS = env_bool("VTEX_FETCH_PAYMENTS", False)
+VTEX_PULL_EVERY_MINUTES = env_int("VTEX_PULL_EVERY_MINUTES", 2, minimum=1)
+VTEX_CONCURRENCY = env_int("VTEX_CONCURRENCY", 8, minimum=1)
+VTEX_START_HANDLING = env_choice("VTEX_START_HANDLING", "on_import", ("on_import", "on_erp_ack"))
+
+# --- Background work (django-q2, ORM broker: at-least-once, so every task is idempotent) ---------------
+Q_CLUSTER = {
+    "name": env_str("Q_CLUSTER_NAME", "erp-bridge"),
+    "orm": "default",
+    "workers": env_int("Q_WORKERS", 2, minimum=1),
+    # A task may run this long; retry must be larger, or the broker hands the same task to a
+    # second worker while the first is still running it (django-q2 docs, "retry").
+    "timeout": env_int("Q_TIMEOUT_S", 600, minimum=10),
+    "retry": env_int("Q_RETRY_S", 720, minimum=20),
+    "max_attempts": 3,
+    "catch_up": False,
+    "poll": env_float("Q_POLL_S", 1.0, minimum=0.1),
+    "save_limit": 1000,
+    "ack_failures": True,
+}
+if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
+    raise ImproperlyConfigured("Q_RETRY_S must be larger than Q_TIMEOUT_S (django-q2 would run a task twice).")

@@ -1,0 +1,59 @@
+"""Bookkeeping of the integration itself: the VTEX call log, leases and the shared rate budget."""
+
+from django.db import models
+
+
+class VtexCall(models.Model):
+    """One HTTP attempt to VTEX. Excerpts never contain credentials (the client strips them)."""
+
+    operation = models.CharField(max_length=64, help_text="Client method, e.g. get_order.")
+    order_id = models.CharField(max_length=64, blank=True, db_index=True)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True, help_text="Timeout, connection error…")
+    duration_ms = models.PositiveIntegerField(default=0)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    request_excerpt = models.TextField(blank=True)
+    response_excerpt = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "VTEX call"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.status_code or self.error}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class Lease(models.Model):
+    """A named, expiring lock held by one process (e.g. the intake), taken with conditional updates."""
+
+    name = models.CharField(max_length=64, unique=True)
+    holder = models.CharField(max_length=128)
+    expires_at = models.DateTimeField()
+    acquired_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder}"
+
+
+class RateBudget(models.Model):
+    """The VTEX request budget shared by every process of the installation.
+
+    One row per budget. Processes take tokens for the current second with conditional UPDATEs
+    (no row lock held), and a 429 sets paused_until so every process waits.
+    """
+
+    name = models.CharField(max_length=32, unique=True)
+    window_start = models.BigIntegerField(default=0, help_text="Unix second the counter belongs to.")
+    used = models.PositiveIntegerField(default=0)
+    paused_until = models.FloatField(default=0.0, help_text="Unix time until which nobody calls VTEX.")
+    pauses = models.PositiveIntegerField(default=0, help_text="429 answers seen in total.")
+
+    def __str__(self) -> str:
+        return self.name

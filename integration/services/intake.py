@@ -1,0 +1,230 @@
+"""Order intake: from VTEX's ready-for-handling orders to stored, acknowledged orders.
+
+One cycle (DESIGN.md "The flow"):
+1. take the `intake` lease, so that two cycles (two clusters, the schedule and the command)
+   never work at once;
+2. acknowledge orders stored earlier but not acknowledged (a crash or timeout last time);
+3. list ready-for-handling orders, every page; skip the ones already stored and acknowledged
+   (List orders lags about 4 minutes behind, VTEX-API.md §1);
+4. read each new order (and its payment transaction when VTEX_FETCH_PAYMENTS is on) in worker
+   threads, store it in one transaction per order, and only then send start-handling.
+
+Worker threads only speak to VTEX; this module's thread does every database write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+
+from integration.models import Order
+from integration.services.leases import lease, lease_holder
+from integration.services.orders import (
+    READY_FOR_HANDLING,
+    AckResult,
+    order_claim_acknowledgement,
+    order_record_acknowledgement,
+    order_record_intake_failure,
+    order_store_from_vtex,
+    orders_awaiting_acknowledgement,
+    vtex_send_start_handling,
+)
+from integration.services.vtex import call_log, vtex_client
+from integration.services.workers import WorkerPool
+from integration.vtex import VtexClient, VtexError
+from integration.vtex.mapping import OrderData, VtexDataError, order_data_from_vtex
+
+INTAKE_LEASE = "intake"
+INTAKE_LEASE_TTL = timedelta(minutes=5)
+#: Renew the lease this often; far below its TTL so a slow page never loses it.
+LEASE_RENEW_EVERY_S = 30.0
+
+
+@dataclass
+class IntakeResult:
+    imported: int = 0
+    already_known: int = 0
+    updated: int = 0
+    acknowledged: int = 0
+    failed: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    skipped_reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+    def summary(self) -> str:
+        if self.skipped_reason:
+            return f"skipped: {self.skipped_reason}"
+        return (
+            f"imported {self.imported}, already known {self.already_known}, "
+            f"acknowledged {self.acknowledged}, failed {self.failed}"
+        )
+
+
+Progress = Callable[[IntakeResult], None]
+
+
+@dataclass
+class FetchedOrder:
+    raw: dict[str, Any]
+    data: OrderData
+    payment_status: dict[str, dict[str, str]]
+
+
+def vtex_fetch_order(*, client: VtexClient, order_id: str, fetch_payments: bool) -> FetchedOrder:
+    """Read one order (and its transaction's payments) from VTEX and map it. No database access."""
+    raw = client.get_order(order_id)
+    data = order_data_from_vtex(raw)
+    if data.order_id != order_id:
+        raise VtexDataError("orderId", f"VTEX answered with order {data.order_id!r} for {order_id!r}")
+    payment_status: dict[str, dict[str, str]] = {}
+    if fetch_payments:
+        for transaction_id in sorted({p["transaction_id"] for p in data.payments if p["transaction_id"]}):
+            transaction = client.get_transaction(transaction_id)
+            transaction_status = str(transaction.get("status") or "")[:32]
+            for payment in client.get_transaction_payments(transaction_id):
+                if isinstance(payment, dict) and payment.get("id"):
+                    payment_status[str(payment["id"])] = {
+                        "status": str(payment.get("status") or "")[:32],
+                        "transaction_status": transaction_status,
+                    }
+    return FetchedOrder(raw=raw, data=data, payment_status=payment_status)
+
+
+class _Cycle:
+    """The state of one intake cycle: the pool, the counters and the lease to keep alive."""
+
+    def __init__(self, *, client: VtexClient, held_lease, progress: Progress | None, acknowledge: bool) -> None:
+        self.client = client
+        self.lease = held_lease
+        self.progress = progress
+        self.acknowledge = acknowledge
+        self.fetch_payments = settings.VTEX_FETCH_PAYMENTS
+        self.result = IntakeResult()
+        self.summaries: dict[str, dict[str, Any]] = {}
+        self._last_renewal = time.monotonic()
+
+    # Jobs run in worker threads: ("fetch", order_id) or ("ack", order_id).
+    def work(self, job: tuple[str, str]) -> Any:
+        kind, order_id = job
+        if kind == "fetch":
+            return vtex_fetch_order(client=self.client, order_id=order_id, fetch_payments=self.fetch_payments)
+        return vtex_send_start_handling(client=self.client, order_id=order_id)
+
+    def run(self, pages: Iterable[list[dict[str, Any]]]) -> IntakeResult:
+        with WorkerPool(self.work, size=settings.VTEX_CONCURRENCY) as pool:
+            self.pool = pool
+            if self.acknowledge:
+                for order_id in orders_awaiting_acknowledgement().values_list("order_id", flat=True).iterator():
+                    self._submit_ack(order_id)
+            try:
+                for page in pages:
+                    self._take_page(page)
+            except VtexError as exc:  # listing itself failed: finish what was started, then report
+                self._fail("(list orders)", exc)
+            while pool.in_flight:
+                self._handle(pool.next_done())
+        call_log.flush()
+        self._report()
+        return self.result
+
+    def _take_page(self, page: list[dict[str, Any]]) -> None:
+        ids = [str(entry.get("orderId")) for entry in page if isinstance(entry, dict) and entry.get("orderId")]
+        known = dict(Order.objects.filter(order_id__in=ids).values_list("order_id", "is_complete"))
+        for entry in page:
+            order_id = str(entry.get("orderId") or "")
+            if not order_id or order_id in self.summaries:
+                continue
+            if known.get(order_id):
+                # Stored already: acknowledged, or queued above for acknowledgement.
+                self.result.already_known += 1
+                continue
+            self.summaries[order_id] = entry
+            self._submit(("fetch", order_id))
+        self._keep_alive()
+
+    def _submit(self, job: tuple[str, str]) -> None:
+        while self.pool.full:
+            self._handle(self.pool.next_done())
+        self.pool.submit(job)
+
+    def _submit_ack(self, order_id: str) -> None:
+        if order_claim_acknowledgement(order_id=order_id):
+            self._submit(("ack", order_id))
+
+    def _handle(self, done) -> None:
+        kind, order_id = done.job
+        if kind == "fetch":
+            if done.error is not None:
+                self._fail(order_id, done.error)
+            else:
+                self._store(order_id, done.result)
+        elif done.error is not None:  # a bug, not a VTEX answer: keep the order retryable
+            order_record_acknowledgement(result=AckResult(order_id, done=False, message=str(done.error)))
+            self._fail(order_id, done.error)
+        else:
+            order_record_acknowledgement(result=done.result)
+            if done.result.done:
+                self.result.acknowledged += 1
+            else:
+                self._fail(order_id, VtexError(done.result.message), record=False)
+        self._keep_alive()
+
+    def _store(self, order_id: str, fetched: FetchedOrder) -> None:
+        outcome = order_store_from_vtex(data=fetched.data, raw=fetched.raw, payment_status=fetched.payment_status)
+        if outcome.created:
+            self.result.imported += 1
+        else:
+            self.result.already_known += 1
+        if self.acknowledge and outcome.order.vtex_status == READY_FOR_HANDLING:
+            self._submit_ack(order_id)
+
+    def _fail(self, order_id: str, error: BaseException, *, record: bool = True) -> None:
+        if not isinstance(error, (VtexError, VtexDataError)):
+            raise error  # a programming error must not be reported as one failed order
+        self.result.failed += 1
+        self.result.failures.append((order_id, str(error)))
+        if record and order_id in self.summaries:
+            order_record_intake_failure(order_id=order_id, summary=self.summaries[order_id], error=error)
+
+    def _keep_alive(self) -> None:
+        if time.monotonic() - self._last_renewal >= LEASE_RENEW_EVERY_S:
+            self.lease.renew()
+            call_log.flush()
+            self._last_renewal = time.monotonic()
+        self._report()
+
+    def _report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.result)
+
+
+def intake_run(
+    *,
+    source: str = "list",
+    client: VtexClient | None = None,
+    progress: Progress | None = None,
+) -> IntakeResult:
+    """One intake cycle. Safe to run from several processes at once: only one works."""
+    if source != "list":
+        raise ValueError(f"unknown intake source {source!r}; this version supports 'list'")
+    client = client or vtex_client()
+    with lease(INTAKE_LEASE, ttl=INTAKE_LEASE_TTL) as held:
+        if held is None:
+            holder = lease_holder(INTAKE_LEASE)
+            who = f" by {holder.holder} until {holder.expires_at:%H:%M:%S} UTC" if holder else ""
+            return IntakeResult(skipped_reason=f"another intake is running{who}")
+        cycle = _Cycle(
+            client=client,
+            held_lease=held,
+            progress=progress,
+            acknowledge=settings.VTEX_START_HANDLING == "on_import",
+        )
+        return cycle.run(client.iter_order_pages(status=READY_FOR_HANDLING))

@@ -1,0 +1,299 @@
+"""Orders: storing what VTEX sent, acknowledging it (start-handling), refreshing, staff edits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from integration.models import Order, OrderEvent, OrderItem, Payment
+from integration.services.events import order_event_record
+from integration.vtex import VtexClient, VtexConflict, VtexError
+from integration.vtex.mapping import SHIPPING_ADDRESS_FIELDS, OrderData, VtexDataError, summary_fields
+
+READY_FOR_HANDLING = "ready-for-handling"
+#: VTEX statuses that mean start-handling already took effect (VTEX-API.md §10).
+HANDLED_STATUSES = frozenset(
+    {"start-handling", "handling", "invoice", "invoiced", "cancellation-requested", "cancel", "canceled"}
+)
+CANCELED_STATUSES = frozenset({"cancel", "canceled"})
+#: A claim on start-handling older than this belongs to a process that died mid-call.
+ACK_CLAIM_STALE_AFTER = timedelta(minutes=5)
+
+#: Fields staff may correct in the admin; each change is written to the timeline.
+STAFF_EDITABLE_FIELDS = (*SHIPPING_ADDRESS_FIELDS, "notes")
+
+
+def order_derive_state(order: Order) -> str:
+    """The local state from the data (never set by hand). Invoicing refines it (issue 3)."""
+    if order.vtex_status in CANCELED_STATUSES:
+        return Order.State.CANCELED
+    if order.vtex_status == "cancellation-requested":
+        return Order.State.CANCELLATION_REQUESTED
+    if order.vtex_status == "invoiced":
+        return Order.State.INVOICED
+    if order.ack_state == Order.AckState.DONE or order.vtex_status in HANDLED_STATUSES:
+        return Order.State.HANDLING
+    return Order.State.RECEIVED
+
+
+@dataclass
+class StoreOutcome:
+    order: Order
+    created: bool
+    changed: bool
+
+
+def order_store_from_vtex(
+    *, data: OrderData, raw: dict[str, Any], payment_status: dict[str, dict[str, str]] | None = None
+) -> StoreOutcome:
+    """Insert or update one order with its items and payments, in one transaction.
+
+    Idempotent on order_id: storing the same order twice changes nothing the second time.
+    `payment_status` maps payment id → {"status", "transaction_status"} from the Payments API.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(order_id=data.order_id).first()
+        created = order is None or not order.is_complete
+        if order is None:
+            try:
+                with transaction.atomic():
+                    order = Order.objects.create(order_id=data.order_id, **data.fields, is_complete=False)
+            except IntegrityError:  # a concurrent run stored it between our read and our insert
+                order = Order.objects.select_for_update().get(order_id=data.order_id)
+                created = not order.is_complete
+        changed = created or order.raw_hash != data.raw_hash
+        previous_status = order.vtex_status
+        for name, value in data.fields.items():
+            if name in SHIPPING_ADDRESS_FIELDS and order.shipping_address_edited:
+                continue  # staff corrected it; VTEX's copy stays in raw
+            setattr(order, name, value)
+        order.raw = raw
+        order.raw_hash = data.raw_hash
+        order.is_complete = True
+        order.intake_error = ""
+        order.intake_failed_at = None
+        order.last_synced_at = now
+        order.state = order_derive_state(order)
+        order.save()
+        if changed:
+            _store_items(order, data.items)
+        _store_payments(order, data.payments, payment_status or {})
+        if created:
+            order_event_record(
+                order=order,
+                kind=OrderEvent.Kind.IMPORTED,
+                message=f"Imported from VTEX in status {order.vtex_status}.",
+                actor_label="intake",
+            )
+        elif previous_status != order.vtex_status:
+            order_event_record(
+                order=order,
+                kind=OrderEvent.Kind.STATUS_CHANGED,
+                message=f"VTEX status changed from {previous_status} to {order.vtex_status}.",
+                data={"from": previous_status, "to": order.vtex_status},
+            )
+        elif changed:
+            order_event_record(order=order, kind=OrderEvent.Kind.UPDATED, message="Order data changed at VTEX.")
+    return StoreOutcome(order=order, created=created, changed=changed)
+
+
+def _store_items(order: Order, items: list[dict[str, Any]]) -> None:
+    existing = {item.item_index: item for item in order.items.all()}
+    for row in items:
+        item = existing.pop(row["item_index"], None)
+        if item is None:
+            OrderItem.objects.create(order=order, **row)
+        else:
+            for name, value in row.items():
+                setattr(item, name, value)
+            item.save()
+    if existing:
+        OrderItem.objects.filter(pk__in=[item.pk for item in existing.values()]).delete()
+
+
+def _store_payments(order: Order, payments: list[dict[str, Any]], status: dict[str, dict[str, str]]) -> None:
+    now = timezone.now()
+    for row in payments:
+        extra = status.get(row["payment_id"], {})
+        defaults = dict(row, **extra)
+        if extra:
+            defaults["fetched_at"] = now
+        Payment.objects.update_or_create(order=order, payment_id=row["payment_id"], defaults=defaults)
+
+
+def order_record_intake_failure(*, order_id: str, summary: dict[str, Any] | None, error: Exception) -> Order:
+    """Keep a visible trace of an order that could not be taken in; the next run retries it."""
+    message = error_message(error)
+    now = timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(order_id=order_id).first()
+        if order is None:
+            fields = summary_fields(summary or {})
+            fields.setdefault("vtex_status", READY_FOR_HANDLING)
+            try:
+                with transaction.atomic():
+                    order = Order.objects.create(order_id=order_id, is_complete=False, **fields)
+            except IntegrityError:
+                order = Order.objects.select_for_update().get(order_id=order_id)
+        order.intake_error = message
+        order.intake_failed_at = now
+        order.save(update_fields=["intake_error", "intake_failed_at", "updated_at"])
+        order_event_record(
+            order=order, kind=OrderEvent.Kind.INTAKE_FAILED, message=f"Intake failed: {message}", actor_label="intake"
+        )
+    return order
+
+
+def error_message(error: Exception) -> str:
+    if isinstance(error, VtexDataError):
+        return f"VTEX sent a malformed order: {error}"
+    return str(error)
+
+
+# ---- start-handling -----------------------------------------------------------------------------
+
+
+def orders_awaiting_acknowledgement():
+    """Stored orders VTEX still shows as ready-for-handling and that nobody is acknowledging now."""
+    stale = timezone.now() - ACK_CLAIM_STALE_AFTER
+    claimable = Q(ack_state__in=[Order.AckState.PENDING, Order.AckState.FAILED]) | Q(
+        ack_state=Order.AckState.SENDING, ack_claimed_at__lt=stale
+    )
+    return Order.objects.filter(claimable, is_complete=True, vtex_status=READY_FOR_HANDLING)
+
+
+def order_claim_acknowledgement(*, order_id: str) -> bool:
+    """Take the right to send start-handling for this order; False if another process has it or it is done.
+
+    A conditional UPDATE is the lock: of two processes, exactly one changes the row.
+    """
+    stale = timezone.now() - ACK_CLAIM_STALE_AFTER
+    claimable = Q(ack_state__in=[Order.AckState.PENDING, Order.AckState.FAILED]) | Q(
+        ack_state=Order.AckState.SENDING, ack_claimed_at__lt=stale
+    )
+    return bool(
+        Order.objects.filter(claimable, order_id=order_id, is_complete=True).update(
+            ack_state=Order.AckState.SENDING, ack_claimed_at=timezone.now(), ack_attempts=F("ack_attempts") + 1
+        )
+    )
+
+
+@dataclass
+class AckResult:
+    order_id: str
+    done: bool
+    vtex_status: str = ""
+    message: str = ""
+
+
+def vtex_send_start_handling(*, client: VtexClient, order_id: str) -> AckResult:
+    """Send start-handling once; on a conflict or an unknown outcome, read the order back.
+
+    No database access: this runs in worker threads. VTEX moves an order out of
+    ready-for-handling only once, and a repeat gets 409 OMS003, so the read-back tells whether
+    ours (or an earlier, lost one) took effect (VTEX-API.md §3, §12.4).
+    """
+    try:
+        client.start_handling(order_id)
+        return AckResult(order_id, done=True, vtex_status="handling", message="VTEX accepted start-handling.")
+    except VtexConflict as exc:
+        first_error: VtexError = exc
+    except VtexError as exc:
+        if not exc.outcome_unknown:
+            return AckResult(order_id, done=False, message=error_message(exc))
+        first_error = exc
+    try:
+        status = str(client.get_order(order_id).get("status") or "")
+    except VtexError as exc:
+        return AckResult(
+            order_id, done=False, message=f"{error_message(first_error)}; reading the order back failed: {exc}"
+        )
+    if status in HANDLED_STATUSES - CANCELED_STATUSES - {"cancellation-requested"}:
+        return AckResult(order_id, done=True, vtex_status=status, message=f"VTEX shows the order in {status}.")
+    return AckResult(
+        order_id,
+        done=False,
+        vtex_status=status,
+        message=f"{error_message(first_error)}; VTEX shows the order in {status or 'an unknown status'}.",
+    )
+
+
+def order_record_acknowledgement(*, result: AckResult, actor=None) -> Order:
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(order_id=result.order_id)
+        now = timezone.now()
+        if result.vtex_status:
+            order.vtex_status = result.vtex_status
+        if result.done:
+            order.ack_state = Order.AckState.DONE
+            order.acknowledged_at = order.acknowledged_at or now
+            order.ack_error = ""
+        else:
+            order.ack_state = Order.AckState.FAILED
+            order.ack_error = result.message
+        order.state = order_derive_state(order)
+        order.save()
+        order_event_record(
+            order=order,
+            kind=OrderEvent.Kind.ACKNOWLEDGED if result.done else OrderEvent.Kind.ACK_FAILED,
+            message=result.message,
+            actor=actor,
+            actor_label="intake",
+        )
+    return order
+
+
+def order_acknowledge(*, client: VtexClient, order: Order, actor=None) -> AckResult:
+    """Claim, send and record start-handling for one stored order (admin action, ERP ack)."""
+    if order.ack_state == Order.AckState.DONE:
+        return AckResult(order.order_id, done=True, vtex_status=order.vtex_status, message="Already acknowledged.")
+    if not order.is_complete:
+        return AckResult(order.order_id, done=False, message="The order was never read in full; refresh it first.")
+    if not order_claim_acknowledgement(order_id=order.order_id):
+        return AckResult(order.order_id, done=False, message="Another process is acknowledging this order now.")
+    result = vtex_send_start_handling(client=client, order_id=order.order_id)
+    order_record_acknowledgement(result=result, actor=actor)
+    return result
+
+
+# ---- refresh and staff edits ------------------------------------------------------------------------
+
+
+def order_refresh_from_vtex(*, client: VtexClient, order: Order, fetch_payments: bool = False) -> StoreOutcome:
+    """Read the order again from VTEX and store it. Raises VtexError or VtexDataError."""
+    from integration.services.intake import vtex_fetch_order
+
+    fetched = vtex_fetch_order(client=client, order_id=order.order_id, fetch_payments=fetch_payments)
+    return order_store_from_vtex(data=fetched.data, raw=fetched.raw, payment_status=fetched.payment_status)
+
+
+def order_update_local_fields(*, order: Order, changes: dict[str, Any], actor) -> list[str]:
+    """Apply staff corrections (shipping address, notes) and record who changed what."""
+    unknown = set(changes) - set(STAFF_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"these fields cannot be edited: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        changed = {
+            name: {"from": getattr(locked, name), "to": value}
+            for name, value in changes.items()
+            if getattr(locked, name) != value
+        }
+        if not changed:
+            return []
+        for name, diff in changed.items():
+            setattr(locked, name, diff["to"])
+        if set(changed) & set(SHIPPING_ADDRESS_FIELDS):
+            locked.shipping_address_edited = True
+        locked.save()
+        labels = ", ".join(Order._meta.get_field(name).verbose_name for name in changed)
+        order_event_record(
+            order=locked, kind=OrderEvent.Kind.EDITED, message=f"Changed {labels}.", actor=actor, data=changed
+        )
+    return list(changed)

@@ -1,0 +1,30 @@
+"""The django-q2 schedules erp-bridge needs, kept equal to the settings.
+
+Created with update_or_create on the name (django-q2's Schedule.name is not unique in the
+database), so migrations, restarts and several clusters never add a second copy.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django_q.models import Schedule
+
+PULL_ORDERS_SCHEDULE = "erp-bridge: pull orders"
+
+
+def schedules_ensure() -> list[str]:
+    wanted = {
+        PULL_ORDERS_SCHEDULE: dict(
+            func="integration.tasks.pull_orders",
+            schedule_type=Schedule.MINUTES,
+            minutes=settings.VTEX_PULL_EVERY_MINUTES,
+            repeats=-1,
+        ),
+    }
+    for name, fields in wanted.items():
+        duplicates = Schedule.objects.filter(name=name).order_by("id")
+        keep = duplicates.first()
+        if keep is not None:
+            duplicates.exclude(pk=keep.pk).delete()
+        Schedule.objects.update_or_create(name=name, defaults=fields)
+    return list(wanted)

@@ -1,0 +1,87 @@
+"""Wiring of the one VTEX client of this process: settings, the shared budget, the call log."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from integration.models import VtexCall
+from integration.services.rate_budget import DatabaseRateBudget
+from integration.vtex import CallRecord, VtexClient, VtexConfig
+
+_client: VtexClient | None = None
+_client_lock = threading.Lock()
+
+# Threads of an intake worker pool buffer their call records; the pool's owner writes them in
+# batches (see integration.services.workers), so worker threads stay off the database writer.
+_buffering = threading.local()
+
+
+class CallLog:
+    """Recorder that turns client CallRecords into VtexCall rows."""
+
+    def __init__(self) -> None:
+        self._pending: list[VtexCall] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, record: CallRecord) -> None:
+        row = VtexCall(**record.__dict__)
+        if getattr(_buffering, "active", False):
+            with self._lock:
+                self._pending.append(row)
+            return
+        row.save()
+
+    def flush(self) -> int:
+        with self._lock:
+            rows, self._pending = self._pending, []
+        if rows:
+            VtexCall.objects.bulk_create(rows, batch_size=500)
+        return len(rows)
+
+
+call_log = CallLog()
+
+
+def buffer_calls_in_this_thread() -> None:
+    _buffering.active = True
+
+
+def vtex_config_from_settings() -> VtexConfig:
+    return VtexConfig(
+        oms_url=settings.VTEX_OMS_URL,
+        payments_url=settings.VTEX_PAYMENTS_URL,
+        app_key=settings.VTEX_APP_KEY,
+        app_token=settings.VTEX_APP_TOKEN,
+        connect_timeout=settings.VTEX_CONNECT_TIMEOUT_S,
+        read_timeout=settings.VTEX_READ_TIMEOUT_S,
+        get_attempts=settings.VTEX_GET_ATTEMPTS,
+        max_retry_after=settings.VTEX_MAX_RETRY_AFTER_S,
+        pool_size=max(10, settings.VTEX_CONCURRENCY * 2),
+    )
+
+
+def vtex_client() -> VtexClient:
+    """The process's client: one requests.Session (one keep-alive pool) for every caller."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = VtexClient(
+                vtex_config_from_settings(),
+                budget=DatabaseRateBudget(settings.VTEX_RATE_LIMIT_RPM),
+                recorder=call_log,
+            )
+        return _client
+
+
+def reset_vtex_client(**overrides: Any) -> None:
+    """Forget the process's client (settings changed; used by tests and the demo)."""
+    global _client
+    with _client_lock:
+        if _client is not None:
+            _client.session.close()
+        _client = None
+    close_old_connections()

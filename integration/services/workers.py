@@ -1,0 +1,75 @@
+"""A small pool of threads for VTEX calls, owned by one thread that alone writes to the database.
+
+Worker threads only talk to VTEX (their call records are buffered, see services.vtex); the owner
+submits jobs and stores results as they complete. This keeps SQLite's single writer free and the
+number of database connections small. Each worker closes its connections when the pool ends.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+
+from integration.services.vtex import buffer_calls_in_this_thread
+
+_STOP = object()
+
+
+@dataclass
+class Done:
+    job: Any
+    result: Any = None
+    error: BaseException | None = None
+
+
+class WorkerPool:
+    def __init__(self, work: Callable[[Any], Any], *, size: int) -> None:
+        self.work = work
+        self.size = max(1, size)
+        self.in_flight = 0
+        self._jobs: queue.Queue[Any] = queue.Queue()
+        self._done: queue.Queue[Done] = queue.Queue()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"vtex-worker-{n}", daemon=True) for n in range(self.size)
+        ]
+
+    def __enter__(self) -> WorkerPool:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for _ in self._threads:
+            self._jobs.put(_STOP)
+        for thread in self._threads:
+            thread.join()
+
+    def _run(self) -> None:
+        buffer_calls_in_this_thread()
+        try:
+            while (job := self._jobs.get()) is not _STOP:
+                try:
+                    self._done.put(Done(job, result=self.work(job)))
+                except BaseException as exc:  # handed to the owner, who decides
+                    self._done.put(Done(job, error=exc))
+        finally:
+            connections.close_all()
+
+    def submit(self, job: Any) -> None:
+        self.in_flight += 1
+        self._jobs.put(job)
+
+    @property
+    def full(self) -> bool:
+        # Twice the threads keeps every thread busy while the owner stores results.
+        return self.in_flight >= self.size * 2
+
+    def next_done(self) -> Done:
+        done = self._done.get()
+        self.in_flight -= 1
+        return done
