@@ -1,5 +1,6 @@
 """Settings for erp-bridge. Every value comes from the environment (see README "Configuration")."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -8,6 +9,8 @@ from django.core.exceptions import ImproperlyConfigured
 from erp_bridge.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Local files of a running installation (test database, collected static files).
+(BASE_DIR / "var").mkdir(exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 
@@ -82,8 +85,9 @@ else:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
             # Tests use a file, not memory: intake runs worker threads and concurrency tests run
-            # two processes, which all need to see the same database.
-            "TEST": {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")},
+            # two processes, which all need to see the same database. One file per test run, so
+            # two runs at once (two terminals, an editor's runner) never share it.
+            "TEST": {"NAME": str(BASE_DIR / "var" / f"test-db-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -148,6 +152,8 @@ VTEX_INTAKE = env_choice("VTEX_INTAKE", "list", ("list", "feed"))
 VTEX_FETCH_PAYMENTS = env_bool("VTEX_FETCH_PAYMENTS", False)
 VTEX_PULL_EVERY_MINUTES = env_int("VTEX_PULL_EVERY_MINUTES", 2, minimum=1)
 VTEX_CONCURRENCY = env_int("VTEX_CONCURRENCY", 8, minimum=1)
+# VTEX call records (the admin timeline) older than this are deleted by a daily job.
+VTEX_CALL_RETENTION_DAYS = env_int("VTEX_CALL_RETENTION_DAYS", 30, minimum=1)
 VTEX_START_HANDLING = env_choice("VTEX_START_HANDLING", "on_import", ("on_import", "on_erp_ack"))
 
 # --- Background work (django-q2, ORM broker: at-least-once, so every task is idempotent) ---------------

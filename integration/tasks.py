@@ -6,3 +6,9 @@ def pull_orders() -> str:
     from integration.services.intake import intake_run
 
     return intake_run(source="list").summary()
+
+
+def prune_vtex_calls() -> str:
+    from integration.services.housekeeping import vtex_calls_prune
+
+    return f"deleted {vtex_calls_prune()} VTEX call records"

@@ -172,6 +172,8 @@ class OrderEvent(models.Model):
     class Kind(models.TextChoices):
         IMPORTED = "imported", "Imported"
         UPDATED = "updated", "Updated from VTEX"
+        REFRESHED = "refreshed", "Refreshed from VTEX"
+        REFRESH_FAILED = "refresh_failed", "Refresh from VTEX failed"
         INTAKE_FAILED = "intake_failed", "Intake failed"
         ACKNOWLEDGED = "acknowledged", "Start-handling confirmed"
         ACK_FAILED = "ack_failed", "Start-handling failed"

@@ -36,7 +36,7 @@ from integration.services.orders import (
 )
 from integration.services.vtex import call_log, vtex_client
 from integration.services.workers import WorkerPool
-from integration.vtex import VtexClient, VtexError
+from integration.vtex import VtexClient, VtexConfigurationError, VtexError
 from integration.vtex.mapping import OrderData, VtexDataError, order_data_from_vtex
 
 INTAKE_LEASE = "intake"
@@ -87,9 +87,9 @@ def vtex_fetch_order(*, client: VtexClient, order_id: str, fetch_payments: bool)
     payment_status: dict[str, dict[str, str]] = {}
     if fetch_payments:
         for transaction_id in sorted({p["transaction_id"] for p in data.payments if p["transaction_id"]}):
-            transaction = client.get_transaction(transaction_id)
+            transaction = client.get_transaction(transaction_id, order_id=order_id)
             transaction_status = str(transaction.get("status") or "")[:32]
-            for payment in client.get_transaction_payments(transaction_id):
+            for payment in client.get_transaction_payments(transaction_id, order_id=order_id):
                 if isinstance(payment, dict) and payment.get("id"):
                     payment_status[str(payment["id"])] = {
                         "status": str(payment.get("status") or "")[:32],
@@ -122,11 +122,13 @@ class _Cycle:
         with WorkerPool(self.work, size=settings.VTEX_CONCURRENCY) as pool:
             self.pool = pool
             if self.acknowledge:
-                for order_id in orders_awaiting_acknowledgement().values_list("order_id", flat=True).iterator():
+                for order_id in list(orders_awaiting_acknowledgement().values_list("order_id", flat=True)):
                     self._submit_ack(order_id)
             try:
                 for page in pages:
                     self._take_page(page)
+            except VtexConfigurationError:
+                raise  # nothing can work: say so instead of counting a failed order
             except VtexError as exc:  # listing itself failed: finish what was started, then report
                 self._fail("(list orders)", exc)
             while pool.in_flight:

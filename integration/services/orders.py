@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -105,26 +106,35 @@ def order_store_from_vtex(
 
 def _store_items(order: Order, items: list[dict[str, Any]]) -> None:
     existing = {item.item_index: item for item in order.items.all()}
+    new_items = []
     for row in items:
         item = existing.pop(row["item_index"], None)
         if item is None:
-            OrderItem.objects.create(order=order, **row)
+            new_items.append(OrderItem(order=order, **row))
         else:
             for name, value in row.items():
                 setattr(item, name, value)
             item.save()
+    OrderItem.objects.bulk_create(new_items)
     if existing:
         OrderItem.objects.filter(pk__in=[item.pk for item in existing.values()]).delete()
 
 
 def _store_payments(order: Order, payments: list[dict[str, Any]], status: dict[str, dict[str, str]]) -> None:
     now = timezone.now()
+    existing = {payment.payment_id: payment for payment in order.payments.all()}
+    new_payments = []
     for row in payments:
         extra = status.get(row["payment_id"], {})
-        defaults = dict(row, **extra)
-        if extra:
-            defaults["fetched_at"] = now
-        Payment.objects.update_or_create(order=order, payment_id=row["payment_id"], defaults=defaults)
+        values = dict(row, **extra, **({"fetched_at": now} if extra else {}))
+        payment = existing.get(row["payment_id"])
+        if payment is None:
+            new_payments.append(Payment(order=order, **values))
+        elif any(getattr(payment, name) != value for name, value in values.items() if name != "fetched_at"):
+            for name, value in values.items():
+                setattr(payment, name, value)
+            payment.save()
+    Payment.objects.bulk_create(new_payments)
 
 
 def order_record_intake_failure(*, order_id: str, summary: dict[str, Any] | None, error: Exception) -> Order:
@@ -265,12 +275,36 @@ def order_acknowledge(*, client: VtexClient, order: Order, actor=None) -> AckRes
 # ---- refresh and staff edits ------------------------------------------------------------------------
 
 
-def order_refresh_from_vtex(*, client: VtexClient, order: Order, fetch_payments: bool = False) -> StoreOutcome:
-    """Read the order again from VTEX and store it. Raises VtexError or VtexDataError."""
+def order_refresh_from_vtex(*, client: VtexClient, order: Order, actor=None) -> StoreOutcome:
+    """Read the order again from VTEX (as the intake does) and store it; the attempt is on the timeline.
+
+    Raises VtexError or VtexDataError after recording the failure as an event.
+    """
     from integration.services.intake import vtex_fetch_order
 
-    fetched = vtex_fetch_order(client=client, order_id=order.order_id, fetch_payments=fetch_payments)
-    return order_store_from_vtex(data=fetched.data, raw=fetched.raw, payment_status=fetched.payment_status)
+    try:
+        fetched = vtex_fetch_order(client=client, order_id=order.order_id, fetch_payments=settings.VTEX_FETCH_PAYMENTS)
+    except (VtexError, VtexDataError) as exc:
+        order_event_record(
+            order=order,
+            kind=OrderEvent.Kind.REFRESH_FAILED,
+            message=f"Refresh from VTEX failed: {error_message(exc)}",
+            actor=actor,
+        )
+        raise
+    outcome = order_store_from_vtex(data=fetched.data, raw=fetched.raw, payment_status=fetched.payment_status)
+    if not outcome.changed:
+        order_event_record(
+            order=outcome.order,
+            kind=OrderEvent.Kind.REFRESHED,
+            message="Refreshed from VTEX: nothing had changed.",
+            actor=actor,
+        )
+    elif actor is not None:
+        order_event_record(
+            order=outcome.order, kind=OrderEvent.Kind.REFRESHED, message="Refreshed from VTEX.", actor=actor
+        )
+    return outcome
 
 
 def order_update_local_fields(*, order: Order, changes: dict[str, Any], actor) -> list[str]:

@@ -95,3 +95,9 @@ class DatabaseRateBudget:
         self._ensure_row()
         self._row().filter(paused_until__lt=until).update(paused_until=until)
         self._row().update(pauses=F("pauses") + 1)
+
+
+def vtex_budget_paused_for(*, name: str = BUDGET_NAME, now: float | None = None) -> float:
+    """Seconds every process still waits after VTEX's last 429 (0 when not paused)."""
+    paused_until = RateBudget.objects.filter(name=name).values_list("paused_until", flat=True).first() or 0.0
+    return max(0.0, paused_until - (time.time() if now is None else now))

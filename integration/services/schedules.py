@@ -10,6 +10,7 @@ from django.conf import settings
 from django_q.models import Schedule
 
 PULL_ORDERS_SCHEDULE = "erp-bridge: pull orders"
+PRUNE_CALLS_SCHEDULE = "erp-bridge: prune old VTEX call records"
 
 
 def schedules_ensure() -> list[str]:
@@ -18,6 +19,11 @@ def schedules_ensure() -> list[str]:
             func="integration.tasks.pull_orders",
             schedule_type=Schedule.MINUTES,
             minutes=settings.VTEX_PULL_EVERY_MINUTES,
+            repeats=-1,
+        ),
+        PRUNE_CALLS_SCHEDULE: dict(
+            func="integration.tasks.prune_vtex_calls",
+            schedule_type=Schedule.DAILY,
             repeats=-1,
         ),
     }

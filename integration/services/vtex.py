@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
 
 from integration.models import VtexCall
 from integration.services.rate_budget import DatabaseRateBudget
@@ -77,11 +75,10 @@ def vtex_client() -> VtexClient:
         return _client
 
 
-def reset_vtex_client(**overrides: Any) -> None:
+def reset_vtex_client() -> None:
     """Forget the process's client (settings changed; used by tests and the demo)."""
     global _client
     with _client_lock:
         if _client is not None:
             _client.session.close()
         _client = None
-    close_old_connections()

@@ -123,13 +123,15 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _error_details(response: requests.Response) -> tuple[str, str]:
-    """VTEX errors look like {"error": {"code": "OMS003", "message": "..."}}; tolerate anything."""
+def _error_details(text: str, reason: str) -> tuple[str, str]:
+    """VTEX errors look like {"error": {"code": "OMS003", "message": "..."}}; tolerate anything.
+
+    `text` is the body with credentials already removed (before any cut, so no part survives)."""
     try:
-        body = response.json()
+        body = json.loads(text)
     except ValueError:
-        text = response.text.strip()
-        return "", text[:300] or response.reason or "no message"
+        text = text.strip()
+        return "", text[:300] or reason or "no message"
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict):
@@ -212,9 +214,10 @@ class VtexClient:
                 )
                 cause: Exception | None = exc
             except requests.ConnectionError as exc:
-                error, cause = VtexConnectionError(
-                    f"connection failed: {type(exc).__name__}", method=method, path=full_path
-                ), exc
+                error, cause = (
+                    VtexConnectionError(f"connection failed: {type(exc).__name__}", method=method, path=full_path),
+                    exc,
+                )
             else:
                 error, cause = None, None
             duration_ms = int((time.monotonic() - started) * 1000)
@@ -261,11 +264,17 @@ class VtexClient:
                 return response.json()
             except ValueError:
                 raise VtexInvalidResponse(
-                    "answer is not valid JSON", status=status, method=method, path=path, body=response.text[:300]
+                    "answer is not valid JSON",
+                    status=status,
+                    method=method,
+                    path=path,
+                    body=self._redact(response.text)[:300],
                 ) from None
-        code, message = _error_details(response)
+        # VTEX may echo the request, token included: errors are shown to staff and logged.
+        text = self._redact(response.text)
+        code, message = _error_details(text, response.reason)
         error_class = error_class_for_status(status)
-        kwargs: dict[str, Any] = dict(status=status, code=code, method=method, path=path, body=response.text[:500])
+        kwargs: dict[str, Any] = dict(status=status, code=code, method=method, path=path, body=text[:500])
         if error_class is VtexRateLimited:
             kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
         raise error_class(message, **kwargs)
@@ -280,10 +289,13 @@ class VtexClient:
         with self._random_lock:
             return ceiling / 2 + self._random.uniform(0, ceiling / 2)  # jitter spreads the processes
 
-    def _excerpt(self, text: str) -> str:
+    def _redact(self, text: str) -> str:
         if self.config.app_token:
             text = text.replace(self.config.app_token, REDACTED)
-        return text[:EXCERPT_CHARS]
+        return text
+
+    def _excerpt(self, text: str) -> str:
+        return self._redact(text)[:EXCERPT_CHARS]
 
     def _record(self, record: CallRecord) -> None:
         try:
@@ -339,9 +351,9 @@ class VtexClient:
         pages = int((first.get("paging") or {}).get("pages") or 1)
         if pages <= LIST_MAX_PAGES:
             for page in range(pages, 1, -1):
-                yield self.list_orders_page(
-                    status=status, page=page, created_from=created_from, created_to=created_to
-                )["list"]
+                yield self.list_orders_page(status=status, page=page, created_from=created_from, created_to=created_to)[
+                    "list"
+                ]
             yield first["list"]
             return
         if created_from is None or created_to is None:
@@ -382,9 +394,7 @@ class VtexClient:
         return self._oms("update_invoice_tracking", "PATCH", path, order_id=order_id, body=payload)
 
     def send_tracking_events(self, order_id: str, invoice_number: str, payload: dict[str, Any]) -> dict[str, Any]:
-        path = (
-            f"/api/oms/pvt/orders/{quote(order_id, safe='')}/invoice/{quote(invoice_number, safe='')}/tracking"
-        )
+        path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/invoice/{quote(invoice_number, safe='')}/tracking"
         return self._oms("send_tracking_events", "PUT", path, order_id=order_id, body=payload)
 
     def cancel_order(self, order_id: str, *, reason: str) -> dict[str, Any]:
@@ -393,13 +403,14 @@ class VtexClient:
 
     # ---- payments (another host) ---------------------------------------------------------------------
 
-    def get_transaction(self, transaction_id: str) -> dict[str, Any]:
+    # order_id only labels the call record, so the call shows on that order's timeline.
+    def get_transaction(self, transaction_id: str, *, order_id: str = "") -> dict[str, Any]:
         path = f"/api/pvt/transactions/{quote(transaction_id, safe='')}"
-        return self._request("get_transaction", "GET", self.config.payments_url, path)
+        return self._request("get_transaction", "GET", self.config.payments_url, path, order_id=order_id)
 
-    def get_transaction_payments(self, transaction_id: str) -> list[dict[str, Any]]:
+    def get_transaction_payments(self, transaction_id: str, *, order_id: str = "") -> list[dict[str, Any]]:
         path = f"/api/pvt/transactions/{quote(transaction_id, safe='')}/payments"
-        answer = self._request("get_transaction_payments", "GET", self.config.payments_url, path)
+        answer = self._request("get_transaction_payments", "GET", self.config.payments_url, path, order_id=order_id)
         if isinstance(answer, dict):  # the spec models one payment; accept both shapes (VTEX-API.md §8)
             return [answer]
         if not isinstance(answer, list):
@@ -421,7 +432,11 @@ class VtexClient:
         if not 1 <= max_lot <= FEED_MAX_LOT:
             raise ValueError(f"max_lot must be between 1 and {FEED_MAX_LOT}")
         answer = self._oms("read_feed", "GET", "/api/orders/feed", params={"maxlot": max_lot})
-        return answer or []
+        if answer is None:
+            return []
+        if not isinstance(answer, list):  # callers iterate events; anything else must fail as a VtexError
+            raise VtexInvalidResponse("feed answer is not a list", method="GET", path="/api/orders/feed")
+        return answer
 
     def commit_feed(self, handles: list[str]) -> None:
         self._oms("commit_feed", "POST", "/api/orders/feed", body={"handles": handles})

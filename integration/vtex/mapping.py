@@ -122,9 +122,7 @@ def _items(raw: dict[str, Any]) -> list[dict[str, Any]]:
                 "quantity": quantity,
                 "unit_price_cents": price,
                 "list_price_cents": _cents(item.get("listPrice"), f"{name}.listPrice", required=False),
-                "selling_price_cents": _cents(
-                    item.get("sellingPrice", price), f"{name}.sellingPrice", required=False
-                ),
+                "selling_price_cents": _cents(item.get("sellingPrice", price), f"{name}.sellingPrice", required=False),
                 "tax_cents": _cents(item.get("tax"), f"{name}.tax", required=False),
                 "measurement_unit": _text(item.get("measurementUnit"), f"{name}.measurementUnit", limit=16),
                 "unit_multiplier": float(multiplier),
@@ -146,7 +144,9 @@ def _payments(raw: dict[str, Any]) -> list[dict[str, Any]]:
         for p_index, payment in enumerate(_list(transaction.get("payments"), f"{t_name}.payments")):
             p_name = f"{t_name}.payments[{p_index}]"
             payment = _obj(payment, p_name)
-            installments = payment.get("installments") or 1
+            installments = payment.get("installments")
+            if installments is None:  # absent means one; 0 or false is a malformed answer
+                installments = 1
             if isinstance(installments, bool) or not isinstance(installments, int) or installments < 1:
                 raise VtexDataError(f"{p_name}.installments", "must be a whole number of at least 1")
             rows.append(
@@ -205,8 +205,7 @@ def order_data_from_vtex(raw: Any) -> OrderData:
         "origin": _text(raw.get("origin"), "origin", limit=32),
         "sales_channel": _text(raw.get("salesChannel"), "salesChannel", limit=32),
         "vtex_status": _text(raw.get("status"), "status", required=True, limit=64),
-        "currency_code": _text(preferences.get("currencyCode"), "storePreferencesData.currencyCode", limit=3)
-        or "BRL",
+        "currency_code": _text(preferences.get("currencyCode"), "storePreferencesData.currencyCode", limit=3) or "BRL",
         "total_cents": value,
         "items_total_cents": totals.get("Items", 0),
         "discounts_total_cents": totals.get("Discounts", 0),
@@ -236,9 +235,7 @@ def order_data_from_vtex(raw: Any) -> OrderData:
         "country": _text(address.get("country"), "shippingData.address.country", limit=3),
     }
     fields.update(address_fields)
-    return OrderData(
-        order_id=order_id, fields=fields, items=items, payments=_payments(raw), raw_hash=raw_hash(raw)
-    )
+    return OrderData(order_id=order_id, fields=fields, items=items, payments=_payments(raw), raw_hash=raw_hash(raw))
 
 
 SHIPPING_ADDRESS_FIELDS = (

@@ -1,0 +1,9 @@
+"""The back office. Importing the modules registers their ModelAdmins on the default site."""
+
+from django.contrib import admin
+
+from integration.admin import orders, sync  # noqa: F401  (registration happens on import)
+
+admin.site.site_header = "erp-bridge"
+admin.site.site_title = "erp-bridge"
+admin.site.index_title = "VTEX orders back office"

@@ -1,0 +1,465 @@
+"""The order admin: the back office's view of an order, its fixes and its two VTEX actions.
+
+Thin by design (STYLE.md §3.1, §3.7): edits go through order_update_local_fields, the actions
+through order_refresh_from_vtex and order_acknowledge, one order at a time, each reported.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets, quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from integration.admin.money import format_cents
+from integration.models import Order, OrderEvent, OrderItem, Payment, VtexCall
+from integration.services.orders import (
+    STAFF_EDITABLE_FIELDS,
+    error_message,
+    order_acknowledge,
+    order_refresh_from_vtex,
+    order_update_local_fields,
+)
+from integration.services.rate_budget import vtex_budget_paused_for
+from integration.services.vtex import vtex_client
+from integration.vtex import VtexError
+from integration.vtex.mapping import VtexDataError
+
+#: Each action talks to VTEX once or twice per order inside the web request; beyond this many
+#: orders the request would outlive a proxy's timeout, so the action refuses and says why.
+MAX_ORDERS_PER_ACTION = 100
+#: Timeline rows read per source (events, calls). An order retried for days can have thousands
+#: of calls; the full log stays in the VTEX call list, filtered by order.
+TIMELINE_LIMIT = 200
+
+#: "seq123", "seq 123", "seq#123": the sequence as staff say it (the number alone works too).
+SEQUENCE_TERM = re.compile(r"seq\s*[#:-]?\s*(\d+)", re.IGNORECASE)
+#: A CPF/CNPJ typed with punctuation, e.g. 123.456.789-09 or 12.345.678/0001-95.
+DOCUMENT_TERM = re.compile(r"[\d./\-\s]*\d[\d./\-\s]*")
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes: intake or start-handling failed"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        problem = ~Q(intake_error="") | Q(ack_state=Order.AckState.FAILED)
+        if self.value() == "yes":
+            return queryset.filter(problem)
+        if self.value() == "no":
+            return queryset.exclude(problem)
+        return queryset
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+    can_delete = False
+    fields = (
+        "item_index",
+        "sku_id",
+        "ref_id",
+        "ean",
+        "name",
+        "quantity",
+        "unit_price",
+        "selling_price",
+        "line_total",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # The money columns need the order's currency; one join instead of a query per line.
+        return super().get_queryset(request).select_related("order")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="unit price")
+    def unit_price(self, item: OrderItem) -> str:
+        return format_cents(item.unit_price_cents, item.order.currency_code)
+
+    @admin.display(description="selling price")
+    def selling_price(self, item: OrderItem) -> str:
+        return format_cents(item.selling_price_cents, item.order.currency_code)
+
+    @admin.display(description="line total")
+    def line_total(self, item: OrderItem) -> str:
+        return format_cents(item.selling_total_cents, item.order.currency_code)
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    fields = (
+        "payment_system_name",
+        "group",
+        "amount",
+        "installments",
+        "transaction_id",
+        "payment_id",
+        "tid",
+        "status",
+        "transaction_status",
+        "fetched_at",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="value")
+    def amount(self, payment: Payment) -> str:
+        return format_cents(payment.value_cents, payment.order.currency_code)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of an order's timeline: an OrderEvent or a VtexCall, in one shape for the template."""
+
+    when: datetime
+    who: str
+    what: str
+    event: OrderEvent | None = None
+    call: VtexCall | None = None
+    #: Pretty-printed event data (an edit's from/to), shown folded.
+    details: str = ""
+
+
+@dataclass(frozen=True)
+class Timeline:
+    entries: list[TimelineEntry]
+    events_truncated: bool
+    calls_truncated: bool
+
+
+def order_timeline(order: Order, *, limit: int = TIMELINE_LIMIT) -> Timeline:
+    """The order's events and its VTEX calls, merged newest first (DESIGN.md: "one timeline")."""
+    events = list(order.events.select_related("actor").order_by("-created_at", "-id")[: limit + 1])
+    calls = list(VtexCall.objects.filter(order_id=order.order_id).order_by("-created_at", "-id")[: limit + 1])
+    entries = [
+        TimelineEntry(
+            when=event.created_at,
+            who=event.who,
+            what=f"{event.get_kind_display()}: {event.message}",
+            event=event,
+            details=json.dumps(event.data, indent=2, ensure_ascii=False, default=str) if event.data else "",
+        )
+        for event in events[:limit]
+    ]
+    entries += [
+        TimelineEntry(when=call.created_at, who="erp-bridge → VTEX", what=call.operation, call=call)
+        for call in calls[:limit]
+    ]
+    # Calls before events at the same instant: an event records the outcome of the call.
+    entries.sort(key=lambda entry: (entry.when, entry.event is not None), reverse=True)
+    return Timeline(entries=entries, events_truncated=len(events) > limit, calls_truncated=len(calls) > limit)
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "sequence",
+        "order_id",
+        "customer_name",
+        "total",
+        "vtex_status",
+        "state",
+        "ack_state",
+        "created_at_vtex",
+    )
+    list_display_links = ("sequence", "order_id")
+    list_filter = (
+        NeedsAttentionFilter,
+        "vtex_status",
+        "state",
+        "ack_state",
+        "created_at_vtex",
+    )
+    date_hierarchy = "created_at_vtex"
+    search_fields = ("order_id", "sequence", "customer_name", "customer_email", "customer_document")
+    search_help_text = "Order id, sequence (123 or seq123), customer name, e-mail or CPF/CNPJ (with or without dots)."
+    list_per_page = 50
+    inlines = (OrderItemInline, PaymentInline)
+    actions = ("refresh_from_vtex", "retry_start_handling")
+    change_form_template = "admin/integration/order/change_form.html"
+
+    fieldsets = (
+        (
+            "Order",
+            {
+                "fields": (
+                    ("order_id", "sequence"),
+                    ("order_group", "marketplace_order_id"),
+                    ("origin", "sales_channel"),
+                )
+            },
+        ),
+        (
+            "Status",
+            {
+                "fields": (
+                    ("vtex_status", "state"),
+                    ("ack_state", "ack_attempts", "acknowledged_at"),
+                    "ack_error",
+                    ("is_complete", "intake_failed_at"),
+                    "intake_error",
+                )
+            },
+        ),
+        (
+            "Totals",
+            {
+                "fields": (
+                    ("total", "currency_code"),
+                    ("items_total", "discounts_total"),
+                    ("shipping_total", "tax_total"),
+                )
+            },
+        ),
+        (
+            "Dates",
+            {
+                "fields": (
+                    ("created_at_vtex", "authorized_at"),
+                    ("last_change_at_vtex", "invoiced_at_vtex"),
+                    ("imported_at", "last_synced_at", "updated_at"),
+                )
+            },
+        ),
+        (
+            "Customer",
+            {
+                "fields": (
+                    ("customer_name", "customer_email"),
+                    ("customer_document_type", "customer_document"),
+                    "customer_phone",
+                    ("customer_is_corporate", "customer_corporate_name"),
+                )
+            },
+        ),
+        (
+            "Shipping address",
+            {
+                "description": "Corrections are kept: once edited, a refresh from VTEX no longer overwrites the "
+                "address (VTEX's original stays in the order JSON).",
+                "fields": (
+                    "receiver_name",
+                    ("postal_code", "country"),
+                    ("street", "number"),
+                    ("complement", "neighborhood"),
+                    ("city", "state_code"),
+                    "shipping_address_edited",
+                ),
+            },
+        ),
+        ("Back-office notes", {"fields": ("notes",)}),
+        ("VTEX order JSON", {"fields": ("raw_json",)}),
+    )
+
+    # ---- permissions ------------------------------------------------------------------------------
+
+    def has_add_permission(self, request, obj=None):
+        return False  # orders come from VTEX only
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an order's history is kept; VTEX is the system of record
+
+    def get_readonly_fields(self, request, obj=None):
+        # Everything on the page except what the service lets staff edit: the form then holds
+        # only those fields, so a crafted POST cannot write anything else.
+        return [name for name in flatten_fieldsets(self.fieldsets) if name not in STAFF_EDITABLE_FIELDS]
+
+    # ---- list ----------------------------------------------------------------------------------------
+
+    @admin.display(description="total", ordering="total_cents")
+    def total(self, order: Order) -> str:
+        return format_cents(order.total_cents, order.currency_code)
+
+    def get_search_results(self, request, queryset, search_term):
+        unfiltered = queryset
+        match = SEQUENCE_TERM.fullmatch(search_term.strip())
+        if match:
+            return queryset.filter(sequence=match[1]), False
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if DOCUMENT_TERM.fullmatch(term):
+            digits = re.sub(r"\D", "", term)
+            if digits != term:  # punctuation the stored document (digits only) does not have
+                queryset |= unfiltered.filter(customer_document__contains=digits)
+        return queryset, may_have_duplicates
+
+    # ---- order page ---------------------------------------------------------------------------------
+
+    @admin.display(description="items")
+    def items_total(self, order: Order) -> str:
+        return format_cents(order.items_total_cents, order.currency_code)
+
+    @admin.display(description="discounts")
+    def discounts_total(self, order: Order) -> str:
+        return format_cents(order.discounts_total_cents, order.currency_code)
+
+    @admin.display(description="shipping")
+    def shipping_total(self, order: Order) -> str:
+        return format_cents(order.shipping_total_cents, order.currency_code)
+
+    @admin.display(description="tax")
+    def tax_total(self, order: Order) -> str:
+        return format_cents(order.tax_total_cents, order.currency_code)
+
+    @admin.display(description="VTEX order JSON")
+    def raw_json(self, order: Order) -> str:
+        if not order.raw:
+            return "-"
+        text = json.dumps(order.raw, indent=2, ensure_ascii=False, sort_keys=True)
+        return format_html(
+            '<details class="raw-json"><summary>Show the order as VTEX sent it ({} lines)</summary>'
+            "<pre>{}</pre></details>",
+            text.count("\n") + 1,
+            text,
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["timeline"] = order_timeline(obj)
+            context["call_log_url"] = (
+                reverse("admin:integration_vtexcall_changelist") + "?" + urlencode({"order_id__exact": obj.order_id})
+            )
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def save_model(self, request, obj, form, change):
+        """Write staff edits through the service, so each one is on the timeline with who and when."""
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in STAFF_EDITABLE_FIELDS}
+        if changes:
+            order_update_local_fields(order=obj, changes=changes, actor=request.user)
+
+    # ---- actions (list) and buttons (order page) ---------------------------------------------------
+
+    @admin.action(description="Refresh from VTEX", permissions=["change"])
+    def refresh_from_vtex(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        orders = self._orders_for_action(request, queryset)
+        if orders:
+            client = vtex_client()
+            for order in orders:
+                self._refresh_one(request, order, client)
+
+    @admin.action(description="Retry start-handling", permissions=["change"])
+    def retry_start_handling(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        orders = self._orders_for_action(request, queryset)
+        if orders:
+            client = vtex_client()
+            for order in orders:
+                self._acknowledge_one(request, order, client)
+
+    def _orders_for_action(self, request: HttpRequest, queryset: QuerySet[Order]) -> list[Order]:
+        orders = list(queryset.order_by("pk")[: MAX_ORDERS_PER_ACTION + 1])
+        if len(orders) > MAX_ORDERS_PER_ACTION:
+            messages.warning(
+                request,
+                f"Select at most {MAX_ORDERS_PER_ACTION} orders at a time; nothing was sent to VTEX. "
+                "(The regular pull refreshes and acknowledges every order in the background.)",
+            )
+            return []
+        if not self._vtex_available(request):
+            return []
+        return orders
+
+    def _vtex_available(self, request: HttpRequest) -> bool:
+        """False (and say so) while VTEX's rate limit pauses every process.
+
+        The client would otherwise wait out the pause (up to VTEX_MAX_RETRY_AFTER_S) inside this
+        web request; staff are better told to come back.
+        """
+        wait = vtex_budget_paused_for()
+        if wait <= 0:
+            return True
+        messages.warning(
+            request,
+            f"VTEX asked erp-bridge to slow down (HTTP 429); nothing was sent. Try again in {math.ceil(wait)} s.",
+        )
+        return False
+
+    def _refresh_one(self, request: HttpRequest, order: Order, client) -> None:
+        try:
+            outcome = order_refresh_from_vtex(client=client, order=order, actor=request.user)
+        except (VtexError, VtexDataError) as exc:
+            messages.warning(request, f"{order.order_id}: refresh failed: {error_message(exc)}")
+            return
+        if outcome.changed:
+            text = f"{order.order_id}: refreshed from VTEX, status {outcome.order.vtex_status}."
+        else:
+            text = f"{order.order_id}: already up to date with VTEX (status {outcome.order.vtex_status})."
+        messages.success(request, text)
+
+    def _acknowledge_one(self, request: HttpRequest, order: Order, client) -> None:
+        result = order_acknowledge(client=client, order=order, actor=request.user)
+        if result.done:
+            messages.success(request, f"{order.order_id}: start-handling done. {result.message}")
+        else:
+            messages.warning(request, f"{order.order_id}: start-handling not done. {result.message}")
+
+    def get_urls(self):
+        # Before the default URLs: their "<path:object_id>/" catch-all would take these.
+        return [
+            path(
+                "<path:object_id>/refresh-from-vtex/",
+                self.admin_site.admin_view(self.refresh_view),
+                name="integration_order_refresh",
+            ),
+            path(
+                "<path:object_id>/retry-start-handling/",
+                self.admin_site.admin_view(self.acknowledge_view),
+                name="integration_order_acknowledge",
+            ),
+            *super().get_urls(),
+        ]
+
+    def refresh_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._button(request, object_id, self._refresh_one)
+
+    def acknowledge_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._button(request, object_id, self._acknowledge_one)
+
+    def _button(self, request: HttpRequest, object_id: str, run: Any) -> HttpResponse:
+        """A button on the order page: POST only (admin_view adds CSRF), then back to the page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self.get_object(request, unquote(object_id))
+        if order is None:
+            messages.warning(request, f"There is no order with ID {object_id!r}; nothing was sent to VTEX.")
+            return HttpResponseRedirect(reverse("admin:integration_order_changelist"))
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        if self._vtex_available(request):
+            run(request, order, vtex_client())
+        return HttpResponseRedirect(reverse("admin:integration_order_change", args=[quote(order.pk)]))

@@ -1,0 +1,145 @@
+"""Read-only pages of the integration's own bookkeeping: the VTEX call log, order events, leases
+and the shared rate budget. Staff read them to see what erp-bridge did; nobody edits them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from django.contrib import admin
+from django.db.models import OuterRef, Q, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from integration.models import Lease, Order, OrderEvent, RateBudget, VtexCall
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable by whoever has the view permission; rows are written by the integration only."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _order_link(order_pk: int | None, order_id: str) -> str:
+    if not order_pk:
+        return order_id or "-"
+    return format_html('<a href="{}">{}</a>', reverse("admin:integration_order_change", args=[order_pk]), order_id)
+
+
+def _pre(text: str) -> str:
+    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text) if text else "-"
+
+
+class CallOutcomeFilter(admin.SimpleListFilter):
+    title = "outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [("ok", "Succeeded (2xx)"), ("failed", "Failed")]
+
+    def queryset(self, request, queryset):
+        ok = Q(status_code__gte=200, status_code__lt=300)
+        if self.value() == "ok":
+            return queryset.filter(ok)
+        if self.value() == "failed":
+            return queryset.exclude(ok)
+        return queryset
+
+
+@admin.register(VtexCall)
+class VtexCallAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "operation", "method", "path", "outcome", "duration_ms", "attempt", "order")
+    list_filter = (CallOutcomeFilter, "operation", "method", "status_code")
+    search_fields = ("=order_id", "path", "operation")
+    search_help_text = "Exact order id, or part of the path or operation."
+    date_hierarchy = "created_at"
+    list_per_page = 100
+    fields = (
+        ("created_at", "operation"),
+        ("method", "path"),
+        ("status_code", "error"),
+        ("duration_ms", "attempt"),
+        "order",
+        "request_text",
+        "response_text",
+    )
+    readonly_fields = ("order", "request_text", "response_text")
+
+    def get_queryset(self, request):
+        # The order's page is linked by primary key; a subquery keeps the list at one query.
+        order_pk = Order.objects.filter(order_id=OuterRef("order_id")).values("pk")[:1]
+        return super().get_queryset(request).annotate(order_pk=Subquery(order_pk))
+
+    @admin.display(description="status or error", ordering="status_code")
+    def outcome(self, call: VtexCall) -> str:
+        if call.status_code is not None:
+            return str(call.status_code)
+        return call.error or "-"
+
+    @admin.display(description="order", ordering="order_id")
+    def order(self, call: VtexCall) -> str:
+        return _order_link(getattr(call, "order_pk", None), call.order_id)
+
+    @admin.display(description="request excerpt")
+    def request_text(self, call: VtexCall) -> str:
+        return _pre(call.request_excerpt)
+
+    @admin.display(description="response excerpt")
+    def response_text(self, call: VtexCall) -> str:
+        return _pre(call.response_excerpt)
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "order_link", "kind", "who", "message")
+    list_filter = ("kind", "actor_label")
+    list_select_related = ("order", "actor")
+    search_fields = ("=order__order_id", "message")
+    search_help_text = "Exact order id, or part of the message."
+    date_hierarchy = "created_at"
+    fields = ("created_at", "order_link", "kind", "who", "message", "details")
+    readonly_fields = ("order_link", "who", "details")
+
+    @admin.display(description="order", ordering="order__order_id")
+    def order_link(self, event: OrderEvent) -> str:
+        return _order_link(event.order_id, event.order.order_id)
+
+    @admin.display(description="who")
+    def who(self, event: OrderEvent) -> str:
+        return event.who
+
+    @admin.display(description="data")
+    def details(self, event: OrderEvent) -> str:
+        return _pre(json.dumps(event.data, indent=2, ensure_ascii=False, default=str) if event.data else "")
+
+
+@admin.register(Lease)
+class LeaseAdmin(ReadOnlyAdmin):
+    list_display = ("name", "holder", "acquired_at", "expires_at", "is_held")
+
+    @admin.display(description="held now", boolean=True)
+    def is_held(self, lease: Lease) -> bool:
+        return lease.expires_at > timezone.now()
+
+
+@admin.register(RateBudget)
+class RateBudgetAdmin(ReadOnlyAdmin):
+    list_display = ("name", "used", "window", "paused", "pauses")
+
+    @admin.display(description="counter's second")
+    def window(self, budget: RateBudget) -> datetime | None:
+        return datetime.fromtimestamp(budget.window_start, UTC) if budget.window_start else None
+
+    @admin.display(description="paused until (after a 429)")
+    def paused(self, budget: RateBudget) -> datetime | str:
+        if budget.paused_until <= timezone.now().timestamp():
+            return "not paused"
+        return datetime.fromtimestamp(budget.paused_until, UTC)

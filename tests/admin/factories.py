@@ -1,0 +1,234 @@
+"""Plain factory functions for the admin tests: each builds one row with sensible defaults.
+
+Keyword arguments override any field. Order ids come from a counter, so every call makes a new order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils import timezone
+
+from integration.models import Order, OrderEvent, OrderItem, Payment, VtexCall
+
+_numbers = itertools.count(1_000_001)
+
+
+def next_sequence() -> str:
+    return str(next(_numbers))
+
+
+def make_order(**fields: Any) -> Order:
+    sequence = fields.pop("sequence", None) or next_sequence()
+    values: dict[str, Any] = {
+        "order_id": f"{sequence}-01",
+        "sequence": sequence,
+        "order_group": sequence,
+        "origin": "Marketplace",
+        "sales_channel": "1",
+        "vtex_status": "ready-for-handling",
+        "state": Order.State.RECEIVED,
+        "ack_state": Order.AckState.PENDING,
+        "currency_code": "BRL",
+        "total_cents": 14_490,
+        "items_total_cents": 12_990,
+        "shipping_total_cents": 1_500,
+        "created_at_vtex": datetime(2024, 5, 2, 15, 0, tzinfo=UTC),
+        "customer_name": "Maria Souza",
+        "customer_email": "maria.souza@example.com",
+        "customer_document_type": "cpf",
+        "customer_document": "12345678909",
+        "customer_phone": "+5511999990000",
+        "receiver_name": "Maria Souza",
+        "postal_code": "01310-100",
+        "street": "Avenida Paulista",
+        "number": "1000",
+        "neighborhood": "Bela Vista",
+        "city": "São Paulo",
+        "state_code": "SP",
+        "country": "BRA",
+        "raw": {"orderId": f"{sequence}-01", "status": "ready-for-handling"},
+        "last_synced_at": timezone.now(),
+    }
+    values.update(fields)
+    return Order.objects.create(**values)
+
+
+def make_item(order: Order, **fields: Any) -> OrderItem:
+    values: dict[str, Any] = {
+        "item_index": order.items.count(),
+        "unique_id": f"U{order.pk}-{order.items.count()}",
+        "sku_id": "3021",
+        "product_id": "88",
+        "ref_id": "CAM-AZ-M",
+        "ean": "7891234567895",
+        "name": "Camiseta azul M",
+        "quantity": 1,
+        "unit_price_cents": 12_990,
+        "list_price_cents": 12_990,
+        "selling_price_cents": 12_990,
+    }
+    values.update(fields)
+    return OrderItem.objects.create(order=order, **values)
+
+
+def make_payment(order: Order, **fields: Any) -> Payment:
+    values: dict[str, Any] = {
+        "transaction_id": f"TX{order.sequence}",
+        "payment_id": f"PAY{order.sequence}-{order.payments.count()}",
+        "payment_system": "2",
+        "payment_system_name": "Visa",
+        "group": "creditCard",
+        "value_cents": order.total_cents,
+        "installments": 1,
+        "tid": f"TID{order.sequence}",
+    }
+    values.update(fields)
+    return Payment.objects.create(order=order, **values)
+
+
+def make_event(order: Order, **fields: Any) -> OrderEvent:
+    values: dict[str, Any] = {
+        "kind": OrderEvent.Kind.IMPORTED,
+        "message": "Imported from VTEX in status ready-for-handling.",
+        "actor_label": "intake",
+    }
+    values.update(fields)
+    return OrderEvent.objects.create(order=order, **values)
+
+
+def make_call(order_id: str = "", **fields: Any) -> VtexCall:
+    path = f"/api/oms/pvt/orders/{order_id}" if order_id else "/api/oms/pvt/orders"
+    values: dict[str, Any] = {
+        "operation": "get_order",
+        "order_id": order_id,
+        "method": "GET",
+        "path": path,
+        "status_code": 200,
+        "duration_ms": 120,
+        "response_excerpt": json.dumps({"orderId": order_id}),
+        "created_at": timezone.now(),
+    }
+    values.update(fields)
+    return VtexCall.objects.create(**values)
+
+
+def vtex_order_json(
+    *,
+    order_id: str,
+    status: str = "ready-for-handling",
+    first_name: str = "Maria",
+    last_name: str = "Souza",
+    email: str = "maria.souza@example.com",
+    document: str = "12345678909",
+    items: list[dict[str, Any]] | None = None,
+    shipping_cents: int = 1_500,
+    discount_cents: int = 0,
+) -> dict[str, Any]:
+    """A Get order answer that integration.vtex.mapping accepts: totals add up to value,
+    items' price × quantity add up to the Items total."""
+    sequence = order_id.split("-")[0]
+    if items is None:
+        items = [
+            {
+                "id": "3021",
+                "name": "Camiseta azul M",
+                "refId": "CAM-AZ-M",
+                "ean": "7891234567895",
+                "quantity": 2,
+                "price": 5_000,
+            },
+            {
+                "id": "4410",
+                "name": "Boné preto",
+                "refId": "BON-PT",
+                "ean": "7890000000017",
+                "quantity": 1,
+                "price": 2_990,
+            },
+        ]
+    vtex_items = [
+        {
+            "uniqueId": f"{sequence}-U{index}",
+            "id": item["id"],
+            "productId": f"P{item['id']}",
+            "refId": item.get("refId"),
+            "ean": item.get("ean"),
+            "name": item["name"],
+            "quantity": item["quantity"],
+            "price": item["price"],
+            "listPrice": item["price"],
+            "sellingPrice": item["price"],
+            "measurementUnit": "un",
+            "unitMultiplier": 1.0,
+            "isGift": False,
+        }
+        for index, item in enumerate(items)
+    ]
+    items_total = sum(item["price"] * item["quantity"] for item in items)
+    value = items_total - discount_cents + shipping_cents
+    return {
+        "orderId": order_id,
+        "sequence": sequence,
+        "orderGroup": sequence,
+        "marketplaceOrderId": "",
+        "origin": "Marketplace",
+        "salesChannel": "1",
+        "status": status,
+        "value": value,
+        "creationDate": "2024-05-02T15:00:00.0000000+00:00",
+        "lastChange": "2024-05-02T15:10:00.0000000+00:00",
+        "authorizedDate": "2024-05-02T15:05:00.0000000+00:00",
+        "totals": [
+            {"id": "Items", "name": "Total dos Itens", "value": items_total},
+            {"id": "Discounts", "name": "Total dos Descontos", "value": -discount_cents},
+            {"id": "Shipping", "name": "Total do Frete", "value": shipping_cents},
+            {"id": "Tax", "name": "Total da Taxa", "value": 0},
+        ],
+        "items": vtex_items,
+        "clientProfileData": {
+            "email": email,
+            "firstName": first_name,
+            "lastName": last_name,
+            "documentType": "cpf",
+            "document": document,
+            "phone": "+5511999990000",
+            "isCorporate": False,
+        },
+        "shippingData": {
+            "address": {
+                "addressType": "residential",
+                "receiverName": f"{first_name} {last_name}",
+                "postalCode": "01310-100",
+                "city": "São Paulo",
+                "state": "SP",
+                "country": "BRA",
+                "street": "Avenida Paulista",
+                "number": "1000",
+                "neighborhood": "Bela Vista",
+                "complement": "apto 12",
+            }
+        },
+        "paymentData": {
+            "transactions": [
+                {
+                    "transactionId": f"TX{sequence}",
+                    "payments": [
+                        {
+                            "id": f"PAY{sequence}",
+                            "paymentSystem": "2",
+                            "paymentSystemName": "Visa",
+                            "group": "creditCard",
+                            "value": value,
+                            "installments": 1,
+                            "tid": f"TID{sequence}",
+                        }
+                    ],
+                }
+            ]
+        },
+        "storePreferencesData": {"currencyCode": "BRL"},
+    }

@@ -1,0 +1,321 @@
+"""Intake end to end against the sandbox store on a real port."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections
+
+from integration.models import Order, OrderEvent, VtexCall
+from integration.sandbox import FaultConfig
+from integration.services import intake as intake_module
+from integration.services.intake import intake_run
+from integration.services.vtex import vtex_client
+from integration.vtex import VtexServerError
+from tests.conftest import PROJECT_ROOT, SANDBOX_APP_KEY, SANDBOX_APP_TOKEN
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OTHER_STATUSES = ["payment-pending", "payment-approved", "window-to-cancel", "handling", "canceled"]
+
+
+def start_handling_effects(server) -> dict[str, int]:
+    return server.store.effects["start_handling"]
+
+
+def test_intake_imports_each_ready_order_once_and_acknowledges_it_once(make_sandbox):
+    # given 150 ready orders and 20 in other statuses
+    server = make_sandbox(orders=150, fetch_payments=True)
+    ready = {order_id for order_id in server.store.orders_by_status("ready-for-handling")}
+    for status in OTHER_STATUSES:
+        server.store.add_orders(4, status=status)
+
+    # when
+    result = intake_run()
+
+    # then exactly the 150 are stored and each was acknowledged once
+    assert (result.imported, result.acknowledged, result.failed) == (150, 150, 0)
+    assert set(Order.objects.values_list("order_id", flat=True)) == ready
+    assert start_handling_effects(server) == {order_id: 1 for order_id in ready}
+    assert not Order.objects.exclude(ack_state=Order.AckState.DONE).exists()
+    assert set(Order.objects.values_list("state", flat=True)) == {Order.State.HANDLING}
+    assert Order.objects.filter(vtex_status="handling").count() == 150
+    order = Order.objects.get(order_id=sorted(ready)[0])
+    raw = server.store.order(order.order_id)
+    assert order.total_cents == raw["value"]
+    assert order.items.count() == len(raw["items"])
+    assert sum(p.value_cents for p in order.payments.all()) == raw["value"]
+    assert all(p.status for p in order.payments.all()), "payment status comes from the Payments API"
+    assert order.events.filter(kind=OrderEvent.Kind.IMPORTED).count() == 1
+    assert order.events.filter(kind=OrderEvent.Kind.ACKNOWLEDGED).count() == 1
+
+
+def test_second_run_imports_nothing_and_sends_nothing_then_new_orders_are_picked_up(make_sandbox):
+    server = make_sandbox(orders=30)
+    assert intake_run().imported == 30
+    calls_before = VtexCall.objects.exclude(operation="list_orders").count()
+
+    second = intake_run()
+
+    assert (second.imported, second.acknowledged, second.failed) == (0, 0, 0)
+    assert VtexCall.objects.exclude(operation="list_orders").count() == calls_before
+    assert not VtexCall.objects.filter(method__in=["POST", "PUT", "PATCH"]).exclude(operation="start_handling").exists()
+
+    new_ids = server.store.add_orders(5)
+    third = intake_run()
+
+    assert (third.imported, third.acknowledged) == (5, 5)
+    assert Order.objects.filter(order_id__in=new_ids).count() == 5
+    assert all(start_handling_effects(server)[order_id] == 1 for order_id in new_ids)
+
+
+def test_pages_beyond_the_first_are_all_read(make_sandbox, monkeypatch):
+    # 250 orders is three pages of 100; acknowledging while paging must not hide any order
+    server = make_sandbox(orders=250)
+    result = intake_run()
+    assert result.imported == 250
+    assert len(start_handling_effects(server)) == 250
+
+
+def test_faults_and_lost_responses_end_with_every_order_imported_and_acknowledged_once(make_sandbox):
+    server = make_sandbox(
+        orders=60, faults=FaultConfig(fail_rate=0.2, lost_rate=0.1, retry_after_s=1, slow_s=1.5, seed=7)
+    )
+    for _ in range(12):
+        intake_run()
+        if not Order.objects.exclude(ack_state=Order.AckState.DONE).exists() and Order.objects.count() == 60:
+            break
+    ready_ids = set(server.store.order_ids())
+    assert Order.objects.count() == 60
+    assert set(Order.objects.values_list("order_id", flat=True)) == ready_ids
+    assert not Order.objects.exclude(ack_state=Order.AckState.DONE).exists()
+    assert start_handling_effects(server) == {order_id: 1 for order_id in ready_ids}
+    assert server.store.requests_count.get("total", 0) > 0
+
+
+def test_a_failing_order_does_not_stop_the_others_and_is_retried_next_run(make_sandbox):
+    server = make_sandbox(orders=5)
+    broken = sorted(server.store.order_ids())[2]
+    real_get_order = vtex_client().get_order
+
+    def get_order(order_id: str):
+        if order_id == broken:
+            raise VtexServerError("VTEX is having a bad day", status=500, method="GET", path="/x")
+        return real_get_order(order_id)
+
+    client = vtex_client()
+    client.get_order = get_order
+    first = intake_run(client=client)
+
+    assert (first.imported, first.failed) == (4, 1)
+    stub = Order.objects.get(order_id=broken)
+    assert not stub.is_complete and "bad day" in stub.intake_error
+    assert stub.events.filter(kind=OrderEvent.Kind.INTAKE_FAILED).exists()
+    assert broken not in start_handling_effects(server)
+
+    del client.get_order  # back to the real method
+    second = intake_run(client=client)
+
+    assert (second.imported, second.failed) == (1, 0)
+    stub.refresh_from_db()
+    assert stub.is_complete and stub.intake_error == "" and stub.ack_state == Order.AckState.DONE
+    assert start_handling_effects(server)[broken] == 1
+
+
+def test_malformed_order_fails_alone_with_the_reason_stored(make_sandbox):
+    server = make_sandbox(orders=3)
+    broken = sorted(server.store.order_ids())[0]
+    client = vtex_client()
+    real_get_order = client.get_order
+
+    def get_order(order_id: str):
+        raw = real_get_order(order_id)
+        if order_id == broken:
+            raw["items"][0]["quantity"] = -1
+        return raw
+
+    client.get_order = get_order
+    result = intake_run(client=client)
+
+    assert (result.imported, result.failed) == (2, 1)
+    assert "items[0].quantity" in Order.objects.get(order_id=broken).intake_error
+
+
+def test_order_stored_but_not_acknowledged_is_acknowledged_on_the_next_run(make_sandbox, settings):
+    # given a crash between storing and acknowledging (here: acknowledging switched off)
+    server = make_sandbox(orders=4)
+    settings.VTEX_START_HANDLING = "on_erp_ack"
+    assert intake_run().imported == 4
+    assert start_handling_effects(server) == {}
+    assert set(Order.objects.values_list("ack_state", flat=True)) == {Order.AckState.PENDING}
+
+    # when the next run acknowledges
+    settings.VTEX_START_HANDLING = "on_import"
+    result = intake_run()
+
+    # then
+    assert (result.imported, result.acknowledged) == (0, 4)
+    assert set(start_handling_effects(server).values()) == {1}
+
+
+def test_acknowledgement_whose_answer_was_lost_counts_as_done_after_read_back(make_sandbox, settings):
+    server = make_sandbox(orders=2)
+    settings.VTEX_START_HANDLING = "on_erp_ack"
+    intake_run()
+    # VTEX applied a start-handling whose answer never reached us
+    order_id = sorted(server.store.order_ids())[0]
+    server.store.set_status(order_id, "handling")
+    Order.objects.filter(order_id=order_id).update(ack_state=Order.AckState.FAILED, ack_error="timeout")
+
+    settings.VTEX_START_HANDLING = "on_import"
+    # the order still shows ready-for-handling locally, so the run sends start-handling: 409 → read back
+    Order.objects.filter(order_id=order_id).update(vtex_status="ready-for-handling")
+    result = intake_run()
+
+    order = Order.objects.get(order_id=order_id)
+    assert order.ack_state == Order.AckState.DONE and order.vtex_status == "handling"
+    assert result.failed == 0
+    assert VtexCall.objects.filter(operation="start_handling", order_id=order_id, status_code=409).exists()
+
+
+def test_order_canceled_at_vtex_before_acknowledgement_is_not_retried(make_sandbox, settings):
+    server = make_sandbox(orders=1)
+    settings.VTEX_START_HANDLING = "on_erp_ack"
+    intake_run()
+    order_id = server.store.order_ids()[0]
+    server.store.set_status(order_id, "canceled")
+    settings.VTEX_START_HANDLING = "on_import"
+
+    first = intake_run()
+    second = intake_run()
+
+    order = Order.objects.get(order_id=order_id)
+    assert first.failed == 1 and second.failed == 0
+    assert order.vtex_status == "canceled" and order.state == Order.State.CANCELED
+    assert VtexCall.objects.filter(operation="start_handling").count() == 1
+
+
+def _run_in_thread(results: list, **kwargs):
+    try:
+        results.append(intake_run(**kwargs))
+    finally:
+        connections.close_all()
+
+
+def test_two_runs_at_once_never_import_or_acknowledge_twice(make_sandbox):
+    server = make_sandbox(orders=80, latency_ms=5)
+    results: list = []
+    threads = [threading.Thread(target=_run_in_thread, args=(results,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Order.objects.count() == 80
+    assert sum(r.imported for r in results) == 80
+    assert set(start_handling_effects(server).values()) == {1}
+    assert len(start_handling_effects(server)) == 80
+
+
+def test_without_the_lease_conditional_updates_still_prevent_duplicates(make_sandbox, monkeypatch):
+    # two clusters that both believe they hold the lease (e.g. one was paused past its TTL)
+    server = make_sandbox(orders=60, latency_ms=5)
+    monkeypatch.setattr(intake_module, "lease", _always_granted)
+    results: list = []
+    threads = [threading.Thread(target=_run_in_thread, args=(results,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Order.objects.count() == 60
+    assert sum(r.imported for r in results) == 60
+    assert OrderEvent.objects.filter(kind=OrderEvent.Kind.IMPORTED).count() == 60
+    assert start_handling_effects(server) == {order_id: 1 for order_id in server.store.order_ids()}
+
+
+class _always_granted:
+    def __init__(self, name, *, ttl):
+        self.ttl = ttl
+
+    def __enter__(self):
+        return type("Held", (), {"renew": lambda self: True})()
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _database_url_for_children() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def test_two_processes_pulling_at_once_never_import_or_acknowledge_twice(make_sandbox):
+    server = make_sandbox(orders=120, latency_ms=5)
+    env = dict(
+        os.environ,
+        DATABASE_URL=_database_url_for_children(),
+        VTEX_OMS_URL=server.url,
+        VTEX_PAYMENTS_URL=server.url,
+        VTEX_APP_KEY=SANDBOX_APP_KEY,
+        VTEX_APP_TOKEN=SANDBOX_APP_TOKEN,
+        VTEX_RATE_LIMIT_RPM="600000",
+    )
+    command = [sys.executable, str(PROJECT_ROOT / "manage.py"), "pull_orders"]
+    children = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    outputs = [child.communicate(timeout=120)[0] for child in children]
+
+    assert [child.returncode for child in children] == [0, 0], outputs
+    assert Order.objects.count() == 120
+    assert set(start_handling_effects(server).values()) == {1}
+    assert len(start_handling_effects(server)) == 120
+    imported = [int(m) for out in outputs for m in re.findall(r"imported: (\d+)", out)]
+    assert sum(imported) == 120, outputs
+
+
+def test_pull_orders_command_prints_a_summary_and_exits_1_when_an_order_failed(make_sandbox, capsys, monkeypatch):
+    make_sandbox(orders=3)
+    call_command("pull_orders")
+    assert "imported: 3" in capsys.readouterr().out
+
+    def failing_get_order(self, order_id):
+        raise VtexServerError("boom", status=503, method="GET", path="/api/oms/pvt/orders/x")
+
+    server_orders = make_sandbox(orders=2)
+    del server_orders
+    Order.objects.all().delete()
+    monkeypatch.setattr("integration.vtex.client.VtexClient.get_order", failing_get_order)
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("pull_orders")
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 1
+    assert "failed: 2" in captured.out
+    assert "boom" in captured.err
+
+
+def test_pull_orders_explains_a_missing_configuration(settings):
+    from django.core.management.base import CommandError
+
+    settings.VTEX_OMS_URL = ""
+    settings.VTEX_APP_KEY = ""
+    with pytest.raises(CommandError, match="VTEX_ACCOUNT_NAME"):
+        call_command("pull_orders")
+
+
+def test_payments_api_calls_are_on_the_order_timeline(make_sandbox):
+    server = make_sandbox(orders=1, fetch_payments=True)
+    intake_run()
+    order_id = server.store.order_ids()[0]
+    operations = set(VtexCall.objects.filter(order_id=order_id).values_list("operation", flat=True))
+    assert {"get_order", "get_transaction", "get_transaction_payments", "start_handling"} <= operations
