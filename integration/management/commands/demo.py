@@ -27,6 +27,10 @@ SANDBOX_APP_KEY = "vtexappkey-sandbox"
 SANDBOX_APP_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's own, not a store's secret
 
 
+def _stop_like_ctrl_c(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run erp-bridge with the sandbox store: web admin, background worker and a fake VTEX."
 
@@ -67,6 +71,9 @@ class Command(BaseCommand):
         self.stdout.write("First intake from the sandbox…")
         self.stdout.write(f"  {intake_run(source='list').summary()}")
 
+        # Ctrl-C, or `kill`, stops the demo and its children (also when started without a terminal).
+        signal.signal(signal.SIGINT, _stop_like_ctrl_c)
+        signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
         children = self._start_children(port)
         url = f"http://127.0.0.1:{port}/admin/"
         self.stdout.write(self.style.SUCCESS(f"\nerp-bridge is running: {url}  (login {DEMO_USER} / {DEMO_PASSWORD})"))
