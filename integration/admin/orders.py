@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from integration.admin.base import ReadOnlyTabularInline
 from integration.admin.money import format_cents
 from integration.models import Order, OrderEvent, OrderItem, Payment, VtexCall
 from integration.services.orders import (
@@ -65,10 +66,8 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
-class OrderItemInline(admin.TabularInline):
+class OrderItemInline(ReadOnlyTabularInline):
     model = OrderItem
-    extra = 0
-    can_delete = False
     fields = (
         "item_index",
         "sku_id",
@@ -86,15 +85,6 @@ class OrderItemInline(admin.TabularInline):
         # The money columns need the order's currency; one join instead of a query per line.
         return super().get_queryset(request).select_related("order")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="unit price")
     def unit_price(self, item: OrderItem) -> str:
         return format_cents(item.unit_price_cents, item.order.currency_code)
@@ -108,10 +98,8 @@ class OrderItemInline(admin.TabularInline):
         return format_cents(item.selling_total_cents, item.order.currency_code)
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(ReadOnlyTabularInline):
     model = Payment
-    extra = 0
-    can_delete = False
     fields = (
         "payment_system_name",
         "group",
@@ -128,15 +116,6 @@ class PaymentInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="value")
     def amount(self, payment: Payment) -> str:

@@ -12,20 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from integration.admin.base import ReadOnlyAdmin
 from integration.models import Lease, Order, OrderEvent, RateBudget, VtexCall
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable by whoever has the view permission; rows are written by the integration only."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _order_link(order_pk: int | None, order_id: str) -> str:
