@@ -1,11 +1,27 @@
 """django-q2 entry points. Thin: they call a service. The ORM broker delivers at least once, so
-each of them is safe to run twice (the intake holds a lease and is idempotent per order)."""
+each of them is safe to run twice (the intake holds a lease; outbox rows are claimed)."""
 
 
 def pull_orders() -> str:
     from integration.services.intake import intake_run
 
     return intake_run(source="list").summary()
+
+
+def send_outbox_message(message_id: int) -> str:
+    from integration.services.outbox import outbox_send
+    from integration.services.vtex import vtex_client
+
+    outcome = outbox_send(message_id=message_id, client=vtex_client())
+    return "nothing to do (sent, claimed elsewhere or not due)" if outcome is None else outcome.detail
+
+
+def push_pending() -> str:
+    from integration.services.outbox import outbox_send_due
+    from integration.services.vtex import vtex_client
+
+    summary = outbox_send_due(client=vtex_client())
+    return f"sent {summary.sent}, retrying {summary.retrying}, failed {summary.failed}"
 
 
 def prune_vtex_calls() -> str:

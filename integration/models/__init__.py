@@ -1,4 +1,19 @@
+from integration.models.invoicing import CancellationRequest, Invoice, InvoiceItem, SendState, TrackingEvent
 from integration.models.orders import Order, OrderEvent, OrderItem, Payment
-from integration.models.sync import Lease, RateBudget, VtexCall
+from integration.models.sync import Lease, OutboxMessage, RateBudget, VtexCall
 
-__all__ = ["Lease", "Order", "OrderEvent", "OrderItem", "Payment", "RateBudget", "VtexCall"]
+__all__ = [
+    "CancellationRequest",
+    "Invoice",
+    "InvoiceItem",
+    "Lease",
+    "Order",
+    "OrderEvent",
+    "OrderItem",
+    "OutboxMessage",
+    "Payment",
+    "RateBudget",
+    "SendState",
+    "TrackingEvent",
+    "VtexCall",
+]

@@ -178,6 +178,13 @@ class OrderEvent(models.Model):
         ACKNOWLEDGED = "acknowledged", "Start-handling confirmed"
         ACK_FAILED = "ack_failed", "Start-handling failed"
         EDITED = "edited", "Edited by staff"
+        INVOICE_ADDED = "invoice_added", "Invoice entered"
+        TRACKING_ADDED = "tracking_added", "Tracking entered"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLATION_REQUESTED = "cancellation_requested", "Cancellation requested"
+        SENT = "sent", "Sent to VTEX"
+        SEND_FAILED = "send_failed", "Sending to VTEX failed"
+        SEND_RETRY = "send_retry", "Send retried"
         STATUS_CHANGED = "status_changed", "VTEX status changed"
         NOTE = "note", "Note"
 

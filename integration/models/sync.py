@@ -1,6 +1,66 @@
-"""Bookkeeping of the integration itself: the VTEX call log, leases and the shared rate budget."""
+"""Bookkeeping of the integration itself: the outbox, the VTEX call log, leases and the rate budget."""
 
+from django.conf import settings
 from django.db import models
+
+
+class OutboxMessage(models.Model):
+    """One call to VTEX that a local change needs, written in the same transaction as the change.
+
+    A task sends it after commit; retries and the read-back before a re-send live in
+    integration.services.outbox.
+    """
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        TRACKING = "tracking", "Tracking number"
+        TRACKING_EVENTS = "tracking_events", "Tracking events"
+        CANCEL = "cancel", "Cancellation"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed: needs attention"
+        STOPPED = "stopped", "Stopped (not needed any more)"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    order = models.ForeignKey("integration.Order", on_delete=models.PROTECT, related_name="outbox_messages")
+    invoice = models.ForeignKey(
+        "integration.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="outbox_messages"
+    )
+    cancellation = models.ForeignKey(
+        "integration.CancellationRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="outbox_messages",
+    )
+    payload = models.JSONField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    #: The last attempt got no answer (timeout, dropped connection, 5xx): read the order back
+    #: from VTEX before sending again.
+    outcome_unknown = models.BooleanField(default=False)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    vtex_receipt = models.CharField(max_length=100, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "outbox message"
+        permissions = [("retry_sends", "Can retry failed sends to VTEX")]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outbox_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.order_id} ({self.state})"
 
 
 class VtexCall(models.Model):

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from integration.models import Order, OrderEvent, OrderItem, Payment
@@ -30,16 +30,52 @@ STAFF_EDITABLE_FIELDS = (*SHIPPING_ADDRESS_FIELDS, "notes")
 
 
 def order_derive_state(order: Order) -> str:
-    """The local state from the data (never set by hand). Invoicing refines it (issue 3)."""
+    """The local state, from the data: VTEX's status, start-handling, invoices, tracking, cancellation.
+
+    Nobody sets it by hand; services call order_recompute_state after every change.
+    """
+    from integration.models import CancellationRequest, Invoice, InvoiceItem
+
     if order.vtex_status in CANCELED_STATUSES:
         return Order.State.CANCELED
-    if order.vtex_status == "cancellation-requested":
+    has_rows = order.pk is not None
+    if order.vtex_status == "cancellation-requested" or (
+        has_rows and order.cancellation_requests.filter(state__in=CancellationRequest.OPEN_STATES).exists()
+    ):
         return Order.State.CANCELLATION_REQUESTED
-    if order.vtex_status == "invoiced":
+    outputs = (
+        list(order.invoices.filter(kind=Invoice.Kind.OUTPUT).values("tracking_number", "delivered_at"))
+        if has_rows
+        else []
+    )
+    if outputs:
+        ordered = order.items.aggregate(total=Sum("quantity"))["total"] or 0
+        invoiced = (
+            InvoiceItem.objects.filter(invoice__order=order, invoice__kind=Invoice.Kind.OUTPUT).aggregate(
+                total=Sum("quantity")
+            )["total"]
+            or 0
+        )
+        if invoiced < ordered:
+            return Order.State.PARTIALLY_INVOICED
+        if all(invoice["delivered_at"] for invoice in outputs):
+            return Order.State.DELIVERED
+        if all(invoice["tracking_number"] for invoice in outputs):
+            return Order.State.SHIPPED
         return Order.State.INVOICED
+    if order.vtex_status == "invoiced":
+        return Order.State.INVOICED  # invoiced elsewhere (VTEX's admin, another system)
     if order.ack_state == Order.AckState.DONE or order.vtex_status in HANDLED_STATUSES:
         return Order.State.HANDLING
     return Order.State.RECEIVED
+
+
+def order_recompute_state(order: Order) -> str:
+    state = order_derive_state(order)
+    if state != order.state:
+        Order.objects.filter(pk=order.pk).update(state=state)
+        order.state = state
+    return state
 
 
 @dataclass
@@ -93,6 +129,7 @@ def order_store_from_vtex(
                 actor_label="intake",
             )
         elif previous_status != order.vtex_status:
+            _follow_vtex_status(order, previous_status)
             order_event_record(
                 order=order,
                 kind=OrderEvent.Kind.STATUS_CHANGED,
@@ -102,6 +139,16 @@ def order_store_from_vtex(
         elif changed:
             order_event_record(order=order, kind=OrderEvent.Kind.UPDATED, message="Order data changed at VTEX.")
     return StoreOutcome(order=order, created=created, changed=changed)
+
+
+def _follow_vtex_status(order: Order, previous_status: str) -> None:
+    """VTEX canceled the order (customer, payment, our request): confirm and stop what waits."""
+    if order.vtex_status in CANCELED_STATUSES:
+        from integration.services.cancellation import cancellation_confirm_from_vtex
+        from integration.services.outbox import outbox_stop_for_order
+
+        cancellation_confirm_from_vtex(order=order)
+        outbox_stop_for_order(order=order, reason=f"The order was canceled at VTEX ({order.vtex_status}).")
 
 
 def _store_items(order: Order, items: list[dict[str, Any]]) -> None:

@@ -11,6 +11,7 @@ from django_q.models import Schedule
 
 PULL_ORDERS_SCHEDULE = "erp-bridge: pull orders"
 PRUNE_CALLS_SCHEDULE = "erp-bridge: prune old VTEX call records"
+PUSH_PENDING_SCHEDULE = "erp-bridge: send due outbox messages"
 
 
 def schedules_ensure() -> list[str]:
@@ -19,6 +20,14 @@ def schedules_ensure() -> list[str]:
             func="integration.tasks.pull_orders",
             schedule_type=Schedule.MINUTES,
             minutes=settings.VTEX_PULL_EVERY_MINUTES,
+            repeats=-1,
+        ),
+        # Each change queues its own send; this catches retries after backoff and anything whose
+        # task was lost (the broker was down, a worker died).
+        PUSH_PENDING_SCHEDULE: dict(
+            func="integration.tasks.push_pending",
+            schedule_type=Schedule.MINUTES,
+            minutes=1,
             repeats=-1,
         ),
         PRUNE_CALLS_SCHEDULE: dict(

@@ -1,0 +1,93 @@
+"""Cancellation requests: staff (or the ERP) ask VTEX to cancel an order that has no invoice yet."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from integration.models import CancellationRequest, Order, OrderEvent, OutboxMessage
+from integration.services.errors import FieldErrors, NotAllowed
+from integration.services.events import order_event_record
+from integration.services.orders import CANCELED_STATUSES, order_recompute_state
+from integration.services.outbox import outbox_enqueue
+from integration.vtex.payloads import cancel_payload
+
+#: VTEX cancels an order only before invoicing starts, and not in its automatic statuses
+#: (order-created, cancel, invoice, start-handling) (VTEX-API.md §7, §10).
+CANCELLABLE_STATUSES = frozenset(
+    {
+        "payment-pending",
+        "payment-approved",
+        "window-to-cancel",
+        "ready-for-handling",
+        "handling",
+        "waiting-for-seller-decision",
+        "waiting-ffmt-authorization",
+    }
+)
+REASON_MIN_LENGTH = 5
+REASON_MAX_LENGTH = 500
+
+
+def order_cancellation_blocker(order: Order) -> str:
+    """Why the order cannot be canceled now, or "" when it can (shown instead of the button)."""
+    if order.vtex_status in CANCELED_STATUSES:
+        return "The order is canceled already."
+    if order.cancellation_requests.filter(state__in=CancellationRequest.OPEN_STATES).exists():
+        return "A cancellation was requested already; VTEX's confirmation is awaited."
+    if order.invoices.exists():
+        return "The order has an invoice; VTEX cancels only orders without any invoice (issue a return instead)."
+    if order.vtex_status not in CANCELLABLE_STATUSES:
+        return f"VTEX does not cancel orders in status {order.vtex_status or 'unknown'}."
+    if order.raw.get("allowCancellation") is False:
+        return "VTEX does not allow cancelling this order now (allowCancellation is off)."
+    return ""
+
+
+def cancellation_request_create(*, order: Order, reason: str, actor=None, via: str = "admin") -> CancellationRequest:
+    reason = (reason or "").strip()
+    errors = FieldErrors()
+    if len(reason) < REASON_MIN_LENGTH:
+        errors.add("reason", f"Say why the order is canceled (at least {REASON_MIN_LENGTH} characters).")
+    elif len(reason) > REASON_MAX_LENGTH:
+        errors.add("reason", f"The reason has at most {REASON_MAX_LENGTH} characters.")
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        blocker = order_cancellation_blocker(order)
+        if blocker:
+            raise NotAllowed(blocker)
+        errors.raise_if_any()
+        try:
+            with transaction.atomic():
+                request = CancellationRequest.objects.create(
+                    order=order,
+                    reason=reason,
+                    requested_by=actor if getattr(actor, "pk", None) else None,
+                    requested_via=via,
+                )
+        except IntegrityError:
+            raise NotAllowed("A cancellation was requested already; VTEX's confirmation is awaited.") from None
+        outbox_enqueue(
+            kind=OutboxMessage.Kind.CANCEL,
+            order=order,
+            cancellation=request,
+            payload=cancel_payload(reason=reason),
+            actor=actor,
+        )
+        order_event_record(
+            order=order,
+            kind=OrderEvent.Kind.CANCELLATION_REQUESTED,
+            message=f"Cancellation requested: {reason}",
+            actor=actor,
+            actor_label=via,
+        )
+        order_recompute_state(order)
+    return request
+
+
+def cancellation_confirm_from_vtex(*, order: Order) -> int:
+    """VTEX shows the order canceled: the open requests are confirmed."""
+    from django.utils import timezone
+
+    return order.cancellation_requests.filter(
+        state__in=[*CancellationRequest.OPEN_STATES, CancellationRequest.State.FAILED]
+    ).update(state=CancellationRequest.State.CONFIRMED, confirmed_at=timezone.now())

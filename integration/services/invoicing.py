@@ -1,0 +1,391 @@
+"""Invoices: the rules for entering one (partial, with items), and the running totals staff see.
+
+Used by the admin and the API alike (issue 3 §2). An invoice is stored with its outbox row in one
+transaction; the outbox sends it to VTEX after commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from integration.models import CancellationRequest, Invoice, InvoiceItem, Order, OrderEvent, OrderItem, OutboxMessage
+from integration.services.errors import Conflict, FieldErrors, NotAllowed
+from integration.services.events import order_event_record
+from integration.services.orders import CANCELED_STATUSES, order_recompute_state
+from integration.services.outbox import outbox_enqueue
+from integration.vtex.payloads import InvoiceLinePayload, invoice_payload
+
+#: Clocks differ a little between the ERP and us; an issue date this far ahead is still "now".
+CLOCK_SKEW = timedelta(minutes=5)
+NUMBER_MAX_LENGTH = 50
+ACCESS_KEY_LENGTH = 44
+_url_validator = URLValidator(schemes=["http", "https"])
+
+
+# ---- quantities and totals (read-only) ---------------------------------------------------------
+
+
+@dataclass
+class ItemQuantities:
+    item: OrderItem
+    invoiced: int = 0  # across output invoices
+    returned: int = 0  # across input invoices
+
+    @property
+    def remaining(self) -> int:
+        return self.item.quantity - self.invoiced
+
+    @property
+    def returnable(self) -> int:
+        return self.invoiced - self.returned
+
+
+def order_item_quantities(order: Order) -> dict[int, ItemQuantities]:
+    """Per item_index: ordered, invoiced and returned quantities (two queries)."""
+    quantities = {item.item_index: ItemQuantities(item) for item in order.items.all()}
+    by_item = {q.item.pk: q for q in quantities.values()}
+    rows = (
+        InvoiceItem.objects.filter(invoice__order=order)
+        .values("order_item_id", "invoice__kind")
+        .annotate(total=Sum("quantity"))
+    )
+    for row in rows:
+        entry = by_item.get(row["order_item_id"])
+        if entry is None:
+            continue
+        if row["invoice__kind"] == Invoice.Kind.OUTPUT:
+            entry.invoiced = row["total"]
+        else:
+            entry.returned = row["total"]
+    return quantities
+
+
+def order_invoiced_cents(order: Order, kind: str = Invoice.Kind.OUTPUT) -> int:
+    return order.invoices.filter(kind=kind).aggregate(total=Sum("value_cents"))["total"] or 0
+
+
+@dataclass
+class InvoicePlan:
+    """What an invoice with these lines would be: its value and where the order would stand."""
+
+    value_cents: int
+    computed_value_cents: int
+    completes_order: bool
+    order_total_cents: int
+    invoiced_before_cents: int
+    lines: list[tuple[ItemQuantities, int]] = field(default_factory=list)
+
+    @property
+    def invoiced_after_cents(self) -> int:
+        return self.invoiced_before_cents + self.value_cents
+
+    @property
+    def remaining_after_cents(self) -> int:
+        return self.order_total_cents - self.invoiced_after_cents
+
+
+def invoice_plan(
+    *, order: Order, kind: str, quantities_by_index: dict[int, int], value_cents: int | None = None
+) -> InvoicePlan:
+    """The computed value of an invoice with these lines (no validation, no writes).
+
+    By default the items at their selling price (VTEX multiplies the unit price by the quantity);
+    the output invoice that completes the order carries the remainder (shipping, order discounts,
+    taxes, rounding), so that the output invoices add up to the order total to the cent.
+    """
+    quantities = order_item_quantities(order)
+    lines = [
+        (quantities[index], quantity)
+        for index, quantity in sorted(quantities_by_index.items())
+        if index in quantities and quantity > 0
+    ]
+    items_value = sum(entry.item.selling_price_cents * quantity for entry, quantity in lines)
+    invoiced_before = order_invoiced_cents(order, kind)
+    completes = False
+    computed = items_value
+    if kind == Invoice.Kind.OUTPUT:
+        taking = {entry.item.item_index: quantity for entry, quantity in lines}
+        completes = bool(lines) and all(
+            entry.remaining - taking.get(index, 0) <= 0 for index, entry in quantities.items()
+        )
+        if completes:
+            computed = order.total_cents - order_invoiced_cents(order, Invoice.Kind.OUTPUT)
+    return InvoicePlan(
+        value_cents=computed if value_cents is None else value_cents,
+        computed_value_cents=computed,
+        completes_order=completes,
+        order_total_cents=order.total_cents,
+        invoiced_before_cents=invoiced_before,
+        lines=lines,
+    )
+
+
+# ---- entering an invoice ---------------------------------------------------------------------------
+
+
+def order_invoicing_blocker(order: Order) -> str:
+    """Why no invoice can be entered now, or "" when one can."""
+    if order.vtex_status in CANCELED_STATUSES or order.state == Order.State.CANCELED:
+        return "The order is canceled; it cannot be invoiced."
+    if order.cancellation_requests.filter(state__in=CancellationRequest.OPEN_STATES).exists():
+        return "A cancellation was requested for this order; it cannot be invoiced."
+    if not order.is_complete:
+        return "The order was never read in full from VTEX; refresh it first."
+    if order.ack_state != Order.AckState.DONE:
+        return "VTEX has not confirmed start-handling for this order yet; invoice it once it has."
+    return ""
+
+
+def _validate_header(
+    errors: FieldErrors,
+    *,
+    order: Order,
+    number: str,
+    kind: str,
+    issued_at: datetime | None,
+    access_key: str,
+    url: str,
+    tracking_url: str,
+) -> None:
+    if not number:
+        errors.add("number", "The invoice number is required.")
+    elif "/" in number:
+        errors.add("number", "The invoice number must not contain '/' (VTEX uses it in its addresses).")
+    elif len(number) > NUMBER_MAX_LENGTH:
+        errors.add("number", f"The invoice number must have at most {NUMBER_MAX_LENGTH} characters.")
+    elif order.invoices.filter(number=number).exists():
+        errors.add("number", f"This order already has an invoice numbered {number!r}.")
+    if kind not in Invoice.Kind.values:
+        errors.add("kind", f"The type must be one of: {', '.join(Invoice.Kind.values)}.")
+    if issued_at is None:
+        errors.add("issued_at", "The issue date is required.")
+    elif timezone.is_naive(issued_at):
+        errors.add("issued_at", "The issue date needs a time zone.")
+    elif issued_at > timezone.now() + CLOCK_SKEW:
+        errors.add("issued_at", "The issue date cannot be in the future.")
+    if access_key and (len(access_key) != ACCESS_KEY_LENGTH or not access_key.isdigit()):
+        errors.add("access_key", f"The NF-e access key has exactly {ACCESS_KEY_LENGTH} digits.")
+    for name, value in (("url", url), ("tracking_url", tracking_url)):
+        if value:
+            try:
+                _url_validator(value)
+            except ValidationError:
+                errors.add(name, "Enter a full http(s) address.")
+
+
+def _validate_lines(
+    errors: FieldErrors, *, kind: str, quantities: dict[int, ItemQuantities], lines: list[tuple[int, Any]]
+) -> dict[int, int]:
+    wanted: dict[int, int] = {}
+    for index, quantity in lines:
+        key = f"items[{index}]"
+        if index not in quantities:
+            errors.add(key, f"The order has no item number {index}.")
+            continue
+        if index in wanted:
+            errors.add(key, "This item appears twice; give its total quantity once.")
+            continue
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            errors.add(key, "The quantity must be a whole number above 0.")
+            continue
+        entry = quantities[index]
+        limit, what = (
+            (entry.remaining, "left to invoice")
+            if kind == Invoice.Kind.OUTPUT
+            else (entry.returnable, "invoiced and not yet returned")
+        )
+        if quantity > limit:
+            errors.add(key, f"Only {limit} of “{entry.item.name}” {'is' if limit == 1 else 'are'} {what}.")
+            continue
+        wanted[index] = quantity
+    if not lines:
+        errors.add("items", "Choose at least one item and its quantity.")
+    return wanted
+
+
+def _validate_value(errors: FieldErrors, *, plan: InvoicePlan, kind: str, override: int | None, order: Order) -> None:
+    if override is not None and (isinstance(override, bool) or not isinstance(override, int)):
+        errors.add("value", "The value is a whole number of cents.")
+        return
+    value = plan.value_cents
+    if value <= 0:
+        errors.add("value", "The invoice value must be above zero.")
+        return
+    if kind == Invoice.Kind.INPUT:
+        returnable = order_invoiced_cents(order) - order_invoiced_cents(order, Invoice.Kind.INPUT)
+        if value > returnable:
+            errors.add("value", f"A return can be at most the {returnable} cents invoiced and not yet returned.")
+        return
+    remaining = plan.order_total_cents - plan.invoiced_before_cents
+    if plan.completes_order and value != remaining:
+        errors.add(
+            "value",
+            f"This invoice completes the order, so it must carry the remaining {remaining} cents: "
+            "the output invoices must add up to the order total.",
+        )
+    elif not plan.completes_order and value >= remaining:
+        errors.add(
+            "value",
+            f"Items remain to be invoiced, so this invoice must be below the {remaining} cents "
+            "left of the order total.",
+        )
+
+
+@dataclass
+class InvoiceInput:
+    number: str
+    issued_at: datetime | None
+    lines: list[tuple[int, Any]]  # (item_index, quantity)
+    kind: str = Invoice.Kind.OUTPUT
+    value_cents: int | None = None
+    access_key: str = ""
+    url: str = ""
+    embedded_xml: str = ""
+    courier: str = ""
+    tracking_number: str = ""
+    tracking_url: str = ""
+    dispatched_at: datetime | None = None
+
+    def cleaned(self) -> InvoiceInput:
+        return InvoiceInput(
+            number=(self.number or "").strip(),
+            issued_at=self.issued_at,
+            lines=list(self.lines),
+            kind=self.kind,
+            value_cents=self.value_cents,
+            access_key=(self.access_key or "").strip(),
+            url=(self.url or "").strip(),
+            embedded_xml=self.embedded_xml or "",
+            courier=(self.courier or "").strip(),
+            tracking_number=(self.tracking_number or "").strip(),
+            tracking_url=(self.tracking_url or "").strip(),
+            dispatched_at=self.dispatched_at,
+        )
+
+
+def invoice_validate(*, order: Order, data: InvoiceInput) -> InvoicePlan:
+    """Every rule of an invoice; raises NotAllowed or ValidationFailed (all field errors at once)."""
+    blocker = order_invoicing_blocker(order)
+    if blocker:
+        raise NotAllowed(blocker)
+    quantities = order_item_quantities(order)
+    if data.kind == Invoice.Kind.INPUT and any(q.remaining > 0 for q in quantities.values()):
+        raise NotAllowed("A return (input) invoice is possible only once the order is fully invoiced.")
+    if data.kind == Invoice.Kind.OUTPUT and not any(q.remaining > 0 for q in quantities.values()):
+        raise NotAllowed("The order is fully invoiced already.")
+    errors = FieldErrors()
+    _validate_header(
+        errors,
+        order=order,
+        number=data.number,
+        kind=data.kind,
+        issued_at=data.issued_at,
+        access_key=data.access_key,
+        url=data.url,
+        tracking_url=data.tracking_url,
+    )
+    wanted = _validate_lines(errors, kind=data.kind, quantities=quantities, lines=data.lines)
+    plan = invoice_plan(order=order, kind=data.kind, quantities_by_index=wanted, value_cents=data.value_cents)
+    if wanted and len(wanted) == len(data.lines):
+        _validate_value(errors, plan=plan, kind=data.kind, override=data.value_cents, order=order)
+    errors.raise_if_any()
+    return plan
+
+
+def invoice_create(*, order: Order, data: InvoiceInput, actor=None, via: str = "admin") -> Invoice:
+    """Store an invoice with its items and the outbox row that will send it to VTEX."""
+    data = data.cleaned()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)  # one invoice at a time per order
+        plan = invoice_validate(order=order, data=data)
+        try:
+            with transaction.atomic():
+                invoice = Invoice.objects.create(
+                    order=order,
+                    number=data.number,
+                    kind=data.kind,
+                    issued_at=data.issued_at,
+                    access_key=data.access_key,
+                    url=data.url,
+                    embedded_xml=data.embedded_xml,
+                    value_cents=plan.value_cents,
+                    courier=data.courier,
+                    tracking_number=data.tracking_number,
+                    tracking_url=data.tracking_url,
+                    dispatched_at=data.dispatched_at,
+                    created_by=actor if getattr(actor, "pk", None) else None,
+                    created_via=via,
+                )
+        except IntegrityError:
+            raise Conflict(
+                f"This order already has an invoice numbered {data.number!r}.",
+                fields={"number": ["Already used on this order."]},
+            ) from None
+        InvoiceItem.objects.bulk_create(
+            InvoiceItem(
+                invoice=invoice,
+                order_item=entry.item,
+                quantity=quantity,
+                unit_price_cents=entry.item.selling_price_cents,
+            )
+            for entry, quantity in plan.lines
+        )
+        payload = invoice_payload(
+            kind=invoice.kind,
+            number=invoice.number,
+            issued_at=invoice.issued_at,
+            value_cents=invoice.value_cents,
+            lines=[
+                InvoiceLinePayload(entry.item.sku_id, entry.item.selling_price_cents, quantity, entry.item.name)
+                for entry, quantity in plan.lines
+            ],
+            access_key=invoice.access_key,
+            url=invoice.url,
+            embedded_xml=invoice.embedded_xml,
+            courier=invoice.courier,
+            tracking_number=invoice.tracking_number,
+            tracking_url=invoice.tracking_url,
+            dispatched_at=invoice.dispatched_at,
+        )
+        outbox_enqueue(kind=OutboxMessage.Kind.INVOICE, order=order, invoice=invoice, payload=payload, actor=actor)
+        lines_text = ", ".join(f"{quantity} × {entry.item.name}" for entry, quantity in plan.lines)
+        order_event_record(
+            order=order,
+            kind=OrderEvent.Kind.INVOICE_ADDED,
+            message=f"{invoice.get_kind_display()} invoice {invoice.number} entered: {lines_text}; "
+            f"value {invoice.value_cents} cents.",
+            actor=actor,
+            actor_label=via,
+            data={
+                "invoice": invoice.number,
+                "value_cents": invoice.value_cents,
+                "completes_order": plan.completes_order,
+            },
+        )
+        order_recompute_state(order)
+    return invoice
+
+
+def invoice_find_same(*, order: Order, data: InvoiceInput) -> tuple[Invoice | None, bool]:
+    """For replays (the ERP sends the same invoice again): (existing invoice, same content?)."""
+    data = data.cleaned()
+    invoice = order.invoices.filter(number=data.number).first()
+    if invoice is None:
+        return None, False
+    stored_lines = sorted(invoice.items.values_list("order_item__item_index", "quantity"))
+    same = (
+        invoice.kind == data.kind
+        and sorted(data.lines) == stored_lines
+        and (data.value_cents is None or data.value_cents == invoice.value_cents)
+        and invoice.access_key == data.access_key
+        and invoice.issued_at == data.issued_at
+    )
+    return invoice, same

@@ -1,0 +1,206 @@
+"""Tracking: the number, address and carrier of an invoice first (PATCH), then its events up to
+delivered (PUT). VTEX refuses events before a tracking number (VTEX-API.md §5, §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from integration.models import Invoice, OrderEvent, OutboxMessage, TrackingEvent
+from integration.services.errors import FieldErrors, NotAllowed
+from integration.services.events import order_event_record
+from integration.services.invoicing import CLOCK_SKEW, _url_validator
+from integration.services.orders import CANCELED_STATUSES, order_recompute_state
+from integration.services.outbox import outbox_enqueue
+from integration.vtex.payloads import TrackingEventPayload, invoice_tracking_payload, tracking_events_payload
+
+
+def _check_trackable(invoice: Invoice) -> None:
+    if invoice.kind != Invoice.Kind.OUTPUT:
+        raise NotAllowed("Only sale (output) invoices are shipped and tracked.")
+    if invoice.order.vtex_status in CANCELED_STATUSES:
+        raise NotAllowed("The order is canceled.")
+    if invoice.is_delivered:
+        raise NotAllowed(f"Invoice {invoice.number} is delivered already; it takes no more tracking.")
+
+
+def _future(moment: datetime | None) -> bool:
+    return moment is not None and moment > timezone.now() + CLOCK_SKEW
+
+
+def invoice_set_tracking(
+    *,
+    invoice: Invoice,
+    tracking_number: str,
+    tracking_url: str = "",
+    courier: str = "",
+    dispatched_at: datetime | None = None,
+    actor=None,
+    via: str = "admin",
+) -> bool:
+    """Set the tracking number (and URL, carrier, dispatch time); False when nothing changed (a replay)."""
+    tracking_number, tracking_url, courier = (
+        (tracking_number or "").strip(),
+        (tracking_url or "").strip(),
+        (courier or "").strip(),
+    )
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("order").get(pk=invoice.pk)
+        _check_trackable(invoice)
+        errors = FieldErrors()
+        if not tracking_number:
+            errors.add("tracking_number", "The tracking number is required.")
+        elif len(tracking_number) > 100:
+            errors.add("tracking_number", "The tracking number has at most 100 characters.")
+        if tracking_url:
+            try:
+                _url_validator(tracking_url)
+            except ValidationError:
+                errors.add("tracking_url", "Enter a full http(s) address.")
+        if len(courier) > 100:
+            errors.add("courier", "The carrier name has at most 100 characters.")
+        if dispatched_at is not None and timezone.is_naive(dispatched_at):
+            errors.add("dispatched_at", "The dispatch time needs a time zone.")
+        elif _future(dispatched_at):
+            errors.add("dispatched_at", "The dispatch time cannot be in the future.")
+        errors.raise_if_any()
+        new = (tracking_number, tracking_url, courier, dispatched_at)
+        if new == (invoice.tracking_number, invoice.tracking_url, invoice.courier, invoice.dispatched_at):
+            return False
+        invoice.tracking_number, invoice.tracking_url, invoice.courier, invoice.dispatched_at = new
+        invoice.save(update_fields=["tracking_number", "tracking_url", "courier", "dispatched_at"])
+        outbox_enqueue(
+            kind=OutboxMessage.Kind.TRACKING,
+            order=invoice.order,
+            invoice=invoice,
+            payload=invoice_tracking_payload(
+                tracking_number=tracking_number, tracking_url=tracking_url, courier=courier, dispatched_at=dispatched_at
+            ),
+            actor=actor,
+        )
+        order_event_record(
+            order=invoice.order,
+            kind=OrderEvent.Kind.TRACKING_ADDED,
+            message=f"Tracking of invoice {invoice.number}: {courier or 'carrier not given'} {tracking_number}.",
+            actor=actor,
+            actor_label=via,
+        )
+        order_recompute_state(invoice.order)
+    return True
+
+
+@dataclass(frozen=True)
+class TrackingEventInput:
+    occurred_at: datetime | None
+    description: str
+    city: str = ""
+    state: str = ""
+
+    def key(self) -> tuple:
+        return (self.occurred_at, self.description.strip(), self.city.strip(), self.state.strip())
+
+
+def tracking_events_add(
+    *,
+    invoice: Invoice,
+    events: list[TrackingEventInput],
+    delivered_at: datetime | None = None,
+    actor=None,
+    via: str = "admin",
+) -> list[TrackingEvent]:
+    """Add carrier events (duplicates are ignored), optionally marking the invoice delivered.
+
+    Events are kept in date order; delivery closes the list, so it must not be earlier than any
+    event, and a delivered invoice takes no more events.
+    """
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("order").get(pk=invoice.pk)
+        _check_trackable(invoice)
+        if not invoice.tracking_number:
+            raise NotAllowed(f"Add the tracking number of invoice {invoice.number} before its events.")
+        errors = FieldErrors()
+        for position, event in enumerate(events):
+            key = f"events[{position}]"
+            if event.occurred_at is None:
+                errors.add(f"{key}.date", "The date is required.")
+            elif timezone.is_naive(event.occurred_at):
+                errors.add(f"{key}.date", "The date needs a time zone.")
+            elif _future(event.occurred_at):
+                errors.add(f"{key}.date", "The date cannot be in the future.")
+            if not event.description.strip():
+                errors.add(f"{key}.description", "The description is required.")
+            elif len(event.description.strip()) > 300:
+                errors.add(f"{key}.description", "The description has at most 300 characters.")
+            if len(event.city.strip()) > 100:
+                errors.add(f"{key}.city", "The city has at most 100 characters.")
+            if len(event.state.strip()) > 50:
+                errors.add(f"{key}.state", "The state has at most 50 characters.")
+        if delivered_at is not None:
+            if timezone.is_naive(delivered_at):
+                errors.add("delivered_at", "The delivery time needs a time zone.")
+            elif _future(delivered_at):
+                errors.add("delivered_at", "The delivery time cannot be in the future.")
+        errors.raise_if_any()
+
+        existing = {(e.occurred_at, e.description, e.city, e.state) for e in invoice.tracking_events.all()}
+        created: list[TrackingEvent] = []
+        for event in events:
+            occurred_at, description, city, state = event.key()
+            if (occurred_at, description, city, state) in existing:
+                continue  # a replay or a duplicate in the batch
+            existing.add((occurred_at, description, city, state))
+            created.append(
+                TrackingEvent(
+                    invoice=invoice,
+                    occurred_at=occurred_at,
+                    description=description,
+                    city=city,
+                    state=state,
+                    created_by=actor if getattr(actor, "pk", None) else None,
+                )
+            )
+        if delivered_at is not None and existing:
+            latest = max(occurred for occurred, *_ in existing)
+            if delivered_at < latest:
+                raise NotAllowed(
+                    "Delivery comes last: the delivery time is earlier than an event of this invoice.",
+                    fields={"delivered_at": ["Earlier than the latest tracking event."]},
+                )
+        if not created and delivered_at is None:
+            return []
+        TrackingEvent.objects.bulk_create(created)
+        if delivered_at is not None:
+            invoice.delivered_at = delivered_at
+            invoice.save(update_fields=["delivered_at"])
+        all_events = [
+            TrackingEventPayload(e.occurred_at, e.city, e.state, e.description) for e in invoice.tracking_events.all()
+        ]
+        outbox_enqueue(
+            kind=OutboxMessage.Kind.TRACKING_EVENTS,
+            order=invoice.order,
+            invoice=invoice,
+            payload=tracking_events_payload(
+                events=all_events, delivered_at=invoice.delivered_at, zone=timezone.get_default_timezone()
+            ),
+            actor=actor,
+        )
+        what = f"{len(created)} tracking event(s)" if created else ""
+        if delivered_at is not None:
+            what = f"{what} and delivery" if what else "delivery"
+        order_event_record(
+            order=invoice.order,
+            kind=OrderEvent.Kind.DELIVERED if delivered_at is not None else OrderEvent.Kind.TRACKING_ADDED,
+            message=f"Invoice {invoice.number}: {what} entered.",
+            actor=actor,
+            actor_label=via,
+        )
+        order_recompute_state(invoice.order)
+    return created
+
+
+def invoice_mark_delivered(*, invoice: Invoice, delivered_at: datetime | None = None, actor=None, via="admin") -> None:
+    tracking_events_add(invoice=invoice, events=[], delivered_at=delivered_at or timezone.now(), actor=actor, via=via)
