@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -231,11 +232,19 @@ def _record_sent(message: OutboxMessage, answer: dict[str, Any], *, note: str = 
     return SendOutcome(message, State.SENT, detail)
 
 
-def _retry_delay(message: OutboxMessage, error: VtexError) -> timedelta:
+def _retry_delay(message: OutboxMessage, error: VtexError, *, unknown: bool) -> timedelta:
     delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
     if isinstance(error, VtexRateLimited) and error.retry_after:
         delay = max(delay, timedelta(seconds=error.retry_after))
+    if unknown:
+        # VTEX may still be working on the unanswered request; reading back before it finishes
+        # would miss its effect and send it a second time. Wait at least one read timeout.
+        delay = max(delay, unknown_outcome_settle_time())
     return delay
+
+
+def unknown_outcome_settle_time() -> timedelta:
+    return timedelta(seconds=settings.VTEX_READ_TIMEOUT_S)
 
 
 def _record_failure(message: OutboxMessage, error: VtexError) -> SendOutcome:
@@ -244,7 +253,7 @@ def _record_failure(message: OutboxMessage, error: VtexError) -> SendOutcome:
     text = f"{error}"[:2000]
     with transaction.atomic():
         if error.transient and message.attempts < MAX_ATTEMPTS:
-            next_attempt = timezone.now() + _retry_delay(message, error)
+            next_attempt = timezone.now() + _retry_delay(message, error, unknown=unknown)
             OutboxMessage.objects.filter(pk=message.pk).update(
                 state=State.PENDING,
                 next_attempt_at=next_attempt,
