@@ -149,6 +149,12 @@ VTEX_GET_ATTEMPTS = env_int("VTEX_GET_ATTEMPTS", 4, minimum=1)
 # Longest Retry-After honoured as given; VTEX recommends a 1-minute back-off after a 429.
 VTEX_MAX_RETRY_AFTER_S = env_float("VTEX_MAX_RETRY_AFTER_S", 120.0, minimum=1)
 VTEX_INTAKE = env_choice("VTEX_INTAKE", "list", ("list", "feed"))
+# Feed v3 queue (VTEX-API.md §9): messages hidden this long after a read come back unless
+# committed; retention between 4 and 14 days (VTEX deletes an idle feed after it).
+VTEX_FEED_VISIBILITY_TIMEOUT_S = env_int("VTEX_FEED_VISIBILITY_TIMEOUT_S", 250, minimum=10)
+VTEX_FEED_RETENTION_S = env_int("VTEX_FEED_RETENTION_S", 345600, minimum=345600)
+if VTEX_FEED_RETENTION_S > 1209600:
+    raise ImproperlyConfigured("VTEX_FEED_RETENTION_S must be at most 1209600 (14 days), VTEX's maximum.")
 VTEX_FETCH_PAYMENTS = env_bool("VTEX_FETCH_PAYMENTS", False)
 VTEX_PULL_EVERY_MINUTES = env_int("VTEX_PULL_EVERY_MINUTES", 2, minimum=1)
 VTEX_CONCURRENCY = env_int("VTEX_CONCURRENCY", 8, minimum=1)

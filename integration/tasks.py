@@ -3,9 +3,11 @@ each of them is safe to run twice (the intake holds a lease; outbox rows are cla
 
 
 def pull_orders() -> str:
+    from django.conf import settings
+
     from integration.services.intake import intake_run
 
-    return intake_run(source="list").summary()
+    return intake_run(source=settings.VTEX_INTAKE).summary()
 
 
 def send_outbox_message(message_id: int) -> str:

@@ -1,9 +1,10 @@
 from integration.models.invoicing import CancellationRequest, Invoice, InvoiceItem, SendState, TrackingEvent
 from integration.models.orders import Order, OrderEvent, OrderItem, Payment
-from integration.models.sync import Lease, OutboxMessage, RateBudget, VtexCall
+from integration.models.sync import FeedState, Lease, OutboxMessage, RateBudget, VtexCall
 
 __all__ = [
     "CancellationRequest",
+    "FeedState",
     "Invoice",
     "InvoiceItem",
     "Lease",

@@ -117,3 +117,19 @@ class RateBudget(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class FeedState(models.Model):
+    """What erp-bridge knows of its VTEX Feed v3 queue (one row), for the operator and the dashboard."""
+
+    name = models.CharField(max_length=32, unique=True, default="orders")
+    configured_at = models.DateTimeField(null=True, blank=True, help_text="Last time erp-bridge saved the config.")
+    config_checked_at = models.DateTimeField(null=True, blank=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True, help_text="Last time the feed had events.")
+    queued = models.PositiveIntegerField(null=True, blank=True, help_text="Messages waiting, as VTEX reported.")
+    oldest_message_age_s = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"feed {self.name}"

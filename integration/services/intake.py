@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 
 from integration.models import Order
+from integration.services.feed import feed_config_ensure, feed_read
 from integration.services.leases import lease, lease_holder
 from integration.services.orders import (
     READY_FOR_HANDLING,
@@ -39,6 +40,9 @@ from integration.services.workers import WorkerPool
 from integration.vtex import VtexClient, VtexConfigurationError, VtexError
 from integration.vtex.mapping import OrderData, VtexDataError, order_data_from_vtex
 
+INTAKE_SOURCES = ("list", "feed")
+#: A busy feed is read in lots of 10; this bounds one cycle (the next one goes on).
+FEED_MAX_BATCHES_PER_CYCLE = 1000
 INTAKE_LEASE = "intake"
 INTAKE_LEASE_TTL = timedelta(minutes=5)
 #: Renew the lease this often; far below its TTL so a slow page never loses it.
@@ -52,6 +56,8 @@ class IntakeResult:
     updated: int = 0
     acknowledged: int = 0
     failed: int = 0
+    ignored: int = 0
+    committed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     skipped_reason: str = ""
 
@@ -63,7 +69,7 @@ class IntakeResult:
         if self.skipped_reason:
             return f"skipped: {self.skipped_reason}"
         return (
-            f"imported {self.imported}, already known {self.already_known}, "
+            f"imported {self.imported}, already known {self.already_known}, updated {self.updated}, "
             f"acknowledged {self.acknowledged}, failed {self.failed}"
         )
 
@@ -109,6 +115,7 @@ class _Cycle:
         self.fetch_payments = settings.VTEX_FETCH_PAYMENTS
         self.result = IntakeResult()
         self.summaries: dict[str, dict[str, Any]] = {}
+        self.failed_ids: set[str] = set()
         self._last_renewal = time.monotonic()
 
     # Jobs run in worker threads: ("fetch", order_id) or ("ack", order_id).
@@ -118,24 +125,28 @@ class _Cycle:
             return vtex_fetch_order(client=self.client, order_id=order_id, fetch_payments=self.fetch_payments)
         return vtex_send_start_handling(client=self.client, order_id=order_id)
 
-    def run(self, pages: Iterable[list[dict[str, Any]]]) -> IntakeResult:
+    def run(self, source: Callable[[], None], source_name: str) -> IntakeResult:
         with WorkerPool(self.work, size=settings.VTEX_CONCURRENCY) as pool:
             self.pool = pool
             if self.acknowledge:
                 for order_id in list(orders_awaiting_acknowledgement().values_list("order_id", flat=True)):
                     self._submit_ack(order_id)
             try:
-                for page in pages:
-                    self._take_page(page)
+                source()
             except VtexConfigurationError:
                 raise  # nothing can work: say so instead of counting a failed order
-            except VtexError as exc:  # listing itself failed: finish what was started, then report
-                self._fail("(list orders)", exc)
-            while pool.in_flight:
-                self._handle(pool.next_done())
+            except VtexError as exc:  # the source itself failed: finish what was started, then report
+                self._fail(f"({source_name})", exc)
+            self._drain()
         call_log.flush()
         self._report()
         return self.result
+
+    # ---- sources --------------------------------------------------------------------------------
+
+    def take_list_pages(self, pages: Iterable[list[dict[str, Any]]]) -> None:
+        for page in pages:
+            self._take_page(page)
 
     def _take_page(self, page: list[dict[str, Any]]) -> None:
         ids = [str(entry.get("orderId")) for entry in page if isinstance(entry, dict) and entry.get("orderId")]
@@ -151,6 +162,45 @@ class _Cycle:
             self.summaries[order_id] = entry
             self._submit(("fetch", order_id))
         self._keep_alive()
+
+    def take_feed(self) -> None:
+        """Read the feed until it is empty; commit each event once its order's work is committed.
+
+        Events repeat and come out of order (VTEX-API.md §9): each one only names an order, which
+        is read back from VTEX and handled by its present status. An event whose order failed is
+        not committed, so the feed hands it out again after the visibility timeout.
+        """
+        feed_config_ensure(client=self.client)
+        for _ in range(FEED_MAX_BATCHES_PER_CYCLE):
+            events = feed_read(client=self.client)
+            if not events:
+                return
+            handles_by_order: dict[str, list[str]] = {}
+            for event in events:
+                order_id = str(event.get("orderId") or "")
+                handles_by_order.setdefault(order_id, []).append(str(event.get("handle") or ""))
+            for order_id in handles_by_order:
+                if order_id and order_id not in self.summaries:
+                    self.summaries[order_id] = {"orderId": order_id}
+                    self._submit(("fetch", order_id))
+            self._drain()  # every order of the lot is stored (and acknowledged) before its commit
+            done = [
+                handle
+                for order_id, handles in handles_by_order.items()
+                if order_id not in self.failed_ids
+                for handle in handles
+                if handle
+            ]
+            if done:
+                self.client.commit_feed(done)
+                self.result.committed += len(done)
+            self._keep_alive()
+
+    # ---- the pipeline ---------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        while self.pool.in_flight:
+            self._handle(self.pool.next_done())
 
     def _submit(self, job: tuple[str, str]) -> None:
         while self.pool.full:
@@ -180,9 +230,16 @@ class _Cycle:
         self._keep_alive()
 
     def _store(self, order_id: str, fetched: FetchedOrder) -> None:
+        status = fetched.data.fields["vtex_status"]
+        if status != READY_FOR_HANDLING and not Order.objects.filter(order_id=order_id).exists():
+            # Not ours to take: it left ready-for-handling before we saw it (canceled, say).
+            self.result.ignored += 1
+            return
         outcome = order_store_from_vtex(data=fetched.data, raw=fetched.raw, payment_status=fetched.payment_status)
         if outcome.created:
             self.result.imported += 1
+        elif outcome.changed:
+            self.result.updated += 1
         else:
             self.result.already_known += 1
         if self.acknowledge and outcome.order.vtex_status == READY_FOR_HANDLING:
@@ -191,6 +248,7 @@ class _Cycle:
     def _fail(self, order_id: str, error: BaseException, *, record: bool = True) -> None:
         if not isinstance(error, (VtexError, VtexDataError)):
             raise error  # a programming error must not be reported as one failed order
+        self.failed_ids.add(order_id)
         self.result.failed += 1
         self.result.failures.append((order_id, str(error)))
         if record and order_id in self.summaries:
@@ -215,8 +273,8 @@ def intake_run(
     progress: Progress | None = None,
 ) -> IntakeResult:
     """One intake cycle. Safe to run from several processes at once: only one works."""
-    if source != "list":
-        raise ValueError(f"unknown intake source {source!r}; this version supports 'list'")
+    if source not in INTAKE_SOURCES:
+        raise ValueError(f"unknown intake source {source!r}; choose one of {', '.join(INTAKE_SOURCES)}")
     client = client or vtex_client()
     with lease(INTAKE_LEASE, ttl=INTAKE_LEASE_TTL) as held:
         if held is None:
@@ -229,4 +287,6 @@ def intake_run(
             progress=progress,
             acknowledge=settings.VTEX_START_HANDLING == "on_import",
         )
-        return cycle.run(client.iter_order_pages(status=READY_FOR_HANDLING))
+        if source == "feed":
+            return cycle.run(cycle.take_feed, "feed")
+        return cycle.run(lambda: cycle.take_list_pages(client.iter_order_pages(status=READY_FOR_HANDLING)), "list")

@@ -1,5 +1,6 @@
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from integration.services.intake import IntakeResult, intake_run
@@ -13,13 +14,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--source",
             choices=["list", "feed"],
-            default="list",
-            help="Where new orders come from: VTEX's List orders (default) or the Feed v3 queue.",
+            default=None,
+            help="Where new orders come from: VTEX's List orders or the Feed v3 queue "
+            "(default: the VTEX_INTAKE setting).",
         )
 
-    def handle(self, *args, source: str, **options):
-        if source == "feed":
-            raise CommandError("Feed v3 intake is not available in this version yet; use --source list.")
+    def handle(self, *args, source: str | None, **options):
+        source = source or settings.VTEX_INTAKE
         interactive = self.stdout.isatty()
 
         def progress(result: IntakeResult) -> None:
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         for order_id, reason in result.failures:
             self.stderr.write(f"  failed {order_id}: {reason}")
         line = (
-            f"imported: {result.imported}  already known: {result.already_known}  "
+            f"imported: {result.imported}  already known: {result.already_known}  updated: {result.updated}  "
             f"acknowledged: {result.acknowledged}  failed: {result.failed}"
         )
         if result.ok:
