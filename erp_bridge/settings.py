@@ -1,6 +1,7 @@
 """Settings for erp-bridge. Every value comes from the environment (see README "Configuration")."""
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -33,6 +34,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_q",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "integration",
 ]
 
@@ -155,6 +159,9 @@ VTEX_FEED_VISIBILITY_TIMEOUT_S = env_int("VTEX_FEED_VISIBILITY_TIMEOUT_S", 250, 
 VTEX_FEED_RETENTION_S = env_int("VTEX_FEED_RETENTION_S", 345600, minimum=345600)
 if VTEX_FEED_RETENTION_S > 1209600:
     raise ImproperlyConfigured("VTEX_FEED_RETENTION_S must be at most 1209600 (14 days), VTEX's maximum.")
+# The order hook (POST /vtex/hook/): VTEX sends this header with this secret; empty disables the hook.
+VTEX_HOOK_SECRET = env_str("VTEX_HOOK_SECRET")
+VTEX_HOOK_SECRET_HEADER = env_str("VTEX_HOOK_SECRET_HEADER", "X-ERP-Bridge-Secret")
 VTEX_FETCH_PAYMENTS = env_bool("VTEX_FETCH_PAYMENTS", False)
 VTEX_PULL_EVERY_MINUTES = env_int("VTEX_PULL_EVERY_MINUTES", 2, minimum=1)
 VTEX_CONCURRENCY = env_int("VTEX_CONCURRENCY", 8, minimum=1)
@@ -179,3 +186,47 @@ Q_CLUSTER = {
 }
 if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("Q_RETRY_S must be larger than Q_TIMEOUT_S (django-q2 would run a task twice).")
+
+# --- REST API for the ERP and carriers (integration/api) ------------------------------------------
+# Requests per user; DRF's form "<number>/<s|min|hour|day>". Counted in the default cache, which is
+# per process: with several web processes each one counts on its own (set CACHES to share it).
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/min") or "600/min"
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API_THROTTLE_RATE):
+    raise ImproperlyConfigured(f"API_THROTTLE_RATE must look like 600/min or 20/s; got {API_THROTTLE_RATE!r}.")
+# Largest request body Django (admin forms) and the API's JSON parser accept; larger ones get 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["integration.api.permissions.HasRequiredPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["integration.api.permissions.ApiUserThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["integration.api.views.SizeLimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "integration.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "erp-bridge API",
+    "VERSION": "1.0.0",
+    # The long description (authentication, errors, idempotency, polling) is added by this hook.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "integration.api.schema.postprocess_schema",
+    ],
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStateEnum": "integration.models.Order.State",
+        "AckStateEnum": "integration.models.Order.AckState",
+        "SendStateEnum": "integration.models.SendState",
+        "CancellationStateEnum": "integration.models.CancellationRequest.State",
+        "InvoiceTypeEnum": "integration.models.Invoice.Kind",
+    },
+    # Swagger UI and Redoc from the drf-spectacular-sidecar package, served as static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True},
+}

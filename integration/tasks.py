@@ -10,6 +10,12 @@ def pull_orders() -> str:
     return intake_run(source=settings.VTEX_INTAKE).summary()
 
 
+def process_hook_notifications() -> str:
+    from integration.services.intake import intake_run
+
+    return intake_run(source="hook").summary()
+
+
 def send_outbox_message(message_id: int) -> str:
     from integration.services.outbox import outbox_send
     from integration.services.vtex import vtex_client

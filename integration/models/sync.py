@@ -133,3 +133,28 @@ class FeedState(models.Model):
 
     def __str__(self) -> str:
         return f"feed {self.name}"
+
+
+class HookNotification(models.Model):
+    """One order notification received from VTEX's hook, stored before any work is done."""
+
+    order_id = models.CharField(max_length=64, db_index=True)
+    state = models.CharField(max_length=64)
+    last_state = models.CharField(max_length=64, blank=True)
+    domain = models.CharField(max_length=32, blank=True)
+    current_change = models.CharField(max_length=64, blank=True)
+    origin_account = models.CharField(max_length=100, blank=True)
+    body = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            # VTEX retries deliveries: the same change of the same order is stored once.
+            models.UniqueConstraint(fields=["order_id", "state", "current_change"], name="hook_notification_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} → {self.state}"

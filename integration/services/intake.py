@@ -21,9 +21,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
-from integration.models import Order
+from integration.models import HookNotification, Order
 from integration.services.feed import feed_config_ensure, feed_read
+from integration.services.hook import hook_pending_order_ids
 from integration.services.leases import lease, lease_holder
 from integration.services.orders import (
     READY_FOR_HANDLING,
@@ -40,7 +42,7 @@ from integration.services.workers import WorkerPool
 from integration.vtex import VtexClient, VtexConfigurationError, VtexError
 from integration.vtex.mapping import OrderData, VtexDataError, order_data_from_vtex
 
-INTAKE_SOURCES = ("list", "feed")
+INTAKE_SOURCES = ("list", "feed", "hook")
 #: A busy feed is read in lots of 10; this bounds one cycle (the next one goes on).
 FEED_MAX_BATCHES_PER_CYCLE = 1000
 INTAKE_LEASE = "intake"
@@ -196,6 +198,21 @@ class _Cycle:
                 self.result.committed += len(done)
             self._keep_alive()
 
+    def take_hook_notifications(self) -> None:
+        """Orders named by stored hook notifications, read back and handled; then marked done.
+
+        A notification whose order failed stays pending, and the next cycle tries it again.
+        """
+        order_ids = [order_id for order_id in hook_pending_order_ids() if order_id not in self.summaries]
+        for order_id in order_ids:
+            self.summaries[order_id] = {"orderId": order_id}
+            self._submit(("fetch", order_id))
+        self._drain()
+        done = [order_id for order_id in order_ids if order_id not in self.failed_ids]
+        HookNotification.objects.filter(order_id__in=done, processed_at__isnull=True).update(
+            processed_at=timezone.now(), error=""
+        )
+
     # ---- the pipeline ---------------------------------------------------------------------------
 
     def _drain(self) -> None:
@@ -287,6 +304,14 @@ def intake_run(
             progress=progress,
             acknowledge=settings.VTEX_START_HANDLING == "on_import",
         )
-        if source == "feed":
-            return cycle.run(cycle.take_feed, "feed")
-        return cycle.run(lambda: cycle.take_list_pages(client.iter_order_pages(status=READY_FOR_HANDLING)), "list")
+
+        def from_list() -> None:
+            cycle.take_hook_notifications()  # the hook is the fast path; list and feed back it up
+            cycle.take_list_pages(client.iter_order_pages(status=READY_FOR_HANDLING))
+
+        def from_feed() -> None:
+            cycle.take_hook_notifications()
+            cycle.take_feed()
+
+        sources = {"hook": cycle.take_hook_notifications, "feed": from_feed, "list": from_list}
+        return cycle.run(sources[source], source)
