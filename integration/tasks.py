@@ -10,6 +10,12 @@ def pull_orders() -> str:
     return intake_run(source=settings.VTEX_INTAKE).summary()
 
 
+def sweep_orders() -> str:
+    from integration.services.intake import intake_run
+
+    return intake_run(source="sweep").summary()
+
+
 def process_hook_notifications() -> str:
     from integration.services.intake import intake_run
 

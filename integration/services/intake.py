@@ -42,7 +42,7 @@ from integration.services.workers import WorkerPool
 from integration.vtex import VtexClient, VtexConfigurationError, VtexError
 from integration.vtex.mapping import OrderData, VtexDataError, order_data_from_vtex
 
-INTAKE_SOURCES = ("list", "feed", "hook")
+INTAKE_SOURCES = ("list", "feed", "hook", "sweep")
 #: A busy feed is read in lots of 10; this bounds one cycle (the next one goes on).
 FEED_MAX_BATCHES_PER_CYCLE = 1000
 INTAKE_LEASE = "intake"
@@ -313,5 +313,13 @@ def intake_run(
             cycle.take_hook_notifications()
             cycle.take_feed()
 
-        sources = {"hook": cycle.take_hook_notifications, "feed": from_feed, "list": from_list}
+        def sweep() -> None:
+            # The safety net behind the feed and the hook: recent orders still ready at VTEX.
+            created_to = timezone.now() + timedelta(minutes=1)
+            created_from = created_to - timedelta(hours=settings.VTEX_SWEEP_WINDOW_HOURS)
+            cycle.take_list_pages(
+                client.iter_order_pages(status=READY_FOR_HANDLING, created_from=created_from, created_to=created_to)
+            )
+
+        sources = {"hook": cycle.take_hook_notifications, "feed": from_feed, "list": from_list, "sweep": sweep}
         return cycle.run(sources[source], source)

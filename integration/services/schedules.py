@@ -12,6 +12,7 @@ from django_q.models import Schedule
 PULL_ORDERS_SCHEDULE = "erp-bridge: pull orders"
 PRUNE_CALLS_SCHEDULE = "erp-bridge: prune old VTEX call records"
 PUSH_PENDING_SCHEDULE = "erp-bridge: send due outbox messages"
+SWEEP_SCHEDULE = "erp-bridge: list sweep behind the feed"
 
 
 def schedules_ensure() -> list[str]:
@@ -36,6 +37,15 @@ def schedules_ensure() -> list[str]:
             repeats=-1,
         ),
     }
+    if settings.VTEX_INTAKE == "feed":
+        wanted[SWEEP_SCHEDULE] = dict(
+            func="integration.tasks.sweep_orders",
+            schedule_type=Schedule.MINUTES,
+            minutes=settings.VTEX_SWEEP_EVERY_MINUTES,
+            repeats=-1,
+        )
+    else:
+        Schedule.objects.filter(name=SWEEP_SCHEDULE).delete()  # the regular pull lists already
     for name, fields in wanted.items():
         duplicates = Schedule.objects.filter(name=name).order_by("id")
         keep = duplicates.first()

@@ -7,7 +7,7 @@ import time
 import pytest
 from django.core.management import call_command
 
-from integration.models import FeedState, Order
+from integration.models import FeedState, Order, VtexCall
 from integration.services.feed import FEED_STATUSES, feed_config_ensure
 from integration.services.intake import intake_run
 from integration.services.vtex import vtex_client
@@ -145,3 +145,29 @@ def test_pull_orders_takes_the_source_from_the_setting(make_sandbox, settings, c
     server.store.add_orders(2)
     call_command("pull_orders")
     assert "imported: 2" in capsys.readouterr().out
+
+
+def test_the_sweep_catches_an_order_the_feed_lost(make_sandbox, settings):
+    server = make_sandbox(orders=0)
+    lost = server.store.add_orders(1)[0]  # created before the feed existed: the feed never sees it
+    intake_run(source="feed")
+    assert not Order.objects.exists()
+
+    result = intake_run(source="sweep")
+
+    assert result.imported == 1 and server.store.effects["start_handling"] == {lost: 1}
+    list_calls = VtexCall.objects.filter(operation="list_orders")
+    assert all("f_creationDate=creationDate" in call.path for call in list_calls)
+
+
+def test_the_sweep_schedule_exists_only_with_the_feed(settings):
+    from django_q.models import Schedule
+
+    from integration.services.schedules import SWEEP_SCHEDULE, schedules_ensure
+
+    settings.VTEX_INTAKE = "feed"
+    schedules_ensure()
+    assert Schedule.objects.get(name=SWEEP_SCHEDULE).func == "integration.tasks.sweep_orders"
+    settings.VTEX_INTAKE = "list"
+    schedules_ensure()
+    assert not Schedule.objects.filter(name=SWEEP_SCHEDULE).exists()

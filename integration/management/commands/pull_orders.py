@@ -13,10 +13,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--source",
-            choices=["list", "feed"],
+            choices=["list", "feed", "sweep", "hook"],
             default=None,
-            help="Where new orders come from: VTEX's List orders or the Feed v3 queue "
-            "(default: the VTEX_INTAKE setting).",
+            help="Where new orders come from: VTEX's List orders, the Feed v3 queue, a list sweep of recent "
+            "orders (the feed's safety net) or pending hook notifications (default: the VTEX_INTAKE setting).",
         )
 
     def handle(self, *args, source: str | None, **options):
