@@ -164,6 +164,10 @@ VTEX_HOOK_SECRET = env_str("VTEX_HOOK_SECRET")
 VTEX_HOOK_SECRET_HEADER = env_str("VTEX_HOOK_SECRET_HEADER", "X-ERP-Bridge-Secret")
 VTEX_FETCH_PAYMENTS = env_bool("VTEX_FETCH_PAYMENTS", False)
 VTEX_PULL_EVERY_MINUTES = env_int("VTEX_PULL_EVERY_MINUTES", 2, minimum=1)
+# With VTEX_INTAKE=feed, a list sweep over orders created in the last hours catches what the feed
+# lost (VTEX-API.md §12.7: List orders lags, so it is only the safety net).
+VTEX_SWEEP_EVERY_MINUTES = env_int("VTEX_SWEEP_EVERY_MINUTES", 30, minimum=1)
+VTEX_SWEEP_WINDOW_HOURS = env_int("VTEX_SWEEP_WINDOW_HOURS", 48, minimum=1)
 VTEX_CONCURRENCY = env_int("VTEX_CONCURRENCY", 8, minimum=1)
 # VTEX call records (the admin timeline) older than this are deleted by a daily job.
 VTEX_CALL_RETENTION_DAYS = env_int("VTEX_CALL_RETENTION_DAYS", 30, minimum=1)
