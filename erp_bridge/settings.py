@@ -168,6 +168,8 @@ VTEX_PULL_EVERY_MINUTES = env_int("VTEX_PULL_EVERY_MINUTES", 2, minimum=1)
 # lost (VTEX-API.md §12.7: List orders lags, so it is only the safety net).
 VTEX_SWEEP_EVERY_MINUTES = env_int("VTEX_SWEEP_EVERY_MINUTES", 30, minimum=1)
 VTEX_SWEEP_WINDOW_HOURS = env_int("VTEX_SWEEP_WINDOW_HOURS", 48, minimum=1)
+# The daily reconciliation reads back every open order changed in this many days.
+VTEX_RECONCILE_DAYS = env_int("VTEX_RECONCILE_DAYS", 30, minimum=1)
 VTEX_CONCURRENCY = env_int("VTEX_CONCURRENCY", 8, minimum=1)
 # VTEX call records (the admin timeline) older than this are deleted by a daily job.
 VTEX_CALL_RETENTION_DAYS = env_int("VTEX_CALL_RETENTION_DAYS", 30, minimum=1)

@@ -38,6 +38,13 @@ def push_pending() -> str:
     return f"sent {summary.sent}, retrying {summary.retrying}, failed {summary.failed}"
 
 
+def reconcile() -> str:
+    from integration.services.reconciliation import reconciliation_run
+    from integration.services.vtex import vtex_client
+
+    return reconciliation_run(client=vtex_client()).summary()
+
+
 def prune_vtex_calls() -> str:
     from integration.services.housekeeping import vtex_calls_prune
 

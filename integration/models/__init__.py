@@ -1,9 +1,10 @@
 from integration.models.invoicing import CancellationRequest, Invoice, InvoiceItem, SendState, TrackingEvent
 from integration.models.orders import Order, OrderEvent, OrderItem, Payment
-from integration.models.sync import FeedState, HookNotification, Lease, OutboxMessage, RateBudget, VtexCall
+from integration.models.sync import Drift, FeedState, HookNotification, Lease, OutboxMessage, RateBudget, VtexCall
 
 __all__ = [
     "CancellationRequest",
+    "Drift",
     "FeedState",
     "HookNotification",
     "Invoice",

@@ -158,3 +158,36 @@ class HookNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} → {self.state}"
+
+
+class Drift(models.Model):
+    """A difference between erp-bridge and VTEX that a person should look at, found by reconciliation."""
+
+    class Kind(models.TextChoices):
+        VTEX_INVOICED_NOT_HERE = "vtex_invoiced_not_here", "VTEX has an invoice erp-bridge lacks"
+        HERE_INVOICED_NOT_AT_VTEX = "here_invoiced_not_at_vtex", "Invoiced here, not at VTEX"
+        INVOICE_VALUE_DIFFERS = "invoice_value_differs", "Invoice value differs"
+        CANCELLATION_NOT_CONFIRMED = "cancellation_not_confirmed", "Cancellation not confirmed"
+        READY_UNKNOWN_HERE = "ready_unknown_here", "Ready at VTEX, unknown here"
+
+    kind = models.CharField(max_length=40, choices=Kind.choices, db_index=True)
+    order = models.ForeignKey(
+        "integration.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="drifts"
+    )
+    order_id_text = models.CharField("VTEX order id", max_length=64, db_index=True)
+    detail = models.TextField(help_text="What differs.")
+    action = models.TextField(help_text="What to do about it.")
+    found_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_id_text", "kind"], condition=models.Q(resolved_at__isnull=True), name="drift_one_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id_text}: {self.get_kind_display()}"

@@ -13,6 +13,7 @@ PULL_ORDERS_SCHEDULE = "erp-bridge: pull orders"
 PRUNE_CALLS_SCHEDULE = "erp-bridge: prune old VTEX call records"
 PUSH_PENDING_SCHEDULE = "erp-bridge: send due outbox messages"
 SWEEP_SCHEDULE = "erp-bridge: list sweep behind the feed"
+RECONCILE_SCHEDULE = "erp-bridge: reconcile with VTEX"
 
 
 def schedules_ensure() -> list[str]:
@@ -29,6 +30,11 @@ def schedules_ensure() -> list[str]:
             func="integration.tasks.push_pending",
             schedule_type=Schedule.MINUTES,
             minutes=1,
+            repeats=-1,
+        ),
+        RECONCILE_SCHEDULE: dict(
+            func="integration.tasks.reconcile",
+            schedule_type=Schedule.DAILY,
             repeats=-1,
         ),
         PRUNE_CALLS_SCHEDULE: dict(
