@@ -18,8 +18,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
-from integration.services.vtex import reset_vtex_client
+from integration.services.vtex import reset_vtex_client, vtex_client
 
 DEMO_USER = "admin"
 DEMO_PASSWORD = "admin"  # noqa: S105 - a local demo login, printed on purpose
@@ -45,7 +46,12 @@ class Command(BaseCommand):
             raise CommandError("The demo runs with DJANGO_DEBUG on only (it creates a known admin login).")
         from integration.sandbox import SandboxServer, SandboxStore
 
-        store = SandboxStore(orders=orders, seed=seed, app_key=SANDBOX_APP_KEY, app_token=SANDBOX_APP_TOKEN)
+        # With the feed, VTEX only queues changes made after the feed exists: configure it first,
+        # then let the orders arrive.
+        use_feed = settings.VTEX_INTAKE == "feed"
+        store = SandboxStore(
+            orders=0 if use_feed else orders, seed=seed, app_key=SANDBOX_APP_KEY, app_token=SANDBOX_APP_TOKEN
+        )
         try:
             sandbox = SandboxServer(store, host="127.0.0.1", port=sandbox_port)
         except OSError as exc:
@@ -64,12 +70,14 @@ class Command(BaseCommand):
             setattr(settings, name, value == "1" if name == "VTEX_FETCH_PAYMENTS" else value)
         settings.VTEX_PULL_EVERY_MINUTES = 1
         reset_vtex_client()
-        self.stdout.write(f"Sandbox store (fake VTEX) with {orders} ready orders at {sandbox.url}/")
-
         call_command("migrate", interactive=False, verbosity=0)
         self._ensure_demo_user()
-        self.stdout.write("First intake from the sandbox…")
-        self.stdout.write(f"  {intake_run(source='list').summary()}")
+        if use_feed:
+            feed_config_ensure(client=vtex_client())
+            store.add_orders(orders)
+        self.stdout.write(f"Sandbox store (fake VTEX) with {orders} ready orders at {sandbox.url}/")
+        self.stdout.write(f"First intake from the sandbox ({settings.VTEX_INTAKE})…")
+        self.stdout.write(f"  {intake_run(source=settings.VTEX_INTAKE).summary()}")
 
         # Ctrl-C, or `kill`, stops the demo and its children (also when started without a terminal).
         signal.signal(signal.SIGINT, _stop_like_ctrl_c)
