@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from integration.admin import orders, sync  # noqa: F401  (registration happens on import)
+from integration.admin import invoicing, orders, sync  # noqa: F401  (registration happens on import)
 
 admin.site.site_header = "erp-bridge"
 admin.site.site_title = "erp-bridge"

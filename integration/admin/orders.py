@@ -2,6 +2,8 @@
 
 Thin by design (STYLE.md §3.1, §3.7): edits go through order_update_local_fields, the actions
 through order_refresh_from_vtex and order_acknowledge, one order at a time, each reported.
+Invoices and cancellations (buttons, inlines, views, the cancel action) come from
+OrderInvoicingMixin in integration.admin.invoicing.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from integration.admin.base import ReadOnlyTabularInline
+from integration.admin.invoicing import CancellationRequestInline, InvoiceInline, OrderInvoicingMixin
 from integration.admin.money import format_cents
 from integration.models import Order, OrderEvent, OrderItem, Payment, VtexCall
 from integration.services.orders import (
@@ -166,7 +169,7 @@ def order_timeline(order: Order, *, limit: int = TIMELINE_LIMIT) -> Timeline:
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(OrderInvoicingMixin, admin.ModelAdmin):
     list_display = (
         "sequence",
         "order_id",
@@ -189,8 +192,8 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("order_id", "sequence", "customer_name", "customer_email", "customer_document")
     search_help_text = "Order id, sequence (123 or seq123), customer name, e-mail or CPF/CNPJ (with or without dots)."
     list_per_page = 50
-    inlines = (OrderItemInline, PaymentInline)
-    actions = ("refresh_from_vtex", "retry_start_handling")
+    inlines = (OrderItemInline, PaymentInline, InvoiceInline, CancellationRequestInline)
+    actions = ("refresh_from_vtex", "retry_start_handling", "request_cancellation")
     change_form_template = "admin/integration/order/change_form.html"
 
     fieldsets = (
@@ -334,6 +337,7 @@ class OrderAdmin(admin.ModelAdmin):
             context["call_log_url"] = (
                 reverse("admin:integration_vtexcall_changelist") + "?" + urlencode({"order_id__exact": obj.order_id})
             )
+            context.update(self.invoicing_context(request, obj))
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def save_model(self, request, obj, form, change):
@@ -420,6 +424,7 @@ class OrderAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.acknowledge_view),
                 name="integration_order_acknowledge",
             ),
+            *self.invoicing_urls(),
             *super().get_urls(),
         ]
 

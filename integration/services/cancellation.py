@@ -43,19 +43,25 @@ def order_cancellation_blocker(order: Order) -> str:
     return ""
 
 
-def cancellation_request_create(*, order: Order, reason: str, actor=None, via: str = "admin") -> CancellationRequest:
+def cancellation_reason_check(reason: str) -> str:
+    """The reason, stripped; raises ValidationFailed naming the field when it will not do."""
     reason = (reason or "").strip()
     errors = FieldErrors()
     if len(reason) < REASON_MIN_LENGTH:
         errors.add("reason", f"Say why the order is canceled (at least {REASON_MIN_LENGTH} characters).")
     elif len(reason) > REASON_MAX_LENGTH:
         errors.add("reason", f"The reason has at most {REASON_MAX_LENGTH} characters.")
+    errors.raise_if_any()
+    return reason
+
+
+def cancellation_request_create(*, order: Order, reason: str, actor=None, via: str = "admin") -> CancellationRequest:
+    reason = cancellation_reason_check(reason)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         blocker = order_cancellation_blocker(order)
         if blocker:
             raise NotAllowed(blocker)
-        errors.raise_if_any()
         try:
             with transaction.atomic():
                 request = CancellationRequest.objects.create(

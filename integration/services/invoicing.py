@@ -72,6 +72,11 @@ def order_invoiced_cents(order: Order, kind: str = Invoice.Kind.OUTPUT) -> int:
     return order.invoices.filter(kind=kind).aggregate(total=Sum("value_cents"))["total"] or 0
 
 
+def order_returnable_cents(order: Order) -> int:
+    """The most that return (input) invoices may still be worth: invoiced minus returned."""
+    return order_invoiced_cents(order) - order_invoiced_cents(order, Invoice.Kind.INPUT)
+
+
 @dataclass
 class InvoicePlan:
     """What an invoice with these lines would be: its value and where the order would stand."""
@@ -220,7 +225,7 @@ def _validate_value(errors: FieldErrors, *, plan: InvoicePlan, kind: str, overri
         errors.add("value", "The invoice value must be above zero.")
         return
     if kind == Invoice.Kind.INPUT:
-        returnable = order_invoiced_cents(order) - order_invoiced_cents(order, Invoice.Kind.INPUT)
+        returnable = order_returnable_cents(order)
         if value > returnable:
             errors.add("value", f"A return can be at most the {returnable} cents invoiced and not yet returned.")
         return

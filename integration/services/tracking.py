@@ -19,13 +19,21 @@ from integration.services.outbox import outbox_enqueue
 from integration.vtex.payloads import TrackingEventPayload, invoice_tracking_payload, tracking_events_payload
 
 
-def _check_trackable(invoice: Invoice) -> None:
+def invoice_tracking_blocker(invoice: Invoice) -> str:
+    """Why the invoice takes no tracking, events or delivery now, or "" when it does."""
     if invoice.kind != Invoice.Kind.OUTPUT:
-        raise NotAllowed("Only sale (output) invoices are shipped and tracked.")
+        return "Only sale (output) invoices are shipped and tracked."
     if invoice.order.vtex_status in CANCELED_STATUSES:
-        raise NotAllowed("The order is canceled.")
+        return "The order is canceled."
     if invoice.is_delivered:
-        raise NotAllowed(f"Invoice {invoice.number} is delivered already; it takes no more tracking.")
+        return f"Invoice {invoice.number} is delivered already; it takes no more tracking."
+    return ""
+
+
+def _check_trackable(invoice: Invoice) -> None:
+    blocker = invoice_tracking_blocker(invoice)
+    if blocker:
+        raise NotAllowed(blocker)
 
 
 def _future(moment: datetime | None) -> bool:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
-from integration.models import Order, OrderEvent, OrderItem, Payment, VtexCall
+from integration.models import Invoice, Order, OrderEvent, OrderItem, Payment, VtexCall
+from integration.services.invoicing import InvoiceInput, invoice_create, order_item_quantities
 
 _numbers = itertools.count(1_000_001)
 
@@ -73,6 +74,92 @@ def make_item(order: Order, **fields: Any) -> OrderItem:
     }
     values.update(fields)
     return OrderItem.objects.create(order=order, **values)
+
+
+def make_acknowledged_order(**fields: Any) -> Order:
+    """An order VTEX confirmed start-handling for, ready to invoice, with three items whose selling
+    prices, shipping and totals add up (VTEX's totals: items at list price, discounts negative).
+
+    item 0: 2 × R$ 50,00 · item 1: 1 × R$ 29,90 · item 2: 3 × R$ 10,00 (list R$ 12,00)
+    items R$ 165,90 − discounts R$ 6,00 + shipping R$ 15,00 = total R$ 174,90
+    (selling prices R$ 159,90 + shipping R$ 15,00).
+    """
+    values: dict[str, Any] = {
+        "vtex_status": "handling",
+        "state": Order.State.HANDLING,
+        "ack_state": Order.AckState.DONE,
+        "acknowledged_at": timezone.now(),
+        "total_cents": 17_490,
+        "items_total_cents": 16_590,
+        "discounts_total_cents": -600,
+        "shipping_total_cents": 1_500,
+    }
+    values.update(fields)
+    order = make_order(**values)
+    make_item(
+        order,
+        sku_id="3021",
+        name="Camiseta azul M",
+        quantity=2,
+        unit_price_cents=5_000,
+        list_price_cents=5_000,
+        selling_price_cents=5_000,
+    )
+    make_item(
+        order,
+        sku_id="4410",
+        ref_id="BON-PT",
+        ean="7890000000017",
+        name="Boné preto",
+        quantity=1,
+        unit_price_cents=2_990,
+        list_price_cents=2_990,
+        selling_price_cents=2_990,
+    )
+    make_item(
+        order,
+        sku_id="5120",
+        ref_id="MEI-LS",
+        ean="7890000000024",
+        name="Meia listrada",
+        quantity=3,
+        unit_price_cents=1_200,
+        list_price_cents=1_200,
+        selling_price_cents=1_000,
+    )
+    make_payment(order)
+    return order
+
+
+_invoice_numbers = itertools.count(1)
+
+
+def make_invoice(
+    order: Order,
+    *,
+    quantities: dict[int, int] | None = None,
+    kind: str = Invoice.Kind.OUTPUT,
+    actor: Any = None,
+    **fields: Any,
+) -> Invoice:
+    """An invoice entered through invoice_create (so with its items and outbox row), as staff would.
+
+    `quantities` maps item_index → quantity; by default every remaining item (a sale) or every
+    returnable one (a return). Other keyword arguments are InvoiceInput fields.
+    """
+    if quantities is None:
+        quantities = {
+            index: entry.remaining if kind == Invoice.Kind.OUTPUT else entry.returnable
+            for index, entry in order_item_quantities(order).items()
+        }
+    values: dict[str, Any] = {
+        "number": f"NF-{next(_invoice_numbers)}",
+        "issued_at": timezone.now() - timedelta(hours=1),
+        "access_key": "35240512345678000190550010000012341000012345",
+    }
+    values.update(fields)
+    lines = sorted((index, quantity) for index, quantity in quantities.items() if quantity > 0)
+    return invoice_create(order=order, data=InvoiceInput(lines=lines, kind=kind, **values), actor=actor)
 
 
 def make_payment(order: Order, **fields: Any) -> Payment:

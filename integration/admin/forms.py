@@ -1,0 +1,345 @@
+"""Forms of the invoicing and cancellation pages.
+
+They only turn what staff type into Python values (times in the store's zone, R$ amounts into
+integer cents); every rule is the services'. Most fields are therefore optional here: an empty
+invoice number reaches invoice_create, whose message then shows beside the field, so staff read
+the same words the API returns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.utils import timezone
+
+from integration.models import Invoice
+from integration.services.errors import ServiceError, ValidationFailed
+from integration.services.invoicing import InvoiceInput, ItemQuantities
+from integration.services.tracking import TrackingEventInput
+
+# ---- money -----------------------------------------------------------------------------------------
+
+#: Digits grouped by thousands with dots, as pt-BR writes them: 1.234 or 12.345.678.
+_GROUPED = re.compile(r"\d{1,3}(?:\.\d{3})+")
+#: Up to 13 digits of reais: far above any order, and small enough that no one types an overflow.
+_MAX_WHOLE_DIGITS = 13
+
+
+class MoneyParseError(ValueError):
+    pass
+
+
+def parse_money_cents(text: str) -> int | None:
+    """What staff type for an amount in R$ → integer cents; None when empty.
+
+    Accepts "1234,56", "1.234,56", "1234.56", "1234", "R$ 1.234,56". A comma is always the
+    decimal mark; without one, a single dot is the decimal mark, and several dots group thousands.
+    "1.234" (no comma) is refused rather than guessed: it is 1234 reais in pt-BR but 1.234 reais
+    to anyone used to a decimal dot. Decimal does the arithmetic, so no float ever rounds a cent.
+    """
+    cleaned = (text or "").replace("R$", "").replace("\u00a0", "").replace(" ", "")
+    if not cleaned:
+        return None
+    if cleaned.count(",") > 1:
+        raise MoneyParseError("Use one comma, before the centavos: 1.234,56.")
+    if "," in cleaned:
+        whole, fraction = cleaned.split(",")
+        if "." in whole:
+            if not _GROUPED.fullmatch(whole):
+                raise MoneyParseError("Dots group thousands (1.234,56); check where they are.")
+            whole = whole.replace(".", "")
+    elif cleaned.count(".") == 1:
+        whole, fraction = cleaned.split(".")
+    elif "." in cleaned:
+        if not _GROUPED.fullmatch(cleaned):
+            raise MoneyParseError("Dots group thousands (1.234.567,00); check where they are.")
+        whole, fraction = cleaned.replace(".", ""), ""
+    else:
+        whole, fraction = cleaned, ""
+    if not whole.isdigit() or (fraction and not fraction.isdigit()) or not whole.isascii() or not fraction.isascii():
+        raise MoneyParseError("Enter an amount in R$, e.g. 1234,56 or 1.234,56.")
+    if len(fraction) > 2:
+        raise MoneyParseError("At most two digits of centavos (e.g. 1234,56; write 1.234,00 for a thousand).")
+    if len(whole.lstrip("0")) > _MAX_WHOLE_DIGITS:
+        raise MoneyParseError("That amount is too large.")
+    try:
+        amount = Decimal(f"{whole}.{fraction or '0'}")
+    except InvalidOperation:  # pragma: no cover - the checks above leave only digits
+        raise MoneyParseError("Enter an amount in R$, e.g. 1234,56.") from None
+    return int(amount * 100)
+
+
+class MoneyField(forms.CharField):
+    """An amount in R$, cleaned to integer cents (or None when left empty)."""
+
+    def clean(self, value):
+        text = super().clean(value)
+        try:
+            return parse_money_cents(text)
+        except MoneyParseError as exc:
+            raise forms.ValidationError(str(exc), code="money") from None
+
+
+# ---- date and time -----------------------------------------------------------------------------------
+
+#: The browser's datetime-local value first; the others for typing by hand (or an old browser).
+DATETIME_INPUT_FORMATS = [
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+]
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    """The browser's own date-and-time picker: keyboard friendly and without admin JavaScript."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+def local_datetime_field(label: str, *, help_text: str = "", required: bool = False) -> forms.DateTimeField:
+    """A time typed in the store's zone (TIME_ZONE); Django makes it aware, the database keeps UTC."""
+    zone = timezone.get_default_timezone_name()
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        widget=LocalDateTimeInput(),
+        input_formats=DATETIME_INPUT_FORMATS,
+        help_text=" ".join(filter(None, [help_text, f"Store time ({zone})."])),
+    )
+
+
+def now_to_the_minute() -> datetime:
+    """Now in the store's zone, to the minute the picker shows (so never ahead of the real now)."""
+    return timezone.localtime().replace(second=0, microsecond=0)
+
+
+# ---- service errors on forms -----------------------------------------------------------------------------
+
+
+def add_service_error(form: forms.BaseForm, error: ServiceError, field_for: Callable[[str], str | None]) -> None:
+    """Show a service's refusal on the form: each field's messages beside that field, the rest on top.
+
+    `field_for` maps a service field key ("number", "items[2]") to a form field name, or None when
+    the form has no such field. A ValidationFailed's own message is the generic "correct the errors
+    below", which the admin template already says, so only its field messages are shown.
+    """
+    for key, problems in error.fields.items():
+        name = field_for(key)
+        target = name if name in form.fields else None
+        for problem in problems:
+            form.add_error(target, problem)
+    if not (isinstance(error, ValidationFailed) and error.fields):
+        form.add_error(None, error.message)
+
+
+# ---- the invoice of an order -------------------------------------------------------------------------------
+
+_ITEM_KEY = re.compile(r"items\[(\d+)\]")
+
+
+def item_field_name(item_index: int) -> str:
+    return f"item_{item_index}"
+
+
+class InvoiceForm(forms.Form):
+    """An invoice of an order: its header and one quantity per order item.
+
+    `quantities` are the order's items with what was invoiced and returned so far
+    (order_item_quantities); each becomes a quantity field prefilled for `kind`: the remainder for a
+    sale (output), 0 for a return (input), whose limit is shown beside it.
+    """
+
+    number = forms.CharField(
+        label="Invoice number",
+        required=False,
+        strip=True,
+        widget=forms.TextInput(attrs={"autofocus": True, "required": True, "size": 20, "autocomplete": "off"}),
+        help_text="As printed on the NF-e; unique in this order; no '/'.",
+    )
+    kind = forms.ChoiceField(label="Type", choices=Invoice.Kind.choices)
+    issued_at = local_datetime_field("Issued at")
+    access_key = forms.CharField(
+        label="NF-e access key",
+        required=False,
+        widget=forms.TextInput(attrs={"size": 50, "inputmode": "numeric", "autocomplete": "off"}),
+        help_text="The 44 digits of the chave de acesso.",
+    )
+    url = forms.CharField(label="Invoice URL", required=False, widget=forms.URLInput(attrs={"size": 60}))
+    embedded_xml = forms.CharField(
+        label="Embedded XML",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="Optional: the NF-e XML, sent to VTEX as it is.",
+    )
+    courier = forms.CharField(label="Courier", required=False)
+    tracking_number = forms.CharField(label="Tracking number", required=False)
+    tracking_url = forms.CharField(label="Tracking URL", required=False, widget=forms.URLInput(attrs={"size": 60}))
+    value = MoneyField(
+        label="Value override (R$)",
+        required=False,
+        widget=forms.TextInput(attrs={"size": 14, "inputmode": "decimal", "autocomplete": "off"}),
+        help_text="Leave empty to use the computed value. 1234,56 or 1.234,56 or 1234.56.",
+    )
+
+    def __init__(self, *args, quantities: dict[int, ItemQuantities], kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quantities = quantities
+        self.fields["kind"].initial = kind
+        for index, entry in sorted(quantities.items()):
+            item = entry.item
+            self.fields[item_field_name(index)] = forms.IntegerField(
+                label=f"Quantity of {item.name} (SKU {item.sku_id})",
+                required=False,
+                min_value=0,
+                initial=max(entry.remaining, 0) if kind == Invoice.Kind.OUTPUT else 0,
+                widget=forms.NumberInput(
+                    attrs={
+                        "min": 0,
+                        "step": 1,
+                        "class": "invoice-quantity",
+                        "data-price": item.selling_price_cents,
+                        "data-remaining": entry.remaining,
+                        "style": "width: 6em",
+                    }
+                ),
+            )
+
+    # ---- reading what was typed (valid fields only: the preview works on a half-right form too) ----
+
+    def _value(self, name: str, default=None):
+        cleaned = getattr(self, "cleaned_data", None)
+        if cleaned is None:  # unbound: the initial values
+            field = self.fields[name]
+            return self.get_initial_for_field(field, name)
+        return cleaned.get(name, default)
+
+    def chosen_kind(self) -> str:
+        kind = self._value("kind")
+        return kind if kind in Invoice.Kind.values else self.fields["kind"].initial
+
+    def chosen_quantities(self) -> dict[int, int]:
+        """item_index → quantity above 0, from the fields that hold a whole number."""
+        chosen = {}
+        for index in self.quantities:
+            quantity = self._value(item_field_name(index))
+            if isinstance(quantity, int) and quantity > 0:
+                chosen[index] = quantity
+        return chosen
+
+    def chosen_value_cents(self) -> int | None:
+        value = self._value("value")
+        return value if isinstance(value, int) else None
+
+    def invoice_input(self) -> InvoiceInput:
+        data = self.cleaned_data
+        return InvoiceInput(
+            number=data["number"],
+            issued_at=data["issued_at"],
+            lines=sorted(self.chosen_quantities().items()),
+            kind=data["kind"],
+            value_cents=data["value"],
+            access_key=data["access_key"],
+            url=data["url"],
+            embedded_xml=data["embedded_xml"],
+            courier=data["courier"],
+            tracking_number=data["tracking_number"],
+            tracking_url=data["tracking_url"],
+        )
+
+    def add_service_error(self, error: ServiceError) -> None:
+        add_service_error(self, error, self.field_for)
+
+    @staticmethod
+    def field_for(key: str) -> str | None:
+        match = _ITEM_KEY.fullmatch(key)
+        if match:
+            return item_field_name(int(match[1]))
+        return None if key == "items" else key
+
+
+# ---- tracking of an invoice ---------------------------------------------------------------------------------
+
+
+class TrackingForm(forms.Form):
+    tracking_number = forms.CharField(
+        label="Tracking number", required=False, widget=forms.TextInput(attrs={"required": True})
+    )
+    tracking_url = forms.CharField(label="Tracking URL", required=False, widget=forms.URLInput(attrs={"size": 60}))
+    courier = forms.CharField(label="Courier", required=False)
+    dispatched_at = local_datetime_field("Dispatched at")
+
+    def add_service_error(self, error: ServiceError) -> None:
+        add_service_error(self, error, lambda key: key)
+
+
+class TrackingEventForm(forms.Form):
+    occurred_at = local_datetime_field("Date and time")
+    city = forms.CharField(label="City", required=False)
+    state = forms.CharField(label="State (UF)", required=False, widget=forms.TextInput(attrs={"size": 4}))
+    description = forms.CharField(label="Description", required=False, widget=forms.TextInput(attrs={"size": 50}))
+
+    def event_input(self) -> TrackingEventInput:
+        data = self.cleaned_data
+        return TrackingEventInput(
+            occurred_at=data["occurred_at"], description=data["description"], city=data["city"], state=data["state"]
+        )
+
+
+#: Blank rows are skipped (empty_permitted), so staff fill as many as they have events.
+TrackingEventFormSet = forms.formset_factory(TrackingEventForm, extra=3)
+
+_EVENT_KEY = re.compile(r"events\[(\d+)\]\.(\w+)")
+#: The service's names of an event's parts → the form's fields.
+_EVENT_FIELDS = {"date": "occurred_at", "description": "description", "city": "city", "state": "state"}
+
+
+def tracking_events_from(formset) -> tuple[list[TrackingEventInput], list[forms.Form]]:
+    """The filled rows of a valid formset, and the form each event came from (for its errors)."""
+    filled = [form for form in formset.forms if form.has_changed()]
+    return [form.event_input() for form in filled], filled
+
+
+def add_events_service_error(filled: list[forms.Form], error: ServiceError) -> list[str]:
+    """Put events[n].date etc. beside the field of the n-th filled row; returns what goes above the rows."""
+    top: list[str] = [] if isinstance(error, ValidationFailed) and error.fields else [error.message]
+    for key, problems in error.fields.items():
+        match = _EVENT_KEY.fullmatch(key)
+        name = _EVENT_FIELDS.get(match[2]) if match else None
+        if name and int(match[1]) < len(filled):
+            for problem in problems:
+                filled[int(match[1])].add_error(name, problem)
+        else:
+            top.extend(problems)
+    return top
+
+
+class DeliveredForm(forms.Form):
+    delivered_at = local_datetime_field("Delivered at")
+
+    def add_service_error(self, error: ServiceError) -> None:
+        add_service_error(self, error, lambda key: key)
+
+
+# ---- cancellation ------------------------------------------------------------------------------------------
+
+
+class CancellationForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80, "autofocus": True}),
+        help_text="Why the order is canceled. It is sent to VTEX and kept on the order's timeline.",
+    )
+
+    def add_service_error(self, error: ServiceError) -> None:
+        add_service_error(self, error, lambda key: key)

@@ -1,0 +1,741 @@
+"""The invoicing side of the back office (issue 3 §4): invoices with their tracking and delivery,
+cancellation requests and the outbox of sends to VTEX.
+
+Thin by design (STYLE.md §3.1, §3.7): every write is one service call (invoice_create,
+invoice_set_tracking, tracking_events_add, invoice_mark_delivered, cancellation_request_create,
+outbox_retry). A ServiceError means nothing was changed; its messages are shown beside the fields
+they name. The order page's part (buttons, inlines, views, the list action) is OrderInvoicingMixin,
+which OrderAdmin mixes in.
+
+Permissions: integration.enter_invoices (invoices, tracking, delivery),
+integration.request_cancellation, integration.retry_sends.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.forms import BoundField
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from integration.admin.base import ReadOnlyAdmin, ReadOnlyTabularInline
+from integration.admin.forms import (
+    CancellationForm,
+    DeliveredForm,
+    InvoiceForm,
+    TrackingEventFormSet,
+    TrackingForm,
+    add_events_service_error,
+    item_field_name,
+    now_to_the_minute,
+    tracking_events_from,
+)
+from integration.admin.money import CURRENCY_SYMBOLS, format_cents
+from integration.models import CancellationRequest, Invoice, InvoiceItem, Order, OutboxMessage, TrackingEvent
+from integration.services.cancellation import (
+    cancellation_reason_check,
+    cancellation_request_create,
+    order_cancellation_blocker,
+)
+from integration.services.errors import ServiceError, ValidationFailed
+from integration.services.invoicing import (
+    ItemQuantities,
+    invoice_create,
+    invoice_plan,
+    invoice_validate,
+    order_invoicing_blocker,
+    order_item_quantities,
+)
+from integration.services.outbox import outbox_retry
+from integration.services.tracking import (
+    invoice_mark_delivered,
+    invoice_set_tracking,
+    invoice_tracking_blocker,
+    tracking_events_add,
+)
+
+ENTER_INVOICES = "integration.enter_invoices"
+REQUEST_CANCELLATION = "integration.request_cancellation"
+RETRY_SENDS = "integration.retry_sends"
+
+#: The confirmation page works out, for each selected order, whether VTEX would cancel it (a few
+#: queries per order); past this many the page is slow and too long to read before confirming.
+MAX_ORDERS_PER_CANCELLATION = 100
+
+
+def can_enter_invoices(request: HttpRequest) -> bool:
+    return request.user.has_perm(ENTER_INVOICES)
+
+
+def can_request_cancellation(request: HttpRequest) -> bool:
+    return request.user.has_perm(REQUEST_CANCELLATION)
+
+
+def can_retry_sends(request: HttpRequest) -> bool:
+    return request.user.has_perm(RETRY_SENDS)
+
+
+def order_url(order: Order) -> str:
+    return reverse("admin:integration_order_change", args=[quote(order.pk)])
+
+
+def invoice_url(invoice: Invoice) -> str:
+    return reverse("admin:integration_invoice_change", args=[quote(invoice.pk)])
+
+
+def order_link(order: Order | None) -> str:
+    return format_html('<a href="{}">{}</a>', order_url(order), order.order_id) if order else "-"
+
+
+def invoice_link(invoice: Invoice | None) -> str:
+    return format_html('<a href="{}">{}</a>', invoice_url(invoice), invoice.number) if invoice else "-"
+
+
+def retry_outbox_message(request: HttpRequest, message: OutboxMessage) -> None:
+    """Ask for one send to be tried again now, and say how it went (one message per row)."""
+    about = f"{message.get_kind_display()} of order {message.order.order_id}"
+    if message.invoice_id:
+        about += f", invoice {message.invoice.number}"
+    try:
+        retried = outbox_retry(message=message, actor=request.user)
+    except ServiceError as error:
+        messages.warning(request, f"{about}: not retried. {error}")
+        return
+    if retried:
+        messages.success(request, f"{about}: it will be sent to VTEX again now.")
+    else:
+        message.refresh_from_db(fields=["state"])
+        messages.warning(
+            request,
+            f"{about}: not retried; it is {message.get_state_display().lower()} "
+            "(only failed or waiting sends can be retried).",
+        )
+
+
+# ---- inlines of the order page ----------------------------------------------------------------------------
+
+
+class InvoiceInline(ReadOnlyTabularInline):
+    model = Invoice
+    fields = ("invoice_number", "kind", "value", "issued_at", "send_state", "tracking_number", "delivered_at")
+    readonly_fields = fields
+    ordering = ("created_at", "id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
+
+    @admin.display(description="number")
+    def invoice_number(self, invoice: Invoice) -> str:
+        return invoice_link(invoice)
+
+    @admin.display(description="value")
+    def value(self, invoice: Invoice) -> str:
+        return format_cents(invoice.value_cents, invoice.order.currency_code)
+
+
+class CancellationRequestInline(ReadOnlyTabularInline):
+    model = CancellationRequest
+    fields = ("state", "reason", "who", "requested_at", "vtex_answer")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("requested_by")
+
+    @admin.display(description="requested by")
+    def who(self, request_row: CancellationRequest) -> str:
+        return _requested_by(request_row)
+
+
+def _requested_by(request_row: CancellationRequest) -> str:
+    if request_row.requested_by_id:
+        return request_row.requested_by.get_username()
+    return request_row.requested_via
+
+
+# ---- the order page: Add invoice and Request cancellation ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One order item on the add-invoice page: its quantities, its quantity field and line value."""
+
+    entry: ItemQuantities
+    field: BoundField
+    quantity: int
+
+    @property
+    def line_cents(self) -> int:
+        return self.entry.item.selling_price_cents * self.quantity
+
+
+class OrderInvoicingMixin:
+    """The order admin's invoices and cancellations: context for its buttons, two views, one action."""
+
+    # Provided by ModelAdmin.
+    admin_site: admin.AdminSite
+    opts: object
+
+    def invoicing_urls(self) -> list:
+        return [
+            path(
+                "<path:object_id>/add-invoice/",
+                self.admin_site.admin_view(self.add_invoice_view),
+                name="integration_order_add_invoice",
+            ),
+            path(
+                "<path:object_id>/request-cancellation/",
+                self.admin_site.admin_view(self.request_cancellation_view),
+                name="integration_order_request_cancellation",
+            ),
+        ]
+
+    def invoicing_context(self, request: HttpRequest, order: Order) -> dict[str, object]:
+        """What the order page needs for its two buttons: each shows, or why it cannot (or nothing
+        for staff without the permission)."""
+        context: dict[str, object] = {
+            "can_enter_invoices": can_enter_invoices(request),
+            "can_request_cancellation": can_request_cancellation(request),
+        }
+        if context["can_enter_invoices"]:
+            context["invoicing_blocker"] = order_invoicing_blocker(order)
+            context["add_invoice_url"] = reverse("admin:integration_order_add_invoice", args=[quote(order.pk)])
+        if context["can_request_cancellation"]:
+            context["cancellation_blocker"] = order_cancellation_blocker(order)
+            context["request_cancellation_url"] = reverse(
+                "admin:integration_order_request_cancellation", args=[quote(order.pk)]
+            )
+        return context
+
+    def _order_or_none(self, request: HttpRequest, object_id: str) -> Order | None:
+        order = self.get_object(request, unquote(object_id))
+        if order is None:
+            messages.warning(request, f"There is no order with ID {object_id!r}.")
+        return order
+
+    # ---- Add invoice ----------------------------------------------------------------------------------
+
+    def add_invoice_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET: the form, prefilled. POST "_preview": the server's figures and any refusal; POST
+        "_save": invoice_create, then back to the order."""
+        if not can_enter_invoices(request):
+            raise PermissionDenied
+        order = self._order_or_none(request, object_id)
+        if order is None:
+            return HttpResponseRedirect(reverse("admin:integration_order_changelist"))
+        quantities = order_item_quantities(order)
+        default_kind = Invoice.Kind.OUTPUT if any(q.remaining > 0 for q in quantities.values()) else Invoice.Kind.INPUT
+        checked = False
+        if request.method == "POST":
+            form = InvoiceForm(request.POST, quantities=quantities, kind=default_kind)
+            saving = "_save" in request.POST
+            if form.is_valid():
+                data = form.invoice_input()
+                try:
+                    if saving:
+                        invoice = invoice_create(order=order, data=data, actor=request.user, via="admin")
+                    else:
+                        invoice_validate(order=order, data=data.cleaned())
+                except ServiceError as error:
+                    form.add_service_error(error)
+                else:
+                    if saving:
+                        messages.success(request, f"Invoice {invoice.number} saved; it will be sent to VTEX.")
+                        return HttpResponseRedirect(order_url(order))
+                    checked = True
+        else:
+            kind = request.GET.get("kind")
+            kind = kind if kind in Invoice.Kind.values else default_kind
+            form = InvoiceForm(
+                quantities=quantities, kind=kind, initial={"kind": kind, "issued_at": now_to_the_minute()}
+            )
+        kind = form.chosen_kind()
+        chosen = form.chosen_quantities()
+        plan = invoice_plan(order=order, kind=kind, quantities_by_index=chosen, value_cents=form.chosen_value_cents())
+        rows = [
+            ItemRow(entry=entry, field=form[item_field_name(index)], quantity=chosen.get(index, 0))
+            for index, entry in sorted(quantities.items())
+        ]
+        other_kind = Invoice.Kind.INPUT if kind == Invoice.Kind.OUTPUT else Invoice.Kind.OUTPUT
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Add an invoice to order {order.order_id}",
+            "order": order,
+            "original": order,
+            "has_view_permission": self.has_view_permission(request, order),
+            "form": form,
+            "rows": rows,
+            "plan": plan,
+            "kind": kind,
+            "is_output": kind == Invoice.Kind.OUTPUT,
+            "checked": checked,
+            "blocker": order_invoicing_blocker(order),
+            "other_kind_text": "a return (input)" if other_kind == Invoice.Kind.INPUT else "a sale (output)",
+            "other_kind_url": request.path + "?" + urlencode({"kind": other_kind}),
+            "order_url": order_url(order),
+            "currency_symbol": CURRENCY_SYMBOLS.get(order.currency_code.upper(), order.currency_code.upper()),
+        }
+        return TemplateResponse(request, "admin/integration/order/add_invoice.html", context)
+
+    # ---- Request cancellation -----------------------------------------------------------------------------
+
+    def has_request_cancellation_permission(self, request: HttpRequest) -> bool:
+        return can_request_cancellation(request)
+
+    @admin.action(description="Request cancellation at VTEX…", permissions=["request_cancellation"])
+    def request_cancellation(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        orders = list(queryset.order_by("pk")[: MAX_ORDERS_PER_CANCELLATION + 1])
+        if len(orders) > MAX_ORDERS_PER_CANCELLATION:
+            messages.warning(
+                request, f"Select at most {MAX_ORDERS_PER_CANCELLATION} orders to cancel at a time; nothing was done."
+            )
+            return None
+        return self._cancellation_page(request, orders, done_url=request.get_full_path(), from_action=True)
+
+    def request_cancellation_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not can_request_cancellation(request):
+            raise PermissionDenied
+        order = self._order_or_none(request, object_id)
+        if order is None:
+            return HttpResponseRedirect(reverse("admin:integration_order_changelist"))
+        return self._cancellation_page(request, [order], done_url=order_url(order), from_action=False)
+
+    def _cancellation_page(
+        self, request: HttpRequest, orders: list[Order], *, done_url: str, from_action: bool
+    ) -> HttpResponse:
+        """The confirmation page (GET, or the action's first POST); with "confirm" posted, the requests."""
+        confirming = request.method == "POST" and "confirm" in request.POST
+        form = CancellationForm(request.POST if confirming else None)
+        if confirming and form.is_valid() and self._request_cancellations(request, orders, form):
+            return HttpResponseRedirect(done_url)
+        rows = [(order, order_cancellation_blocker(order)) for order in orders]
+        cancellable = [order for order, blocker in rows if not blocker]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Request cancellation at VTEX",
+            "rows": rows,
+            "cancellable": cancellable,
+            "skipped": len(rows) - len(cancellable),
+            "form": form,
+            "from_action": from_action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "back_url": done_url,
+            "single_order": orders[0] if not from_action else None,
+        }
+        return TemplateResponse(request, "admin/integration/order/request_cancellation.html", context)
+
+    def _request_cancellations(self, request: HttpRequest, orders: list[Order], form: CancellationForm) -> bool:
+        """cancellation_request_create per order, each reported. False (nothing reported, the page
+        shows again) when the service refused the reason before any order was requested."""
+        try:
+            cancellation_reason_check(form.cleaned_data["reason"])  # the same for every order: check once
+        except ValidationFailed as error:
+            form.add_service_error(error)
+            return False
+        reports: list[tuple[int, str]] = []
+        for order in orders:
+            try:
+                cancellation_request_create(
+                    order=order, reason=form.cleaned_data["reason"], actor=request.user, via="admin"
+                )
+            except ServiceError as error:
+                reports.append((messages.WARNING, f"{order.order_id}: not canceled: {error.message}"))
+            else:
+                reports.append(
+                    (messages.SUCCESS, f"{order.order_id}: cancellation requested; it will be sent to VTEX.")
+                )
+        for level, text in reports:
+            messages.add_message(request, level, text)
+        return True
+
+
+# ---- the invoice admin --------------------------------------------------------------------------------------
+
+
+class InvoiceItemInline(ReadOnlyTabularInline):
+    model = InvoiceItem
+    fields = ("item_number", "sku", "name", "quantity", "unit_price", "line_total")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order_item", "invoice__order")
+
+    @admin.display(description="item #")
+    def item_number(self, row: InvoiceItem) -> int:
+        return row.order_item.item_index
+
+    @admin.display(description="SKU")
+    def sku(self, row: InvoiceItem) -> str:
+        return row.order_item.sku_id
+
+    @admin.display(description="name")
+    def name(self, row: InvoiceItem) -> str:
+        return row.order_item.name
+
+    @admin.display(description="unit price")
+    def unit_price(self, row: InvoiceItem) -> str:
+        return format_cents(row.unit_price_cents, row.invoice.order.currency_code)
+
+    @admin.display(description="line total")
+    def line_total(self, row: InvoiceItem) -> str:
+        return format_cents(row.unit_price_cents * row.quantity, row.invoice.order.currency_code)
+
+
+class TrackingEventInline(ReadOnlyTabularInline):
+    model = TrackingEvent
+    fields = ("occurred_at", "city", "state", "description", "created_by", "created_at")
+    readonly_fields = fields
+    verbose_name_plural = "tracking events"
+
+
+class DeliveredFilter(admin.SimpleListFilter):
+    title = "delivered"
+    parameter_name = "delivered"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(delivered_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(delivered_at__isnull=True)
+        return queryset
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    """Invoices are entered on their order ("Add invoice"); this page reads them and takes their
+    tracking, events and delivery, each through its service."""
+
+    list_display = (
+        "order_column",
+        "number",
+        "kind",
+        "value",
+        "issued_at",
+        "send_state",
+        "tracking_number",
+        "delivered",
+    )
+    list_display_links = ("number",)
+    list_filter = ("send_state", "kind", DeliveredFilter)
+    list_select_related = ("order",)
+    search_fields = ("number", "order__order_id", "tracking_number")
+    search_help_text = "Invoice number, order id or tracking number."
+    list_per_page = 50
+    inlines = (InvoiceItemInline, TrackingEventInline)
+    change_form_template = "admin/integration/invoice/change_form.html"
+    fieldsets = (
+        (
+            "Invoice",
+            {
+                "fields": (
+                    ("order_column", "number"),
+                    ("kind", "value"),
+                    ("issued_at", "created_at"),
+                    "access_key",
+                    "url_link",
+                    "embedded_xml_text",
+                )
+            },
+        ),
+        (
+            "Shipping",
+            {"fields": (("courier", "tracking_number"), "tracking_url", ("dispatched_at", "delivered_at"))},
+        ),
+        ("VTEX", {"fields": (("send_state", "vtex_receipt"), ("created_by", "created_via"))}),
+    )
+    readonly_fields = ("order_column", "value", "url_link", "embedded_xml_text")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order", "created_by")
+
+    # ---- columns and fields ----------------------------------------------------------------------------
+
+    @admin.display(description="order", ordering="order__order_id")
+    def order_column(self, invoice: Invoice) -> str:
+        return order_link(invoice.order)
+
+    @admin.display(description="value", ordering="value_cents")
+    def value(self, invoice: Invoice) -> str:
+        return format_cents(invoice.value_cents, invoice.order.currency_code)
+
+    @admin.display(description="delivered", boolean=True, ordering="delivered_at")
+    def delivered(self, invoice: Invoice) -> bool:
+        return invoice.is_delivered
+
+    @admin.display(description="invoice URL")
+    def url_link(self, invoice: Invoice) -> str:
+        if not invoice.url:
+            return "-"
+        return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', invoice.url, invoice.url)
+
+    @admin.display(description="embedded XML")
+    def embedded_xml_text(self, invoice: Invoice) -> str:
+        if not invoice.embedded_xml:
+            return "-"
+        return format_html(
+            '<details><summary>Show the XML ({} characters)</summary><pre style="white-space: pre-wrap">{}</pre>'
+            "</details>",
+            len(invoice.embedded_xml),
+            invoice.embedded_xml,
+        )
+
+    # ---- the page: read-only fields plus the tracking forms and the sends -------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        invoice = self.get_object(request, unquote(object_id))
+        context = dict(extra_context or {})
+        if invoice is not None:
+            context = {**self._page_context(request, invoice), **context}
+        return super().change_view(request, object_id, form_url, context)
+
+    def _page_context(self, request: HttpRequest, invoice: Invoice) -> dict[str, object]:
+        blocker = invoice_tracking_blocker(invoice)
+        if not blocker and not invoice.tracking_number:
+            events_blocker = "Enter the tracking number first: VTEX takes no events or delivery before it."
+        else:
+            events_blocker = blocker
+        pk = quote(invoice.pk)
+        return {
+            "can_enter_invoices": can_enter_invoices(request),
+            "can_retry_sends": can_retry_sends(request),
+            "tracking_blocker": blocker,
+            "events_blocker": events_blocker,
+            "tracking_form": TrackingForm(
+                initial={
+                    "tracking_number": invoice.tracking_number,
+                    "tracking_url": invoice.tracking_url,
+                    "courier": invoice.courier,
+                    "dispatched_at": invoice.dispatched_at,
+                }
+            ),
+            "events_formset": TrackingEventFormSet(prefix="events"),
+            "events_errors": [],
+            "delivered_form": DeliveredForm(initial={"delivered_at": now_to_the_minute()}),
+            "outbox_messages": list(invoice.outbox_messages.order_by("id")),
+            "tracking_action": reverse("admin:integration_invoice_tracking", args=[pk]),
+            "events_action": reverse("admin:integration_invoice_tracking_events", args=[pk]),
+            "delivered_action": reverse("admin:integration_invoice_delivered", args=[pk]),
+        }
+
+    def _show_page_again(self, request: HttpRequest, object_id: str, forms: dict[str, object]) -> HttpResponse:
+        """The invoice page with a refused form (and its errors) in place of the empty one.
+
+        The admin's change view binds its model form when the request is a POST; this page saves
+        nothing of its own, so it is rendered as for a GET, from a copy of the request.
+        """
+        page_request = copy.copy(request)
+        page_request.method = "GET"
+        return self.change_view(page_request, object_id, extra_context=forms)
+
+    def get_urls(self):
+        # Before the default URLs: their "<path:object_id>/" catch-all would take these.
+        return [
+            path(
+                "<path:object_id>/tracking/",
+                self.admin_site.admin_view(self.tracking_view),
+                name="integration_invoice_tracking",
+            ),
+            path(
+                "<path:object_id>/tracking-events/",
+                self.admin_site.admin_view(self.tracking_events_view),
+                name="integration_invoice_tracking_events",
+            ),
+            path(
+                "<path:object_id>/delivered/",
+                self.admin_site.admin_view(self.delivered_view),
+                name="integration_invoice_delivered",
+            ),
+            path(
+                "<path:object_id>/outbox/<int:message_id>/retry/",
+                self.admin_site.admin_view(self.retry_view),
+                name="integration_invoice_retry",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _invoice_for_post(self, request: HttpRequest, object_id: str, permission: str) -> Invoice | HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        invoice = self.get_object(request, unquote(object_id))
+        if invoice is None:
+            messages.warning(request, f"There is no invoice with ID {object_id!r}; nothing was changed.")
+            return HttpResponseRedirect(reverse("admin:integration_invoice_changelist"))
+        return invoice
+
+    def tracking_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        invoice = self._invoice_for_post(request, object_id, ENTER_INVOICES)
+        if isinstance(invoice, HttpResponse):
+            return invoice
+        form = TrackingForm(request.POST)
+        if form.is_valid():
+            try:
+                changed = invoice_set_tracking(invoice=invoice, actor=request.user, via="admin", **form.cleaned_data)
+            except ServiceError as error:
+                form.add_service_error(error)
+            else:
+                if changed:
+                    messages.success(request, f"Tracking of invoice {invoice.number} saved; it will be sent to VTEX.")
+                else:
+                    messages.info(request, f"Tracking of invoice {invoice.number} unchanged; nothing to send.")
+                return HttpResponseRedirect(invoice_url(invoice))
+        return self._show_page_again(request, object_id, {"tracking_form": form})
+
+    def tracking_events_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        invoice = self._invoice_for_post(request, object_id, ENTER_INVOICES)
+        if isinstance(invoice, HttpResponse):
+            return invoice
+        formset = TrackingEventFormSet(request.POST, prefix="events")
+        errors: list[str] = []
+        if formset.is_valid():
+            events, filled = tracking_events_from(formset)
+            if not events:
+                errors = ["Fill in at least one event: its date and time and what happened."]
+            else:
+                try:
+                    created = tracking_events_add(invoice=invoice, events=events, actor=request.user, via="admin")
+                except ServiceError as error:
+                    errors = add_events_service_error(filled, error)
+                else:
+                    ignored = len(events) - len(created)
+                    note = f" ({ignored} already there, ignored)" if ignored else ""
+                    if created:
+                        messages.success(
+                            request,
+                            f"{len(created)} tracking event(s) added to invoice {invoice.number}{note}; "
+                            "they will be sent to VTEX.",
+                        )
+                    else:
+                        messages.info(request, f"Nothing added to invoice {invoice.number}: every event was there.")
+                    return HttpResponseRedirect(invoice_url(invoice))
+        return self._show_page_again(request, object_id, {"events_formset": formset, "events_errors": errors})
+
+    def delivered_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        invoice = self._invoice_for_post(request, object_id, ENTER_INVOICES)
+        if isinstance(invoice, HttpResponse):
+            return invoice
+        form = DeliveredForm(request.POST)
+        if form.is_valid():
+            try:
+                invoice_mark_delivered(
+                    invoice=invoice, delivered_at=form.cleaned_data["delivered_at"], actor=request.user, via="admin"
+                )
+            except ServiceError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(request, f"Invoice {invoice.number} marked delivered; it will be sent to VTEX.")
+                return HttpResponseRedirect(invoice_url(invoice))
+        return self._show_page_again(request, object_id, {"delivered_form": form})
+
+    def retry_view(self, request: HttpRequest, object_id: str, message_id: int) -> HttpResponse:
+        invoice = self._invoice_for_post(request, object_id, RETRY_SENDS)
+        if isinstance(invoice, HttpResponse):
+            return invoice
+        message = invoice.outbox_messages.select_related("order", "invoice").filter(pk=message_id).first()
+        if message is None:
+            messages.warning(request, f"Invoice {invoice.number} has no send with ID {message_id}.")
+        else:
+            retry_outbox_message(request, message)
+        return HttpResponseRedirect(invoice_url(invoice))
+
+
+# ---- cancellation requests and the outbox (read-only lists) ----------------------------------------------------
+
+
+@admin.register(CancellationRequest)
+class CancellationRequestAdmin(ReadOnlyAdmin):
+    list_display = ("order_column", "state", "reason", "who", "requested_at", "vtex_answer")
+    list_filter = ("state",)
+    list_select_related = ("order", "requested_by")
+    search_fields = ("order__order_id",)
+    search_help_text = "Order id."
+    date_hierarchy = "requested_at"
+    fields = (
+        ("order_column", "state"),
+        "reason",
+        ("who", "requested_at"),
+        ("vtex_receipt", "confirmed_at"),
+        "vtex_answer",
+    )
+    readonly_fields = ("order_column", "who")
+
+    @admin.display(description="order", ordering="order__order_id")
+    def order_column(self, row: CancellationRequest) -> str:
+        return order_link(row.order)
+
+    @admin.display(description="requested by")
+    def who(self, row: CancellationRequest) -> str:
+        return _requested_by(row)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "kind",
+        "state",
+        "order_column",
+        "invoice_column",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error_excerpt",
+    )
+    list_filter = ("kind", "state")
+    list_select_related = ("order", "invoice")
+    search_fields = ("=order__order_id", "=invoice__number")
+    search_help_text = "Exact order id or invoice number."
+    actions = ("retry_now",)
+    fields = (
+        ("kind", "state"),
+        ("order_column", "invoice_column", "cancellation"),
+        ("attempts", "next_attempt_at", "claimed_at"),
+        ("outcome_unknown", "last_status_code"),
+        "last_error",
+        ("vtex_receipt", "sent_at"),
+        ("created_by", "created_at"),
+        "payload_json",
+    )
+    readonly_fields = ("order_column", "invoice_column", "payload_json")
+
+    def has_retry_sends_permission(self, request: HttpRequest) -> bool:
+        return can_retry_sends(request)
+
+    @admin.action(description="Retry now", permissions=["retry_sends"])
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        for message in queryset.select_related("order", "invoice").order_by("pk"):
+            retry_outbox_message(request, message)
+
+    @admin.display(description="order", ordering="order__order_id")
+    def order_column(self, message: OutboxMessage) -> str:
+        return order_link(message.order)
+
+    @admin.display(description="invoice", ordering="invoice__number")
+    def invoice_column(self, message: OutboxMessage) -> str:
+        return invoice_link(message.invoice)
+
+    @admin.display(description="last error")
+    def last_error_excerpt(self, message: OutboxMessage) -> str:
+        text = message.last_error
+        return text if len(text) <= 120 else text[:119] + "…"
+
+    @admin.display(description="payload")
+    def payload_json(self, message: OutboxMessage) -> str:
+        text = json.dumps(message.payload, indent=2, ensure_ascii=False, sort_keys=True)
+        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
