@@ -95,50 +95,91 @@ def order_store_from_vtex(
     """
     now = timezone.now()
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(order_id=data.order_id).first()
-        created = order is None or not order.is_complete
+        # The stored JSON is large and not needed to decide anything here: never load it.
+        order = Order.objects.select_for_update().defer("raw").filter(order_id=data.order_id).first()
         if order is None:
-            try:
-                with transaction.atomic():
-                    order = Order.objects.create(order_id=data.order_id, **data.fields, is_complete=False)
-            except IntegrityError:  # a concurrent run stored it between our read and our insert
-                order = Order.objects.select_for_update().get(order_id=data.order_id)
-                created = not order.is_complete
-        changed = created or order.raw_hash != data.raw_hash
-        previous_status = order.vtex_status
-        for name, value in data.fields.items():
-            if name in SHIPPING_ADDRESS_FIELDS and order.shipping_address_edited:
-                continue  # staff corrected it; VTEX's copy stays in raw
-            setattr(order, name, value)
-        order.raw = raw
-        order.raw_hash = data.raw_hash
-        order.is_complete = True
-        order.intake_error = ""
-        order.intake_failed_at = None
-        order.last_synced_at = now
-        order.state = order_derive_state(order)
-        order.save()
-        if changed:
-            _store_items(order, data.items)
-        _store_payments(order, data.payments, payment_status or {})
-        if created:
-            order_event_record(
-                order=order,
-                kind=OrderEvent.Kind.IMPORTED,
-                message=f"Imported from VTEX in status {order.vtex_status}.",
-                actor_label="intake",
-            )
-        elif previous_status != order.vtex_status:
-            _follow_vtex_status(order, previous_status)
-            order_event_record(
-                order=order,
-                kind=OrderEvent.Kind.STATUS_CHANGED,
-                message=f"VTEX status changed from {previous_status} to {order.vtex_status}.",
-                data={"from": previous_status, "to": order.vtex_status},
-            )
-        elif changed:
-            order_event_record(order=order, kind=OrderEvent.Kind.UPDATED, message="Order data changed at VTEX.")
-    return StoreOutcome(order=order, created=created, changed=changed)
+            inserted = _insert_order(data, raw, payment_status or {}, now)
+            if inserted is not None:
+                return StoreOutcome(order=inserted, created=True, changed=True)
+            # A concurrent run stored it between our read and our insert: update theirs.
+            order = Order.objects.select_for_update().defer("raw").get(order_id=data.order_id)
+        return _update_order(order, data, raw, payment_status or {}, now)
+
+
+def _insert_order(
+    data: OrderData, raw: dict[str, Any], payment_status: dict[str, dict[str, str]], now
+) -> Order | None:
+    """A new order in one INSERT (the VTEX JSON is large: write it once), its rows in bulk."""
+    order = Order(
+        order_id=data.order_id,
+        **data.fields,
+        raw=raw,
+        raw_hash=data.raw_hash,
+        is_complete=True,
+        last_synced_at=now,
+    )
+    order.state = order_derive_state(order)  # no invoices or requests yet: no query
+    try:
+        with transaction.atomic():
+            order.save(force_insert=True)
+    except IntegrityError:
+        return None
+    OrderItem.objects.bulk_create(OrderItem(order=order, **row) for row in data.items)
+    _store_payments(order, data.payments, payment_status, existing={})
+    order_event_record(
+        order=order,
+        kind=OrderEvent.Kind.IMPORTED,
+        message=f"Imported from VTEX in status {order.vtex_status}.",
+        actor_label="intake",
+    )
+    return order
+
+
+def _update_order(
+    order: Order, data: OrderData, raw: dict[str, Any], payment_status: dict[str, dict[str, str]], now
+) -> StoreOutcome:
+    created = not order.is_complete  # a stub left by a failed first import, completed now
+    changed = created or order.raw_hash != data.raw_hash
+    if not changed:
+        # Nothing new at VTEX: note the sync (and clear an old error) without rewriting the JSON.
+        Order.objects.filter(pk=order.pk).update(last_synced_at=now, intake_error="", intake_failed_at=None)
+        order.last_synced_at, order.intake_error, order.intake_failed_at = now, "", None
+        if payment_status:
+            _store_payments(order, data.payments, payment_status)
+        return StoreOutcome(order=order, created=False, changed=False)
+    previous_status = order.vtex_status
+    for name, value in data.fields.items():
+        if name in SHIPPING_ADDRESS_FIELDS and order.shipping_address_edited:
+            continue  # staff corrected it; VTEX's copy stays in raw
+        setattr(order, name, value)
+    order.raw = raw
+    order.raw_hash = data.raw_hash
+    order.is_complete = True
+    order.intake_error = ""
+    order.intake_failed_at = None
+    order.last_synced_at = now
+    order.state = order_derive_state(order)
+    order.save()
+    _store_items(order, data.items)
+    _store_payments(order, data.payments, payment_status)
+    if created:
+        order_event_record(
+            order=order,
+            kind=OrderEvent.Kind.IMPORTED,
+            message=f"Imported from VTEX in status {order.vtex_status}.",
+            actor_label="intake",
+        )
+    elif previous_status != order.vtex_status:
+        _follow_vtex_status(order, previous_status)
+        order_event_record(
+            order=order,
+            kind=OrderEvent.Kind.STATUS_CHANGED,
+            message=f"VTEX status changed from {previous_status} to {order.vtex_status}.",
+            data={"from": previous_status, "to": order.vtex_status},
+        )
+    else:
+        order_event_record(order=order, kind=OrderEvent.Kind.UPDATED, message="Order data changed at VTEX.")
+    return StoreOutcome(order=order, created=created, changed=True)
 
 
 def _follow_vtex_status(order: Order, previous_status: str) -> None:
@@ -167,9 +208,15 @@ def _store_items(order: Order, items: list[dict[str, Any]]) -> None:
         OrderItem.objects.filter(pk__in=[item.pk for item in existing.values()]).delete()
 
 
-def _store_payments(order: Order, payments: list[dict[str, Any]], status: dict[str, dict[str, str]]) -> None:
+def _store_payments(
+    order: Order,
+    payments: list[dict[str, Any]],
+    status: dict[str, dict[str, str]],
+    existing: dict[str, Payment] | None = None,
+) -> None:
     now = timezone.now()
-    existing = {payment.payment_id: payment for payment in order.payments.all()}
+    if existing is None:
+        existing = {payment.payment_id: payment for payment in order.payments.all()}
     new_payments = []
     for row in payments:
         extra = status.get(row["payment_id"], {})
@@ -283,7 +330,7 @@ def vtex_send_start_handling(*, client: VtexClient, order_id: str) -> AckResult:
 
 def order_record_acknowledgement(*, result: AckResult, actor=None) -> Order:
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(order_id=result.order_id)
+        order = Order.objects.select_for_update().defer("raw").get(order_id=result.order_id)
         now = timezone.now()
         if result.vtex_status:
             order.vtex_status = result.vtex_status
@@ -295,7 +342,7 @@ def order_record_acknowledgement(*, result: AckResult, actor=None) -> Order:
             order.ack_state = Order.AckState.FAILED
             order.ack_error = result.message
         order.state = order_derive_state(order)
-        order.save()
+        order.save(update_fields=["vtex_status", "ack_state", "acknowledged_at", "ack_error", "state", "updated_at"])
         order_event_record(
             order=order,
             kind=OrderEvent.Kind.ACKNOWLEDGED if result.done else OrderEvent.Kind.ACK_FAILED,
