@@ -2,7 +2,13 @@
 
 from django.contrib import admin
 
-from integration.admin import invoicing, orders, sync  # noqa: F401  (registration happens on import)
+from integration.admin import (  # noqa: F401  (registration happens on import)
+    health,
+    invoicing,
+    orders,
+    reconciliation,
+    sync,
+)
 
 admin.site.site_header = "erp-bridge"
 admin.site.site_title = "erp-bridge"

@@ -28,6 +28,7 @@ from integration.admin.base import ReadOnlyTabularInline
 from integration.admin.invoicing import CancellationRequestInline, InvoiceInline, OrderInvoicingMixin
 from integration.admin.money import format_cents
 from integration.models import Order, OrderEvent, OrderItem, Payment, VtexCall
+from integration.services.health import orders_stuck, stuck_counts
 from integration.services.orders import (
     STAFF_EDITABLE_FIELDS,
     error_message,
@@ -66,6 +67,24 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
             return queryset.filter(problem)
         if self.value() == "no":
             return queryset.exclude(problem)
+        return queryset
+
+
+class StuckFilter(admin.SimpleListFilter):
+    """Orders stuck somewhere between VTEX, erp-bridge and the ERP, one choice per reason, each with
+    its count (integration.services.health; the health dashboard links here)."""
+
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        # The counts cover every order, whatever the other filters: they answer "how many are
+        # stuck", as the dashboard does. Django's facets ("Show counts") give the filtered ones.
+        return [(entry.kind.key, f"{entry.kind.label} ({entry.count})") for entry in stuck_counts()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return orders_stuck(key=self.value(), queryset=queryset)
         return queryset
 
 
@@ -182,6 +201,7 @@ class OrderAdmin(OrderInvoicingMixin, admin.ModelAdmin):
     )
     list_display_links = ("sequence", "order_id")
     list_filter = (
+        StuckFilter,
         NeedsAttentionFilter,
         "vtex_status",
         "state",

@@ -106,9 +106,7 @@ def order_store_from_vtex(
         return _update_order(order, data, raw, payment_status or {}, now)
 
 
-def _insert_order(
-    data: OrderData, raw: dict[str, Any], payment_status: dict[str, dict[str, str]], now
-) -> Order | None:
+def _insert_order(data: OrderData, raw: dict[str, Any], payment_status: dict[str, dict[str, str]], now) -> Order | None:
     """A new order in one INSERT (the VTEX JSON is large: write it once), its rows in bulk."""
     order = Order(
         order_id=data.order_id,

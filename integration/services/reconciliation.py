@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from integration.models import CancellationRequest, Drift, Invoice, Order
 from integration.services.intake import vtex_fetch_order
+from integration.services.leases import lease
 from integration.services.orders import READY_FOR_HANDLING, order_store_from_vtex
 from integration.services.vtex import call_log
 from integration.services.workers import WorkerPool
@@ -46,8 +47,11 @@ class ReconciliationResult:
     found: list[Finding] = field(default_factory=list)
     resolved: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
+    skipped_reason: str = ""
 
     def summary(self) -> str:
+        if self.skipped_reason:
+            return f"skipped: {self.skipped_reason}"
         return (
             f"checked {self.checked} orders, {len(self.found)} drifts open, {self.resolved} resolved, "
             f"{len(self.errors)} could not be read"
@@ -196,8 +200,18 @@ def _record(findings: list[Finding], *, checked_ids: set[str], kinds_checked: se
     return resolved
 
 
+RECONCILE_LEASE_TTL = timedelta(minutes=30)
+
+
 def reconciliation_run(*, client: VtexClient, days: int | None = None) -> ReconciliationResult:
-    days = settings.VTEX_RECONCILE_DAYS if days is None else days
+    """One reconciliation at a time (the daily job and the admin button may meet): lease "reconcile"."""
+    with lease("reconcile", ttl=RECONCILE_LEASE_TTL) as held:
+        if held is None:
+            return ReconciliationResult(skipped_reason="another reconciliation is running")
+        return _reconcile(client=client, days=settings.VTEX_RECONCILE_DAYS if days is None else days)
+
+
+def _reconcile(*, client: VtexClient, days: int) -> ReconciliationResult:
     result = ReconciliationResult()
     orders = {order.order_id: order for order in orders_to_reconcile(days=days)}
 

@@ -25,8 +25,12 @@ from integration.services.cancellation import cancellation_request_create
 from integration.services.errors import ServiceError
 from integration.services.invoicing import InvoiceInput, invoice_create
 from integration.services.orders import order_derive_state
-from integration.services.tracking import TrackingEventInput, invoice_mark_delivered, invoice_set_tracking
-from integration.services.tracking import tracking_events_add
+from integration.services.tracking import (
+    TrackingEventInput,
+    invoice_mark_delivered,
+    invoice_set_tracking,
+    tracking_events_add,
+)
 from tests.admin.factories import make_item, make_order
 
 pytestmark = pytest.mark.django_db

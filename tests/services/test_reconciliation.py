@@ -131,3 +131,11 @@ def test_a_drift_seen_again_stays_one_row(store, capsys):
 
     assert Drift.objects.filter(order_id_text=order.order_id).count() == 1
     assert "drifts open" in capsys.readouterr().out
+
+
+def test_two_reconciliations_never_run_at_once(store):
+    from integration.services.leases import lease
+
+    with lease("reconcile", ttl=timedelta(minutes=1)):
+        result = reconciliation_run(client=vtex_client())
+    assert result.skipped_reason and "skipped" in result.summary()
