@@ -123,6 +123,12 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", not DEBUG)
 if env_bool("DJANGO_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Admin login throttling: this many failures within the window lock the username (or the address)
+# for the length of the window.
+LOGIN_MAX_FAILURES_PER_USER = env_int("LOGIN_MAX_FAILURES_PER_USER", 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
+LOGIN_THROTTLE_WINDOW_MINUTES = env_int("LOGIN_THROTTLE_WINDOW_MINUTES", 15, minimum=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -170,6 +176,10 @@ VTEX_SWEEP_EVERY_MINUTES = env_int("VTEX_SWEEP_EVERY_MINUTES", 30, minimum=1)
 VTEX_SWEEP_WINDOW_HOURS = env_int("VTEX_SWEEP_WINDOW_HOURS", 48, minimum=1)
 # The daily reconciliation reads back every open order changed in this many days.
 VTEX_RECONCILE_DAYS = env_int("VTEX_RECONCILE_DAYS", 30, minimum=1)
+# The order list's "Stuck" filter: ready and not acknowledged after this many minutes; an invoice
+# sent without a tracking number after this many days.
+STUCK_READY_MINUTES = env_int("STUCK_READY_MINUTES", 30, minimum=1)
+STUCK_NO_TRACKING_DAYS = env_int("STUCK_NO_TRACKING_DAYS", 3, minimum=1)
 VTEX_CONCURRENCY = env_int("VTEX_CONCURRENCY", 8, minimum=1)
 # VTEX call records (the admin timeline) older than this are deleted by a daily job.
 VTEX_CALL_RETENTION_DAYS = env_int("VTEX_CALL_RETENTION_DAYS", 30, minimum=1)
@@ -206,7 +216,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["integration.api.permissions.HasRequiredPermission"],
     "DEFAULT_THROTTLE_CLASSES": ["integration.api.permissions.ApiUserThrottle"],
-    "DEFAULT_PARSER_CLASSES": ["integration.api.views.SizeLimitedJSONParser"],
+    # JSON only; the API's views use a subclass that enforces DATA_UPLOAD_MAX_MEMORY_SIZE.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "integration.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -229,10 +240,11 @@ SPECTACULAR_SETTINGS = {
         "SendStateEnum": "integration.models.SendState",
         "CancellationStateEnum": "integration.models.CancellationRequest.State",
         "InvoiceTypeEnum": "integration.models.Invoice.Kind",
+        "StartHandlingModeEnum": ["on_import", "on_erp_ack"],
     },
-    # Swagger UI and Redoc from the drf-spectacular-sidecar package, served as static files: no CDN.
+    # Swagger UI (/api/docs/) from the drf-spectacular-sidecar package, served as static files: no CDN.
+    # Redoc is set likewise but not routed: drf-spectacular's Redoc page loads fonts from Google.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True},
 }

@@ -1,6 +1,15 @@
 from integration.models.invoicing import CancellationRequest, Invoice, InvoiceItem, SendState, TrackingEvent
 from integration.models.orders import Order, OrderEvent, OrderItem, Payment
-from integration.models.sync import Drift, FeedState, HookNotification, Lease, OutboxMessage, RateBudget, VtexCall
+from integration.models.sync import (
+    Drift,
+    FeedState,
+    HookNotification,
+    Lease,
+    LoginThrottle,
+    OutboxMessage,
+    RateBudget,
+    VtexCall,
+)
 
 __all__ = [
     "CancellationRequest",
@@ -10,6 +19,7 @@ __all__ = [
     "Invoice",
     "InvoiceItem",
     "Lease",
+    "LoginThrottle",
     "Order",
     "OrderEvent",
     "OrderItem",

@@ -191,3 +191,15 @@ class Drift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id_text}: {self.get_kind_display()}"
+
+
+class LoginThrottle(models.Model):
+    """Failed admin logins per username and per address, shared by every process."""
+
+    key = models.CharField(max_length=200, unique=True, help_text="user:<name> or ip:<address>")
+    failures = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.key
