@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from integration.views import vtex_hook
@@ -8,4 +8,5 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("vtex/hook/", vtex_hook, name="vtex-hook"),
+    path("api/", include("integration.api.urls")),
 ]

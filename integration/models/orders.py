@@ -186,6 +186,7 @@ class OrderEvent(models.Model):
         SEND_FAILED = "send_failed", "Sending to VTEX failed"
         SEND_RETRY = "send_retry", "Send retried"
         STATUS_CHANGED = "status_changed", "VTEX status changed"
+        ERP_RECEIVED = "erp_received", "Received by the ERP"
         NOTE = "note", "Note"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")

@@ -71,11 +71,34 @@ def order_derive_state(order: Order) -> str:
 
 
 def order_recompute_state(order: Order) -> str:
+    """Called after every change of an order's invoices, tracking or cancellation: the state follows,
+    and updated_at moves so that an ERP polling the API with updated_since sees the change."""
     state = order_derive_state(order)
-    if state != order.state:
-        Order.objects.filter(pk=order.pk).update(state=state)
-        order.state = state
+    now = timezone.now()
+    Order.objects.filter(pk=order.pk).update(state=state, updated_at=now)
+    order.state, order.updated_at = state, now
     return state
+
+
+ERP_RECEIPT_KEY = "erp_receipt"
+
+
+def order_record_erp_receipt(*, order: Order, actor=None) -> bool:
+    """Record, once, that the ERP stored the order (POST .../ack/). False when it was recorded before."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().defer("raw").get(pk=order.pk)  # two replays record one
+        if locked.events.filter(kind=OrderEvent.Kind.ERP_RECEIVED).exists():
+            return False
+        order_event_record(
+            order=locked,
+            kind=OrderEvent.Kind.ERP_RECEIVED,
+            message="The ERP confirmed it stored the order.",
+            actor=actor,
+            actor_label="api",
+            data={ERP_RECEIPT_KEY: True},
+        )
+        Order.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
+    return True
 
 
 @dataclass
@@ -292,6 +315,9 @@ class AckResult:
     done: bool
     vtex_status: str = ""
     message: str = ""
+    #: Why it is not done: "vtex" (VTEX refused or did not answer), "busy" (another process is
+    #: sending it now), "incomplete" (the order was never read in full). Empty when done.
+    reason: str = ""
 
 
 def vtex_send_start_handling(*, client: VtexClient, order_id: str) -> AckResult:
@@ -308,13 +334,16 @@ def vtex_send_start_handling(*, client: VtexClient, order_id: str) -> AckResult:
         first_error: VtexError = exc
     except VtexError as exc:
         if not exc.outcome_unknown:
-            return AckResult(order_id, done=False, message=error_message(exc))
+            return AckResult(order_id, done=False, message=error_message(exc), reason="vtex")
         first_error = exc
     try:
         status = str(client.get_order(order_id).get("status") or "")
     except VtexError as exc:
         return AckResult(
-            order_id, done=False, message=f"{error_message(first_error)}; reading the order back failed: {exc}"
+            order_id,
+            done=False,
+            message=f"{error_message(first_error)}; reading the order back failed: {exc}",
+            reason="vtex",
         )
     if status in HANDLED_STATUSES - CANCELED_STATUSES - {"cancellation-requested"}:
         return AckResult(order_id, done=True, vtex_status=status, message=f"VTEX shows the order in {status}.")
@@ -323,6 +352,7 @@ def vtex_send_start_handling(*, client: VtexClient, order_id: str) -> AckResult:
         done=False,
         vtex_status=status,
         message=f"{error_message(first_error)}; VTEX shows the order in {status or 'an unknown status'}.",
+        reason="vtex",
     )
 
 
@@ -356,9 +386,16 @@ def order_acknowledge(*, client: VtexClient, order: Order, actor=None) -> AckRes
     if order.ack_state == Order.AckState.DONE:
         return AckResult(order.order_id, done=True, vtex_status=order.vtex_status, message="Already acknowledged.")
     if not order.is_complete:
-        return AckResult(order.order_id, done=False, message="The order was never read in full; refresh it first.")
+        return AckResult(
+            order.order_id,
+            done=False,
+            message="The order was never read in full; refresh it first.",
+            reason="incomplete",
+        )
     if not order_claim_acknowledgement(order_id=order.order_id):
-        return AckResult(order.order_id, done=False, message="Another process is acknowledging this order now.")
+        return AckResult(
+            order.order_id, done=False, message="Another process is acknowledging this order now.", reason="busy"
+        )
     result = vtex_send_start_handling(client=client, order_id=order.order_id)
     order_record_acknowledgement(result=result, actor=actor)
     return result

@@ -180,7 +180,31 @@ def outbox_send(*, message_id: int, client: VtexClient) -> SendOutcome | None:
         answer = _send(client, message)
     except VtexError as exc:
         return _record_failure(message, exc)
-    return _record_sent(message, answer)
+    outcome = _record_sent(message, answer)
+    _read_back_status(message, client)
+    return outcome
+
+
+def _read_back_status(message: OutboxMessage, client: VtexClient) -> None:
+    """After the invoice that completes the order, or a cancellation, VTEX's status changes:
+    read the order back once so erp-bridge shows it (best effort; the feed and the daily
+    reconciliation catch up otherwise)."""
+    from integration.services.intake import vtex_fetch_order
+    from integration.services.orders import order_store_from_vtex
+
+    message.order.refresh_from_db(fields=["state"])
+    completes = message.kind == Kind.INVOICE and message.order.state in (
+        Order.State.INVOICED,
+        Order.State.SHIPPED,
+        Order.State.DELIVERED,
+    )
+    if not (completes or message.kind == Kind.CANCEL):
+        return
+    try:
+        fetched = vtex_fetch_order(client=client, order_id=message.order.order_id, fetch_payments=False)
+        order_store_from_vtex(data=fetched.data, raw=fetched.raw)
+    except Exception:  # noqa: BLE001 - a failed read-back must not undo a successful send
+        logger.warning("could not read order %s back after sending", message.order.order_id, exc_info=True)
 
 
 def _sync_target(message: OutboxMessage, state: str, *, receipt: str = "", answer: str = "") -> None:

@@ -58,6 +58,14 @@ def invoice_set_tracking(
     )
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().select_related("order").get(pk=invoice.pk)
+        new = (tracking_number, tracking_url, courier, dispatched_at)
+        if tracking_number and new == (
+            invoice.tracking_number,
+            invoice.tracking_url,
+            invoice.courier,
+            invoice.dispatched_at,
+        ):
+            return False  # a replay of what is stored already: nothing to do, even once delivered
         _check_trackable(invoice)
         errors = FieldErrors()
         if not tracking_number:
@@ -76,9 +84,6 @@ def invoice_set_tracking(
         elif _future(dispatched_at):
             errors.add("dispatched_at", "The dispatch time cannot be in the future.")
         errors.raise_if_any()
-        new = (tracking_number, tracking_url, courier, dispatched_at)
-        if new == (invoice.tracking_number, invoice.tracking_url, invoice.courier, invoice.dispatched_at):
-            return False
         invoice.tracking_number, invoice.tracking_url, invoice.courier, invoice.dispatched_at = new
         invoice.save(update_fields=["tracking_number", "tracking_url", "courier", "dispatched_at"])
         outbox_enqueue(
@@ -127,6 +132,8 @@ def tracking_events_add(
     """
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().select_related("order").get(pk=invoice.pk)
+        if invoice.is_delivered and _is_replay(invoice, events, delivered_at):
+            return []  # the carrier sent the same thing again after delivery: nothing to do
         _check_trackable(invoice)
         if not invoice.tracking_number:
             raise NotAllowed(f"Add the tracking number of invoice {invoice.number} before its events.")
@@ -208,6 +215,11 @@ def tracking_events_add(
         )
         order_recompute_state(invoice.order)
     return created
+
+
+def _is_replay(invoice: Invoice, events: list[TrackingEventInput], delivered_at: datetime | None) -> bool:
+    stored = {(e.occurred_at, e.description, e.city, e.state) for e in invoice.tracking_events.all()}
+    return all(event.key() in stored for event in events) and delivered_at in (None, invoice.delivered_at)
 
 
 def invoice_mark_delivered(*, invoice: Invoice, delivered_at: datetime | None = None, actor=None, via="admin") -> None:

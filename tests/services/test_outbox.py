@@ -216,16 +216,19 @@ def test_a_refusal_stops_the_row_with_vtex_message_until_staff_retry(make_sandbo
 
 
 def test_cancellation_reaches_the_sandbox_once_and_is_confirmed_by_the_status_sync(make_sandbox):
-    server = imported(make_sandbox, orders=2, cancel_delay_s=0.0)
+    server = imported(make_sandbox, orders=2, cancel_delay_s=60.0)  # VTEX confirms it later
     order = Order.objects.order_by("order_id").first()
     client = vtex_client()
     request = cancellation_request_create(order=order, reason="Cliente desistiu")
 
     outbox_send_due(client=client)
     request.refresh_from_db()
+    order.refresh_from_db()
     assert request.state == CancellationRequest.State.REQUESTED and request.vtex_receipt
+    assert order.vtex_status == "cancellation-requested", "read back right after sending"
     assert server.store.effects["cancel"] == {order.order_id: 1}
 
+    server.store.set_status(order.order_id, "canceled")  # VTEX's confirmation
     order_refresh_from_vtex(client=client, order=order)
     request.refresh_from_db()
     order.refresh_from_db()
@@ -280,3 +283,14 @@ def test_faults_and_lost_answers_still_give_every_effect_exactly_once(make_sandb
     assert effects["cancel"] == {order.order_id: 1 for order in to_cancel}
     for order in invoiced:
         assert server.store.order(order.order_id)["status"] == "invoiced"
+
+
+def test_the_vtex_status_is_read_back_after_the_completing_invoice(make_sandbox):
+    imported(make_sandbox, orders=1)
+    order = Order.objects.get()
+    invoice_create(order=order, data=InvoiceInput("NF-1", timezone.now(), all_lines(order)))
+
+    outbox_send_due(client=vtex_client())
+
+    order.refresh_from_db()
+    assert order.vtex_status == "invoiced" and order.invoiced_at_vtex is not None

@@ -239,3 +239,29 @@ def test_cancellation_is_refused_where_vtex_refuses_it(status, raw, expected):
     order.refresh_from_db()
     with pytest.raises(NotAllowed, match=expected):
         cancellation_request_create(order=order, reason="Cliente desistiu")
+
+
+def test_a_replay_after_delivery_is_accepted_and_changes_nothing():
+    invoice = invoice_all(acknowledged_order())
+    invoice_set_tracking(invoice=invoice, tracking_number="BR1", courier="Correios")
+    event = TrackingEventInput(at(3), "Saiu para entrega", "Natal", "RN")
+    tracking_events_add(invoice=invoice, events=[event])
+    delivered_at = at(1)
+    invoice_mark_delivered(invoice=invoice, delivered_at=delivered_at)
+    rows = OutboxMessage.objects.count()
+
+    assert not invoice_set_tracking(invoice=invoice, tracking_number="BR1", courier="Correios")
+    assert tracking_events_add(invoice=invoice, events=[event], delivered_at=delivered_at) == []
+    assert OutboxMessage.objects.count() == rows
+    with pytest.raises(NotAllowed, match="delivered already"):
+        tracking_events_add(invoice=invoice, events=[TrackingEventInput(at(0.5), "Novo evento")])
+
+
+def test_every_change_moves_the_order_updated_at_for_erp_polling():
+    order = acknowledged_order()
+    before = Order.objects.get(pk=order.pk).updated_at
+    invoice = invoice_all(order)
+    after_invoice = Order.objects.get(pk=order.pk).updated_at
+    invoice_set_tracking(invoice=invoice, tracking_number="BR1")
+    after_tracking = Order.objects.get(pk=order.pk).updated_at
+    assert before < after_invoice < after_tracking

@@ -1,0 +1,559 @@
+"""The OpenAPI description of the API: texts, examples and error responses of each endpoint.
+
+Kept apart from the views so the views stay short; each view applies its entry with
+`@extend_schema(**schema.NAME)`. The schema is served at /api/schema/ and shown at /api/docs/.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+
+from integration.api.serializers import (
+    AckResultSerializer,
+    CancellationRequestSerializer,
+    ErrorSerializer,
+    InvoiceSerializer,
+    OrderDetailSerializer,
+    OrderPageSerializer,
+)
+
+API_DESCRIPTION = """
+The ERP and the carriers of the store talk to erp-bridge here. erp-bridge takes the store's paid
+orders from VTEX; through this API you read them, confirm that the ERP stored them, enter invoices
+(notas fiscais, also partial ones), tracking numbers and carrier events up to delivery, and ask for
+cancellations. erp-bridge sends every change on to VTEX in the background: an invoice's `send_state`
+shows where that stands.
+
+## Authentication
+
+Every request carries a token of an erp-bridge user:
+
+    Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b
+
+An administrator creates the key with `python manage.py drf_create_token <username>` (or in the
+admin, "Auth token"). The user needs the permission of each endpoint: the same permissions the
+admin uses, so adding the user to the "Back office" group covers all of them.
+
+| Endpoint | Permission |
+|---|---|
+| `GET /orders/`, `GET /orders/{order_id}/` | `integration.view_order` |
+| `POST /orders/{order_id}/ack/` | `integration.change_order` |
+| `POST …/invoices/`, `…/tracking/`, `…/tracking-events/` | `integration.enter_invoices` |
+| `POST /orders/{order_id}/cancellation/` | `integration.request_cancellation` |
+
+No token or an unknown one: **401**. A valid token without the permission: **403**.
+
+## Errors
+
+Every error has one shape:
+
+```json
+{"error": {"code": "invalid", "message": "Invalid request: items[0].quantity: A valid integer is required.",
+           "fields": {"items[0].quantity": ["A valid integer is required."]}}}
+```
+
+`code` is for programs, `message` for people, and `fields` names each wrong input with a dotted path
+and list positions (`number`, `items[0].quantity`, `events[2].date`); it is `{}` when the error is
+not about one field.
+
+| Status | `code` | Meaning |
+|---|---|---|
+| 400 | `invalid`, `parse_error` | The input breaks a rule (see `fields`) or is not JSON. Fix it; do not retry as is. |
+| 401 | `not_authenticated`, `authentication_failed` | No token, or an unknown or inactive one. |
+| 403 | `permission_denied` | The user lacks the endpoint's permission. |
+| 404 | `not_found` | No such order (or invoice number of that order). |
+| 409 | `not_allowed` | Not possible in the order's state now, e.g. cancelling an invoiced order; `message` says why. |
+| 409 | `conflict` | The key was used with other content, e.g. an invoice number sent again with other items. |
+| 413 | `too_large` | The body is over the limit (1 MB by default). |
+| 415 | `unsupported_media_type` | Send `Content-Type: application/json`. |
+| 429 | `throttled` | Too many requests; wait the `Retry-After` seconds. |
+| 502 | `vtex_error` | VTEX refused or did not answer a call this request needed; `message` is VTEX's answer. |
+
+## Retries are safe (idempotency)
+
+Send a request again whenever you are not sure it arrived (timeout, dropped connection, 429, 502, 5xx):
+
+* **Invoices** are identified by their number within the order. The same number with the same content
+  (type, items, value, key, issue date) answers **200** with the stored invoice and creates nothing;
+  the first time answers **201**. The same number with other content answers **409 `conflict`**: an
+  invoice cannot be changed, a new one needs a new number.
+* **Tracking**: sending the values the invoice already has answers 200 and sends nothing to VTEX again.
+* **Tracking events**: events already stored (same date, description, city and state) are ignored, so
+  you may send the whole list every time. Once an invoice is delivered it takes nothing new, but a
+  replay of what it has still answers 200.
+* **Acknowledgement** (`…/ack/`): the receipt is recorded once and start-handling reaches VTEX once.
+* **Cancellation**: a second request while one is open answers **409 `not_allowed`** ("requested already").
+
+## Polling for changes
+
+`GET /api/v1/orders/` lists the oldest change first, a page at a time (cursor pagination): follow
+`next` until it is `null`. Remember the `updated_at` of the last order you processed and start the
+next poll with `?updated_since=<that value>`; the bound is inclusive, so that order comes once more.
+
+When this installation runs with `VTEX_START_HANDLING=on_erp_ack`, VTEX is told that the order is
+being handled only when the ERP confirms it stored it: list `?erp_received=false`, store each order,
+then `POST /api/v1/orders/{order_id}/ack/`. With `on_import` (the default) erp-bridge tells VTEX as
+soon as it imports an order, and the ack only records the ERP's receipt.
+
+## Money, time, limits
+
+Amounts are whole numbers of cents (`12990` is R$ 129,90), as in VTEX. Times are ISO 8601; times you
+send must carry their offset (`2024-05-02T15:00:00-03:00` or `…Z`); answers use the store's time
+zone with its offset. Each user may make `API_THROTTLE_RATE` requests (default 600 a minute);
+request bodies are limited to 1 MB.
+""".strip()
+
+ORDER_ID = OpenApiParameter(
+    "order_id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="VTEX orderId, e.g. 1234567890123-01.",
+)
+INVOICE_NUMBER = OpenApiParameter(
+    "number",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The invoice number, as sent when the invoice was created.",
+)
+
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "cursor", OpenApiTypes.STR, description="Opaque; take it from a `next`/`previous` link unchanged."
+    ),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description="Orders per page: 1 to 200 (default 50)."),
+]
+
+_ERRORS: dict[int, tuple[str, str, str, dict[str, list[str]]]] = {
+    400: (
+        "The input breaks a rule; `fields` names each wrong field.",
+        "invalid",
+        "Invalid request: items[0].quantity: A valid integer is required.",
+        {"items[0].quantity": ["A valid integer is required."]},
+    ),
+    401: (
+        "No token, or an unknown or inactive one.",
+        "not_authenticated",
+        "Authentication credentials were not provided.",
+        {},
+    ),
+    403: (
+        "The user lacks this endpoint's permission.",
+        "permission_denied",
+        "Your user lacks the permission “Can enter invoices, tracking and delivery” (integration.enter_invoices) "
+        "this endpoint needs.",
+        {},
+    ),
+    404: ("No such order (or invoice of the order).", "not_found", "There is no order '1234567890123-01'.", {}),
+    409: (
+        "Not possible in the order's present state (`not_allowed`), or the key was used with other content "
+        "(`conflict`); `message` says why.",
+        "not_allowed",
+        "The order has an invoice; VTEX cancels only orders without any invoice (issue a return instead).",
+        {},
+    ),
+    413: ("The body is over the size limit.", "too_large", "The request body is larger than the limit.", {}),
+    415: (
+        "The body is not JSON.",
+        "unsupported_media_type",
+        'Unsupported media type "text/plain" in request.',
+        {},
+    ),
+    429: (
+        "Too many requests; wait the seconds in the Retry-After header.",
+        "throttled",
+        "Request was throttled. Expected available in 12 seconds.",
+        {},
+    ),
+    502: (
+        "VTEX refused or did not answer; retry later.",
+        "vtex_error",
+        "VTEX did not confirm start-handling: POST /api/oms/pvt/orders/1234567890123-01/start-handling: "
+        "HTTP 503 Service unavailable",
+        {},
+    ),
+}
+
+
+def error(status: int, description: str = "", *examples: tuple[str, str, str, dict[str, list[str]]]) -> OpenApiResponse:
+    default_description, code, message, fields = _ERRORS[status]
+    shown = examples or ((code, code, message, fields),)
+    return OpenApiResponse(
+        response=ErrorSerializer,
+        description=description or default_description,
+        examples=[
+            OpenApiExample(
+                name,
+                value={"error": {"code": ex_code, "message": ex_message, "fields": ex_fields}},
+                response_only=True,
+                status_codes=[str(status)],
+            )
+            for name, ex_code, ex_message, ex_fields in shown
+        ],
+    )
+
+
+def _responses(success: dict[int, Any], *statuses: int, **described: OpenApiResponse) -> dict[int, Any]:
+    responses = dict(success)
+    for status in statuses:
+        responses[status] = error(status)
+    for key, response in described.items():
+        responses[int(key.removeprefix("e"))] = response
+    return responses
+
+
+_WRITE_ERRORS = (401, 403, 404, 413, 415, 429)
+
+_ORDER_SUMMARY_EXAMPLE = {
+    "order_id": "1234567890123-01",
+    "sequence": "1234567",
+    "vtex_status": "handling",
+    "state": "handling",
+    "ack": {
+        "state": "done",
+        "acknowledged_at": "2024-05-02T12:05:03-03:00",
+        "attempts": 1,
+        "error": "",
+        "erp_received_at": "2024-05-02T12:05:00-03:00",
+    },
+    "currency": "BRL",
+    "total_cents": 17490,
+    "created_at_vtex": "2024-05-02T12:00:00-03:00",
+    "updated_at": "2024-05-02T12:05:03.120000-03:00",
+}
+
+_INVOICE_EXAMPLE = {
+    "number": "000123",
+    "type": "output",
+    "issued_at": "2024-05-03T10:00:00-03:00",
+    "key": "35240512345678000199550010000001231000001234",
+    "url": "https://erp.example.com/nfe/000123.pdf",
+    "value_cents": 10000,
+    "courier": "Correios",
+    "tracking_number": "AA123456789BR",
+    "tracking_url": "https://rastreamento.correios.com.br/?objeto=AA123456789BR",
+    "dispatched_at": None,
+    "delivered": False,
+    "delivered_at": None,
+    "send_state": "pending",
+    "created_via": "api",
+    "created_at": "2024-05-03T10:00:02-03:00",
+    "items": [{"item_index": 0, "sku_id": "3021", "name": "Camiseta azul M", "quantity": 2, "unit_price_cents": 5000}],
+    "tracking_events": [],
+}
+
+ORDER_LIST: dict[str, Any] = {
+    "operation_id": "orders_list",
+    "summary": "List orders, oldest change first",
+    "description": (
+        "Orders erp-bridge took from VTEX, ordered by `updated_at` then id, a page at a time. Follow `next` "
+        "until it is null. To poll for changes, pass `updated_since` = the `updated_at` of the last order you "
+        "processed (inclusive). Filters combine with AND."
+    ),
+    "tags": ["orders"],
+    "responses": _responses(
+        {200: OpenApiResponse(OrderPageSerializer, description="A page of orders.")},
+        401,
+        403,
+        429,
+        e400=error(
+            400,
+            "A filter is invalid.",
+            (
+                "bad date",
+                "invalid",
+                "Invalid request: updated_since: Give the time with its UTC offset, e.g. 2024-05-02T15:00:00-03:00 "
+                "or 2024-05-02T18:00:00Z.",
+                {
+                    "updated_since": [
+                        "Give the time with its UTC offset, e.g. 2024-05-02T15:00:00-03:00 or 2024-05-02T18:00:00Z."
+                    ]
+                },
+            ),
+        ),
+    ),
+    "examples": [
+        OpenApiExample(
+            "a page",
+            value={
+                "next": "https://erp-bridge.example.com/api/v1/orders/?cursor=cD0yMDI0LTA1LTAy&updated_since=2024-05-01T00%3A00%3A00Z",
+                "previous": None,
+                "results": [_ORDER_SUMMARY_EXAMPLE],
+            },
+            response_only=True,
+            status_codes=["200"],
+        )
+    ],
+}
+
+ORDER_DETAIL: dict[str, Any] = {
+    "operation_id": "orders_retrieve",
+    "summary": "One order with everything the ERP needs",
+    "description": (
+        "The order with its items (ordered, invoiced, remaining and returned quantities; prices in cents), "
+        "payments, invoices (with their items, tracking, events and send state), cancellation requests, "
+        "totals, customer, shipping address and acknowledgement state. Use `item_index` of the items when "
+        "entering invoice items."
+    ),
+    "tags": ["orders"],
+    "parameters": [ORDER_ID],
+    "responses": _responses(
+        {200: OpenApiResponse(OrderDetailSerializer, description="The order.")}, 401, 403, 404, 429
+    ),
+}
+
+ORDER_ACK: dict[str, Any] = {
+    "operation_id": "orders_ack",
+    "summary": "Confirm that the ERP stored the order",
+    "description": (
+        "Call it once the order is safely stored in the ERP; no body. erp-bridge records the receipt (once). "
+        "With `VTEX_START_HANDLING=on_erp_ack` it then sends start-handling to VTEX now and answers with "
+        "VTEX's result: 200 once VTEX moved the order to handling, 502 `vtex_error` when VTEX refused or did "
+        "not answer (retry later), 409 `conflict` when another process is sending it right now. With "
+        "`on_import` (the default) start-handling was sent at import and the call only records the receipt. "
+        "Safe to repeat: a replay answers 200 and sends nothing more to VTEX."
+    ),
+    "tags": ["orders"],
+    "parameters": [ORDER_ID],
+    "request": None,
+    "responses": _responses(
+        {
+            200: OpenApiResponse(
+                AckResultSerializer, description="Recorded (and in on_erp_ack mode, acknowledged at VTEX)."
+            )
+        },
+        401,
+        403,
+        404,
+        429,
+        502,
+        e409=error(
+            409,
+            "The order cannot be acknowledged now (not read in full from VTEX), or another process is "
+            "acknowledging it at this moment.",
+            (
+                "in progress",
+                "conflict",
+                "Another process is acknowledging this order now. Try again in a minute.",
+                {},
+            ),
+        ),
+    ),
+    "examples": [
+        OpenApiExample(
+            "on_erp_ack: sent to VTEX",
+            value={
+                "order_id": "1234567890123-01",
+                "mode": "on_erp_ack",
+                "vtex_status": "handling",
+                "message": "VTEX accepted start-handling.",
+                "ack": _ORDER_SUMMARY_EXAMPLE["ack"],
+            },
+            response_only=True,
+            status_codes=["200"],
+        ),
+    ],
+}
+
+INVOICE_CREATE: dict[str, Any] = {
+    "operation_id": "orders_invoices_create",
+    "summary": "Enter an invoice (nota fiscal), whole or partial",
+    "description": (
+        "An output (sale) invoice lists the items it covers by `item_index` and quantity; several partial "
+        "invoices may cover an order, and the one that covers the last items also carries the rest of the "
+        "order total (shipping, order discounts), so that the output invoices add up to the order total. "
+        "Leave `value` out to have it computed. An input (return) invoice is possible once the order is fully "
+        "invoiced. The order must be acknowledged at VTEX (start-handling) first.\n\n"
+        "**Idempotent by number**: 201 the first time; the same number with the same content answers 200 "
+        "with the stored invoice; the same number with other content answers 409 `conflict`."
+    ),
+    "tags": ["invoices"],
+    "parameters": [ORDER_ID],
+    "responses": _responses(
+        {
+            201: OpenApiResponse(InvoiceSerializer, description="Stored; it is sent to VTEX in the background."),
+            200: OpenApiResponse(InvoiceSerializer, description="A replay: this invoice was stored before."),
+        },
+        *_WRITE_ERRORS,
+        e400=error(
+            400,
+            "",
+            (
+                "type error",
+                "invalid",
+                "Invalid request: items[0].quantity: A valid integer is required.",
+                {"items[0].quantity": ["A valid integer is required."]},
+            ),
+            (
+                "too many",
+                "invalid",
+                "Please correct the errors below.",
+                {"items[0]": ["Only 1 of “Camiseta azul M” is left to invoice."]},
+            ),
+        ),
+        e409=error(
+            409,
+            "`conflict`: the number was used with other content. `not_allowed`: the order cannot be invoiced "
+            "now (canceled, cancellation requested, not acknowledged, fully invoiced).",
+            (
+                "conflict",
+                "conflict",
+                "Order 1234567890123-01 already has an invoice numbered '000123' with other content (type, items, "
+                "value, key or issue date). An invoice cannot be changed; a new one needs a new number.",
+                {"number": ["Already used on this order for another invoice."]},
+            ),
+            ("not allowed", "not_allowed", "The order is fully invoiced already.", {}),
+        ),
+    ),
+    "examples": [
+        OpenApiExample(
+            "partial invoice",
+            value={
+                "number": "000123",
+                "issued_at": "2024-05-03T10:00:00-03:00",
+                "type": "output",
+                "key": "35240512345678000199550010000001231000001234",
+                "url": "https://erp.example.com/nfe/000123.pdf",
+                "courier": "Correios",
+                "tracking_number": "AA123456789BR",
+                "tracking_url": "https://rastreamento.correios.com.br/?objeto=AA123456789BR",
+                "items": [{"item_index": 0, "quantity": 2}],
+            },
+            request_only=True,
+        ),
+        OpenApiExample("stored invoice", value=_INVOICE_EXAMPLE, response_only=True, status_codes=["201", "200"]),
+    ],
+}
+
+INVOICE_TRACKING: dict[str, Any] = {
+    "operation_id": "orders_invoices_tracking",
+    "summary": "Set the tracking number of an invoice",
+    "description": (
+        "The carrier, tracking number and address of the shipment of an output invoice (and when it left). "
+        "Needed before tracking events. Sending other values replaces them; sending the same values again "
+        "answers 200 and sends nothing to VTEX again."
+    ),
+    "tags": ["tracking"],
+    "parameters": [ORDER_ID, INVOICE_NUMBER],
+    "responses": _responses(
+        {200: OpenApiResponse(InvoiceSerializer, description="The invoice with its tracking.")},
+        *_WRITE_ERRORS,
+        400,
+        e409=error(
+            409,
+            "The invoice takes no tracking: a return invoice, a canceled order, or delivered already.",
+            ("not allowed", "not_allowed", "Invoice 000123 is delivered already; it takes no more tracking.", {}),
+        ),
+    ),
+    "examples": [
+        OpenApiExample(
+            "tracking",
+            value={
+                "tracking_number": "AA123456789BR",
+                "tracking_url": "https://rastreamento.correios.com.br/?objeto=AA123456789BR",
+                "courier": "Correios",
+                "dispatched_at": "2024-05-03T16:30:00-03:00",
+            },
+            request_only=True,
+        )
+    ],
+}
+
+INVOICE_TRACKING_EVENTS: dict[str, Any] = {
+    "operation_id": "orders_invoices_tracking_events",
+    "summary": "Add carrier events, and delivery",
+    "description": (
+        "Carrier events of an invoice's shipment; events already stored (same date, description, city and "
+        "state) are ignored, so the whole list may be sent every time. `delivered: true` marks the invoice "
+        "delivered at `delivered_at` (default: now), which must not be earlier than its events; after that "
+        "the invoice takes nothing new, but a replay still answers 200. The tracking number must be set first."
+    ),
+    "tags": ["tracking"],
+    "parameters": [ORDER_ID, INVOICE_NUMBER],
+    "responses": _responses(
+        {200: OpenApiResponse(InvoiceSerializer, description="The invoice with all its events.")},
+        *_WRITE_ERRORS,
+        e400=error(
+            400,
+            "",
+            (
+                "bad date",
+                "invalid",
+                "Invalid request: events[0].date: Datetime has wrong format.",
+                {"events[0].date": ["Datetime has wrong format. Use one of these formats instead: …"]},
+            ),
+        ),
+        e409=error(
+            409,
+            "No tracking number yet, a return invoice, a canceled order, delivered already, or delivery earlier "
+            "than an event.",
+            ("no tracking", "not_allowed", "Add the tracking number of invoice 000123 before its events.", {}),
+        ),
+    ),
+    "examples": [
+        OpenApiExample(
+            "events and delivery",
+            value={
+                "events": [
+                    {
+                        "date": "2024-05-04T09:12:00-03:00",
+                        "description": "Objeto saiu para entrega",
+                        "city": "São Paulo",
+                        "state": "SP",
+                    }
+                ],
+                "delivered": True,
+                "delivered_at": "2024-05-04T15:40:00-03:00",
+            },
+            request_only=True,
+        )
+    ],
+}
+
+CANCELLATION: dict[str, Any] = {
+    "operation_id": "orders_cancellation_create",
+    "summary": "Ask VTEX to cancel an order",
+    "description": (
+        "Accepted (202) and sent to VTEX in the background; the request's `state` and the order's "
+        "`vtex_status` show the outcome. VTEX cancels only orders without any invoice (issue a return invoice "
+        "instead) and in some statuses; otherwise 409 `not_allowed` says why. A second request while one is "
+        "open answers 409 too."
+    ),
+    "tags": ["orders"],
+    "parameters": [ORDER_ID],
+    "responses": _responses(
+        {202: OpenApiResponse(CancellationRequestSerializer, description="Accepted; sent to VTEX in the background.")},
+        *_WRITE_ERRORS,
+        e400=error(
+            400,
+            "",
+            (
+                "too short",
+                "invalid",
+                "Please correct the errors below.",
+                {"reason": ["Say why the order is canceled (at least 5 characters)."]},
+            ),
+        ),
+        e409=error(
+            409,
+            "The order cannot be canceled now; `message` says why.",
+            (
+                "invoiced",
+                "not_allowed",
+                "The order has an invoice; VTEX cancels only orders without any invoice (issue a return instead).",
+                {},
+            ),
+        ),
+    ),
+    "examples": [
+        OpenApiExample("reason", value={"reason": "Customer asked to cancel by phone."}, request_only=True),
+    ],
+}
+
+
+def postprocess_schema(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """Adds the long description (authentication, errors, idempotency, polling) to the schema's info."""
+    result.setdefault("info", {})["description"] = API_DESCRIPTION
+    return result

@@ -1,0 +1,234 @@
+"""What the API answers (output only; each view parses its input with its own nested InputSerializer).
+
+Money is integer cents, as in VTEX. Times are ISO 8601 with their offset, in the store's time zone.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from integration.models import CancellationRequest, Invoice, Order, SendState
+from integration.services.invoicing import ItemQuantities
+
+# ---- errors -------------------------------------------------------------------------------------------
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="Stable, for programs: invalid, not_allowed, conflict, not_found, not_authenticated, "
+        "authentication_failed, permission_denied, throttled, too_large, parse_error, unsupported_media_type, "
+        "method_not_allowed, vtex_error, server_error."
+    )
+    message = serializers.CharField(help_text="For people: what went wrong and, where it helps, what to do.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='Per input field, what is wrong with it. Keys are dotted paths with list positions: "number", '
+        '"items[0].quantity", "events[2].date". Empty when the error is not about one field.',
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()
+
+
+# ---- orders ---------------------------------------------------------------------------------------------
+
+
+class AckSerializer(serializers.Serializer):
+    """Where the order's acknowledgement stands: by the ERP (to us) and by us (start-handling, to VTEX)."""
+
+    state = serializers.ChoiceField(
+        source="ack_state",
+        choices=Order.AckState.choices,
+        help_text="Start-handling at VTEX: pending, sending, done (VTEX moved the order to handling), failed.",
+    )
+    acknowledged_at = serializers.DateTimeField(allow_null=True, help_text="When VTEX accepted start-handling.")
+    attempts = serializers.IntegerField(source="ack_attempts")
+    error = serializers.CharField(source="ack_error", help_text="VTEX's answer to the last failed attempt.")
+    erp_received_at = serializers.DateTimeField(
+        allow_null=True,
+        read_only=True,
+        help_text="When the ERP first confirmed it stored the order (POST …/ack/); null until then.",
+    )
+
+
+class OrderSummarySerializer(serializers.Serializer):
+    order_id = serializers.CharField(help_text="VTEX orderId, e.g. 1234567890123-01.")
+    sequence = serializers.CharField()
+    vtex_status = serializers.CharField(help_text="VTEX's status, e.g. ready-for-handling, handling, invoiced.")
+    state = serializers.ChoiceField(choices=Order.State.choices, help_text="erp-bridge's state, from the data.")
+    ack = AckSerializer(source="*")
+    currency = serializers.CharField(source="currency_code")
+    total_cents = serializers.IntegerField()
+    created_at_vtex = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(help_text="Last change here; poll with updated_since.")
+
+
+class OrderPageSerializer(serializers.Serializer):
+    """One page of orders (documentation only: the view builds it with the cursor paginator)."""
+
+    next = serializers.URLField(allow_null=True, help_text="Link to the next page, or null on the last page.")
+    previous = serializers.URLField(allow_null=True)
+    results = OrderSummarySerializer(many=True)
+
+
+class OrderItemSerializer(serializers.Serializer):
+    item_index = serializers.IntegerField(help_text="Position in VTEX's items[]; use it in invoice items.")
+    sku_id = serializers.CharField()
+    ref_id = serializers.CharField()
+    ean = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField(help_text="Ordered.")
+    invoiced_quantity = serializers.SerializerMethodField(help_text="On output (sale) invoices.")
+    remaining_quantity = serializers.SerializerMethodField(help_text="Ordered and not yet invoiced.")
+    returned_quantity = serializers.SerializerMethodField(help_text="On input (return) invoices.")
+    unit_price_cents = serializers.IntegerField(help_text="VTEX price: unit list price of the sale.")
+    selling_price_cents = serializers.IntegerField(help_text="Unit price after item discounts.")
+    is_gift = serializers.BooleanField()
+
+    def _quantities(self, item) -> ItemQuantities | None:
+        return self.context.get("quantities", {}).get(item.item_index)
+
+    def get_invoiced_quantity(self, item) -> int:
+        entry = self._quantities(item)
+        return entry.invoiced if entry else 0
+
+    def get_remaining_quantity(self, item) -> int:
+        entry = self._quantities(item)
+        return entry.remaining if entry else item.quantity
+
+    def get_returned_quantity(self, item) -> int:
+        entry = self._quantities(item)
+        return entry.returned if entry else 0
+
+
+class PaymentSerializer(serializers.Serializer):
+    payment_id = serializers.CharField()
+    transaction_id = serializers.CharField()
+    payment_system = serializers.CharField()
+    payment_system_name = serializers.CharField()
+    group = serializers.CharField(help_text="creditCard, bankInvoice, instantPayment…")
+    value_cents = serializers.IntegerField()
+    installments = serializers.IntegerField()
+    tid = serializers.CharField()
+    status = serializers.CharField(help_text="From VTEX's Payments API, when fetched.")
+
+
+class InvoiceItemSerializer(serializers.Serializer):
+    item_index = serializers.IntegerField(source="order_item.item_index")
+    sku_id = serializers.CharField(source="order_item.sku_id")
+    name = serializers.CharField(source="order_item.name")
+    quantity = serializers.IntegerField()
+    unit_price_cents = serializers.IntegerField()
+
+
+class TrackingEventSerializer(serializers.Serializer):
+    date = serializers.DateTimeField(source="occurred_at")
+    description = serializers.CharField()
+    city = serializers.CharField()
+    state = serializers.CharField()
+
+
+class InvoiceSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    type = serializers.ChoiceField(source="kind", choices=Invoice.Kind.choices)
+    issued_at = serializers.DateTimeField()
+    key = serializers.CharField(source="access_key", help_text="NF-e access key (44 digits) or empty.")
+    url = serializers.CharField()
+    value_cents = serializers.IntegerField()
+    courier = serializers.CharField()
+    tracking_number = serializers.CharField()
+    tracking_url = serializers.CharField()
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    delivered = serializers.BooleanField(source="is_delivered")
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    send_state = serializers.ChoiceField(
+        choices=SendState.choices, help_text="Where sending this invoice's latest change to VTEX stands."
+    )
+    created_via = serializers.CharField(help_text="api or admin.")
+    created_at = serializers.DateTimeField()
+    items = InvoiceItemSerializer(many=True)
+    tracking_events = TrackingEventSerializer(many=True)
+
+
+@extend_schema_serializer(component_name="Cancellation")
+class CancellationRequestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reason = serializers.CharField()
+    state = serializers.ChoiceField(choices=CancellationRequest.State.choices)
+    requested_via = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    vtex_answer = serializers.CharField(help_text="What VTEX answered, once sent.")
+    confirmed_at = serializers.DateTimeField(allow_null=True, help_text="When VTEX showed the order canceled.")
+
+
+class CustomerSerializer(serializers.Serializer):
+    name = serializers.CharField(source="customer_name")
+    email = serializers.CharField(source="customer_email")
+    document_type = serializers.CharField(source="customer_document_type")
+    document = serializers.CharField(source="customer_document")
+    phone = serializers.CharField(source="customer_phone")
+    is_corporate = serializers.BooleanField(source="customer_is_corporate")
+    corporate_name = serializers.CharField(source="customer_corporate_name")
+
+
+class ShippingAddressSerializer(serializers.Serializer):
+    receiver_name = serializers.CharField()
+    postal_code = serializers.CharField()
+    street = serializers.CharField()
+    number = serializers.CharField()
+    complement = serializers.CharField()
+    neighborhood = serializers.CharField()
+    city = serializers.CharField()
+    state = serializers.CharField(source="state_code", help_text="UF, e.g. SP.")
+    country = serializers.CharField()
+    edited = serializers.BooleanField(source="shipping_address_edited", help_text="Corrected by staff here.")
+
+
+class TotalsSerializer(serializers.Serializer):
+    currency = serializers.CharField(source="currency_code")
+    total_cents = serializers.IntegerField(help_text="What the customer pays; output invoices add up to it.")
+    items_cents = serializers.IntegerField(source="items_total_cents")
+    discounts_cents = serializers.IntegerField(source="discounts_total_cents", help_text="Negative or zero.")
+    shipping_cents = serializers.IntegerField(source="shipping_total_cents")
+    tax_cents = serializers.IntegerField(source="tax_total_cents")
+    invoiced_cents = serializers.SerializerMethodField(help_text="Sum of the output (sale) invoices.")
+    returned_cents = serializers.SerializerMethodField(help_text="Sum of the input (return) invoices.")
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_invoiced_cents(self, order: Order) -> int:
+        return sum(i.value_cents for i in order.invoices.all() if i.kind == Invoice.Kind.OUTPUT)
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_returned_cents(self, order: Order) -> int:
+        return sum(i.value_cents for i in order.invoices.all() if i.kind == Invoice.Kind.INPUT)
+
+
+class OrderDetailSerializer(OrderSummarySerializer):
+    marketplace_order_id = serializers.CharField()
+    origin = serializers.CharField()
+    sales_channel = serializers.CharField()
+    is_complete = serializers.BooleanField(help_text="False while the order was never read in full from VTEX.")
+    authorized_at = serializers.DateTimeField(allow_null=True)
+    last_change_at_vtex = serializers.DateTimeField(allow_null=True)
+    imported_at = serializers.DateTimeField()
+    totals = TotalsSerializer(source="*")
+    customer = CustomerSerializer(source="*")
+    shipping_address = ShippingAddressSerializer(source="*")
+    items = OrderItemSerializer(many=True)
+    payments = PaymentSerializer(many=True)
+    invoices = InvoiceSerializer(many=True)
+    cancellation_requests = CancellationRequestSerializer(many=True)
+
+
+class AckResultSerializer(serializers.Serializer):
+    order_id = serializers.CharField()
+    mode = serializers.ChoiceField(
+        choices=[("on_import", "on_import"), ("on_erp_ack", "on_erp_ack")],
+        help_text="VTEX_START_HANDLING of this installation: when start-handling is sent to VTEX.",
+    )
+    vtex_status = serializers.CharField()
+    message = serializers.CharField(help_text="What happened; in on_erp_ack mode, VTEX's answer.")
+    ack = AckSerializer(help_text="The order's acknowledgement state after this call.")

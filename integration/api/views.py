@@ -1,0 +1,508 @@
+"""One view per use case: parse the input with the view's InputSerializer, call one service, answer.
+
+Business rules live in integration.services; errors become {"error": {...}} in integration.api.errors.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integration.api import schema
+from integration.api.errors import RequestTooLarge, VtexUnavailable
+from integration.api.permissions import ACKNOWLEDGE_ORDERS, ENTER_INVOICES, REQUEST_CANCELLATION, VIEW_ORDERS
+from integration.api.serializers import (
+    AckResultSerializer,
+    CancellationRequestSerializer,
+    InvoiceSerializer,
+    OrderDetailSerializer,
+    OrderSummarySerializer,
+)
+from integration.models import Invoice, InvoiceItem, Order, OrderEvent
+from integration.services.cancellation import cancellation_request_create
+from integration.services.errors import Conflict, NotAllowed, ServiceError
+from integration.services.invoicing import InvoiceInput, invoice_create, invoice_find_same, order_item_quantities
+from integration.services.orders import order_acknowledge, order_record_erp_receipt
+from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
+from integration.services.vtex import vtex_client
+
+#: JSON numbers above this lose precision in JavaScript clients; no amount in cents gets near it.
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_QUANTITY = 2**31 - 1
+ORDER_ID_MAX_LENGTH = Order._meta.get_field("order_id").max_length
+
+
+# ---- request plumbing ---------------------------------------------------------------------------------
+
+
+class SizeLimitedJSONParser(JSONParser):
+    """JSON bodies up to settings.DATA_UPLOAD_MAX_MEMORY_SIZE; larger ones get 413.
+
+    The DRF installed here reads JSON through request.body, where Django's own check raises
+    RequestDataTooBig (errors.py answers 413); a DRF that reads the request stream instead bypasses
+    that check, so this parser enforces the limit too.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        request = (parser_context or {}).get("request")
+        meta = request.META if request is not None else {}
+        try:
+            declared = int(meta.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            raise RequestTooLarge(f"The request body has {declared} bytes; the limit is {limit} bytes.")
+        body = stream.read(limit + 1)
+        if len(body) > limit:
+            raise RequestTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+        return super().parse(io.BytesIO(body), media_type, parser_context)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with a UTC offset ("Z" or "-03:00"): a time without one is ambiguous between systems.
+
+    Times that are stored must be from EARLIEST on: an earlier one is a typo, and shown in the store's
+    time zone it would carry a local-mean-time offset with seconds, which is not valid ISO 8601.
+    """
+
+    EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+    default_error_messages = {
+        "naive": "Give the time with its UTC offset, e.g. 2024-05-02T15:00:00-03:00 or 2024-05-02T18:00:00Z.",
+        "too_early": "The time must be from 2000-01-01 on.",
+    }
+
+    def __init__(self, *, stored: bool = True, **kwargs: Any) -> None:
+        self.stored = stored
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        value = super().enforce_timezone(value)  # to UTC; a year-10000 overflow is a 400 "overflow"
+        if self.stored and value < self.EARLIEST:
+            self.fail("too_early")
+        return value
+
+
+class OrderCursorPagination(CursorPagination):
+    """Oldest change first, so an ERP can walk every change and later resume with updated_since."""
+
+    ordering = ("updated_at", "id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    template = None
+    invalid_cursor_message = "Invalid cursor: pass the cursor of a next/previous link unchanged."
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            cursor = None
+            valid = False
+        else:
+            valid = cursor is None or cursor.position is None or _aware_datetime(cursor.position)
+        if not valid:
+            raise exceptions.ValidationError({"cursor": [self.invalid_cursor_message]})
+        return cursor
+
+
+def _aware_datetime(text: str) -> bool:
+    """A cursor position the database can compare with updated_at (aware, and within UTC's years)."""
+    try:
+        moment = parse_datetime(text)
+        return moment is not None and timezone.is_aware(moment) and bool(moment.astimezone(UTC))
+    except (ValueError, OverflowError):
+        return False
+
+
+def _orders() -> QuerySet[Order]:
+    receipts = OrderEvent.objects.filter(order=OuterRef("pk"), kind=OrderEvent.Kind.ERP_RECEIVED).order_by(
+        "created_at", "id"
+    )
+    return Order.objects.annotate(erp_received_at=Subquery(receipts.values("created_at")[:1]))
+
+
+def get_order(order_id: str, queryset: QuerySet[Order] | None = None) -> Order:
+    order = None
+    if len(order_id) <= ORDER_ID_MAX_LENGTH and "\x00" not in order_id:
+        order = (queryset if queryset is not None else _orders()).filter(order_id=order_id).first()
+    if order is None:
+        raise exceptions.NotFound(f"There is no order {order_id!r}.")
+    return order
+
+
+def get_invoice(order: Order, number: str) -> Invoice:
+    invoice = None
+    if "\x00" not in number:
+        invoice = (
+            Invoice.objects.select_related("order")
+            .prefetch_related("items__order_item", "tracking_events")
+            .filter(order=order, number=number)
+            .first()
+        )
+    if invoice is None:
+        raise exceptions.NotFound(f"Order {order.order_id} has no invoice numbered {number!r}.")
+    return invoice
+
+
+def invoice_data(invoice: Invoice) -> dict[str, Any]:
+    fresh = Invoice.objects.prefetch_related("items__order_item", "tracking_events").get(pk=invoice.pk)
+    return InvoiceSerializer(fresh).data
+
+
+class ApiView(APIView):
+    """Base of every endpoint: token auth, the permission named in `required_permission`, throttling
+    (all three from settings.REST_FRAMEWORK), JSON bodies up to the size limit."""
+
+    parser_classes = [SizeLimitedJSONParser]
+    required_permission: str = ""
+
+
+# ---- orders --------------------------------------------------------------------------------------------
+
+
+class OrderListApi(ApiView):
+    required_permission = VIEW_ORDERS
+
+    @extend_schema_serializer(component_name="OrderFilters")
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.CharField(required=False, max_length=64, help_text="VTEX status, e.g. handling.")
+        state = serializers.ChoiceField(required=False, choices=Order.State.choices, help_text="Local state.")
+        updated_since = AwareDateTimeField(
+            required=False,
+            stored=False,
+            help_text="Only orders changed here at or after this time (ISO 8601 with offset).",
+        )
+        order_id = serializers.CharField(required=False, max_length=64, help_text="One VTEX orderId.")
+        erp_received = serializers.BooleanField(
+            required=False, help_text="true: the ERP confirmed receipt (POST …/ack/); false: not yet."
+        )
+
+    @extend_schema(parameters=[FilterSerializer, *schema.PAGE_PARAMETERS], **schema.ORDER_LIST)
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        orders = _orders()
+        if "status" in wanted:
+            orders = orders.filter(vtex_status=wanted["status"])
+        if "state" in wanted:
+            orders = orders.filter(state=wanted["state"])
+        if "updated_since" in wanted:
+            orders = orders.filter(updated_at__gte=wanted["updated_since"])
+        if "order_id" in wanted:
+            orders = orders.filter(order_id=wanted["order_id"])
+        if "erp_received" in wanted:
+            orders = orders.filter(erp_received_at__isnull=not wanted["erp_received"])
+        paginator = OrderCursorPagination()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(OrderSummarySerializer(page, many=True).data)
+
+
+class OrderDetailApi(ApiView):
+    required_permission = VIEW_ORDERS
+
+    @extend_schema(**schema.ORDER_DETAIL)
+    def get(self, request: Request, order_id: str) -> Response:
+        order = get_order(
+            order_id,
+            _orders().prefetch_related(
+                "items",
+                "payments",
+                "cancellation_requests",
+                Prefetch(
+                    "invoices",
+                    queryset=Invoice.objects.prefetch_related(
+                        Prefetch("items", queryset=InvoiceItem.objects.select_related("order_item")),
+                        "tracking_events",
+                    ),
+                ),
+            ),
+        )
+        context = {"quantities": order_item_quantities(order)}
+        return Response(OrderDetailSerializer(order, context=context).data)
+
+
+class OrderAckApi(ApiView):
+    required_permission = ACKNOWLEDGE_ORDERS
+
+    @extend_schema(**schema.ORDER_ACK)
+    def post(self, request: Request, order_id: str) -> Response:
+        order = get_order(order_id)
+        mode = settings.VTEX_START_HANDLING
+        if not order.is_complete:
+            raise NotAllowed("The order was never read in full from VTEX; acknowledge it once it has been.")
+        order_record_erp_receipt(order=order, actor=request.user)
+        if mode != "on_erp_ack":
+            message = (
+                "Receipt recorded. This installation sends start-handling to VTEX when it imports an order "
+                "(VTEX_START_HANDLING=on_import)."
+            )
+        else:
+            result = order_acknowledge(client=vtex_client(), order=order, actor=request.user)
+            order = get_order(order_id)
+            if result.reason == "vtex":
+                raise VtexUnavailable(f"VTEX did not confirm start-handling: {result.message}")
+            if result.reason == "busy":  # the intake or an admin action is sending it right now
+                raise Conflict(f"{result.message} Try again in a minute.")
+            message = result.message
+        order = get_order(order_id)
+        body = {"order_id": order.order_id, "mode": mode, "vtex_status": order.vtex_status, "message": message}
+        return Response(AckResultSerializer({**body, "ack": order}).data)
+
+
+# ---- invoices and tracking ---------------------------------------------------------------------------------
+
+#: The services name some inputs as the admin form does; the API's names for them.
+_SERVICE_TO_API_FIELD = {"kind": "type", "access_key": "key", "value_cents": "value", "lines": "items"}
+
+
+def _api_error(exc: ServiceError, *, positions: dict[int, int] | None = None) -> ServiceError:
+    """The service's error with field names as the API client sent them.
+
+    Invoice services name an item "items[<item_index>]"; the API names "items[<position in the
+    request's list>]", as its own validation errors do ("items[0].quantity").
+    """
+    fields: dict[str, list[str]] = {}
+    for name, problems in exc.fields.items():
+        api_name = _SERVICE_TO_API_FIELD.get(name, name)
+        if positions is not None and name.startswith("items[") and name.endswith("]"):
+            index = name[len("items[") : -1]
+            if index.isdigit() and int(index) in positions:
+                api_name = f"items[{positions[int(index)]}]"
+        fields.setdefault(api_name, []).extend(problems)
+    return type(exc)(exc.message, fields=fields, code=exc.code)
+
+
+class InvoiceCreateApi(ApiView):
+    required_permission = ENTER_INVOICES
+
+    @extend_schema_serializer(component_name="NewInvoice")
+    class InputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="NewInvoiceItem")
+        class ItemSerializer(serializers.Serializer):
+            item_index = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+            quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+        number = serializers.CharField(max_length=50, help_text="Unique per order; no '/'.")
+        issued_at = AwareDateTimeField()
+        type = serializers.ChoiceField(choices=Invoice.Kind.choices, default=Invoice.Kind.OUTPUT)
+        key = serializers.RegexField(
+            r"^[0-9]{44}$",
+            required=False,
+            allow_blank=True,
+            max_length=44,
+            help_text="NF-e access key: 44 digits.",
+            error_messages={"invalid": "The NF-e access key has exactly 44 digits."},
+        )
+        url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+        value = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=1,
+            max_value=MAX_SAFE_INTEGER,
+            help_text="In cents. When absent: the items at their selling price, and for the invoice that "
+            "completes the order the remainder of the order total (shipping, discounts).",
+        )
+        courier = serializers.CharField(required=False, allow_blank=True, max_length=100)
+        tracking_number = serializers.CharField(required=False, allow_blank=True, max_length=100)
+        tracking_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+        items = ItemSerializer(many=True, allow_empty=False)
+
+        def validate_items(self, items: list[dict[str, int]]) -> list[dict[str, int]]:
+            seen: dict[int, int] = {}
+            errors: list[dict[str, list[str]]] = [{} for _ in items]
+            for position, item in enumerate(items):
+                first = seen.setdefault(item["item_index"], position)
+                if first != position:
+                    errors[position] = {
+                        "item_index": [f"Item {item['item_index']} is also at items[{first}]; give its quantity once."]
+                    }
+            if any(errors):
+                raise serializers.ValidationError(errors)
+            return items
+
+        def invoice_input(self) -> InvoiceInput:
+            data = self.validated_data
+            return InvoiceInput(
+                number=data["number"],
+                issued_at=data["issued_at"],
+                lines=[(item["item_index"], item["quantity"]) for item in data["items"]],
+                kind=data["type"],
+                value_cents=data.get("value"),
+                access_key=data.get("key", ""),
+                url=data.get("url", ""),
+                courier=data.get("courier", ""),
+                tracking_number=data.get("tracking_number", ""),
+                tracking_url=data.get("tracking_url", ""),
+            )
+
+    @extend_schema(request=InputSerializer, **schema.INVOICE_CREATE)
+    def post(self, request: Request, order_id: str) -> Response:
+        order = get_order(order_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.invoice_input()
+        positions = {index: position for position, (index, _) in enumerate(data.lines)}
+
+        replay = self._replay(order, data)
+        if replay is not None:
+            return replay
+        try:
+            invoice = invoice_create(order=order, data=data, actor=request.user, via="api")
+        except ServiceError as exc:
+            # The same invoice may have been stored by a concurrent request a moment ago.
+            replay = self._replay(order, data)
+            if replay is not None:
+                return replay
+            raise _api_error(exc, positions=positions) from exc
+        return Response(invoice_data(invoice), status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _replay(order: Order, data: InvoiceInput) -> Response | None:
+        existing, same = invoice_find_same(order=order, data=data)
+        if existing is None:
+            return None
+        if not same:
+            raise Conflict(
+                f"Order {order.order_id} already has an invoice numbered {existing.number!r} with other content "
+                "(type, items, value, key or issue date). An invoice cannot be changed; a new one needs a new "
+                "number.",
+                fields={"number": ["Already used on this order for another invoice."]},
+            )
+        return Response(invoice_data(existing), status=status.HTTP_200_OK)
+
+
+class InvoiceTrackingApi(ApiView):
+    required_permission = ENTER_INVOICES
+
+    @extend_schema_serializer(component_name="TrackingInput")
+    class InputSerializer(serializers.Serializer):
+        tracking_number = serializers.CharField(max_length=100)
+        tracking_url = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+        courier = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+        dispatched_at = AwareDateTimeField(required=False, allow_null=True, default=None)
+
+    @extend_schema(request=InputSerializer, **schema.INVOICE_TRACKING)
+    def post(self, request: Request, order_id: str, number: str) -> Response:
+        invoice = get_invoice(get_order(order_id), number)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        stored = (invoice.tracking_number, invoice.tracking_url, invoice.courier, invoice.dispatched_at)
+        given = (data["tracking_number"], data["tracking_url"], data["courier"], data["dispatched_at"])
+        # A delivered invoice takes no more tracking (the service refuses), but a replay of what it
+        # already has is still a success. Belongs in the service (see the API's report to the lead).
+        if not (invoice.is_delivered and given == stored):
+            invoice_set_tracking(invoice=invoice, actor=request.user, via="api", **data)
+        return Response(invoice_data(invoice))
+
+
+class InvoiceTrackingEventsApi(ApiView):
+    required_permission = ENTER_INVOICES
+
+    @extend_schema_serializer(component_name="TrackingEventsInput")
+    class InputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="NewTrackingEvent")
+        class EventSerializer(serializers.Serializer):
+            date = AwareDateTimeField()
+            description = serializers.CharField(max_length=300)
+            city = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+            state = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
+
+        events = EventSerializer(many=True, required=False, default=list)
+        delivered = serializers.BooleanField(required=False, default=False)
+        delivered_at = AwareDateTimeField(
+            required=False, allow_null=True, default=None, help_text="With delivered=true; default: now."
+        )
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if attrs["delivered_at"] is not None and not attrs["delivered"]:
+                raise serializers.ValidationError({"delivered_at": ["Give delivered_at only with delivered=true."]})
+            if not attrs["events"] and not attrs["delivered"]:
+                raise serializers.ValidationError({"events": ["Send at least one event, or delivered=true."]})
+            return attrs
+
+    @extend_schema(request=InputSerializer, **schema.INVOICE_TRACKING_EVENTS)
+    def post(self, request: Request, order_id: str, number: str) -> Response:
+        invoice = get_invoice(get_order(order_id), number)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        events = [
+            TrackingEventInput(occurred_at=e["date"], description=e["description"], city=e["city"], state=e["state"])
+            for e in data["events"]
+        ]
+        if not self._replay_of_delivered(invoice, events, data):
+            tracking_events_add(
+                invoice=invoice,
+                events=events,
+                delivered_at=(data["delivered_at"] or timezone.now()) if data["delivered"] else None,
+                actor=request.user,
+                via="api",
+            )
+        return Response(invoice_data(invoice))
+
+    @staticmethod
+    def _replay_of_delivered(invoice: Invoice, events: list[TrackingEventInput], data: dict[str, Any]) -> bool:
+        """A delivered invoice takes nothing more, but a replay of what it has is still a success.
+
+        Belongs in tracking_events_add (see the API's report to the lead).
+        """
+        if not invoice.is_delivered:
+            return False
+        if data["delivered_at"] is not None and data["delivered_at"] != invoice.delivered_at:
+            return False
+        stored = {(e.occurred_at, e.description, e.city, e.state) for e in invoice.tracking_events.all()}
+        return all(event.key() in stored for event in events)
+
+
+# ---- cancellation ------------------------------------------------------------------------------------------------
+
+
+class CancellationRequestApi(ApiView):
+    required_permission = REQUEST_CANCELLATION
+
+    @extend_schema_serializer(component_name="CancellationInput")
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=500, help_text="Why; 5 to 500 characters. Sent to VTEX.")
+
+    @extend_schema(request=InputSerializer, **schema.CANCELLATION)
+    def post(self, request: Request, order_id: str) -> Response:
+        order = get_order(order_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cancellation = cancellation_request_create(
+            order=order, reason=serializer.validated_data["reason"], actor=request.user, via="api"
+        )
+        return Response(CancellationRequestSerializer(cancellation).data, status=status.HTTP_202_ACCEPTED)
+
+
+class NotFoundApi(ApiView):
+    """Unknown addresses under /api/v1/ answer 404 in the error shape instead of Django's HTML page."""
+
+    permission_classes: list = []
+    throttle_classes: list = []
+    authentication_classes: list = []
+    schema = None  # not an endpoint
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise exceptions.NotFound(
+            f"No endpoint at {request.path}. Paths end with a slash, e.g. /api/v1/orders/; see /api/docs/."
+        )

@@ -1,0 +1,212 @@
+"""GET /api/v1/orders/ (filters, cursor pagination for polling) and GET /api/v1/orders/{order_id}/."""
+
+from __future__ import annotations
+
+from base64 import b64encode
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.utils import timezone
+
+from integration.models import Order
+from integration.services.cancellation import cancellation_request_create
+from integration.services.invoicing import InvoiceInput, invoice_create
+from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
+from tests.admin.factories import make_order, make_payment
+from tests.api.conftest import acknowledged_order, assert_error
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2024, 5, 2, 15, 0, tzinfo=UTC)
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def order_changed_at(moment: datetime, **fields) -> Order:
+    order = make_order(**fields)
+    Order.objects.filter(pk=order.pk).update(updated_at=moment)  # auto_now: set it past save()
+    return order
+
+
+def ids(response) -> list[str]:
+    return [row["order_id"] for row in response.json()["results"]]
+
+
+# ---- list ------------------------------------------------------------------------------------------------
+
+
+def test_orders_are_listed_oldest_change_first_with_their_summary(api):
+    late = order_changed_at(at(10), vtex_status="handling", ack_state=Order.AckState.DONE, state="handling")
+    early = order_changed_at(at(1))
+
+    response = api.get("/api/v1/orders/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert ids(response) == [early.order_id, late.order_id]
+    assert body["next"] is None and body["previous"] is None
+    row = body["results"][1]
+    assert row["vtex_status"] == "handling" and row["state"] == "handling"
+    assert row["ack"] == {
+        "state": "done",
+        "acknowledged_at": None,
+        "attempts": 0,
+        "error": "",
+        "erp_received_at": None,
+    }
+    assert row["total_cents"] == 14_490 and row["currency"] == "BRL"
+    assert row["updated_at"].startswith("2024-05-02T12:10:00")  # store time zone, with its offset
+    assert row["updated_at"].endswith("-03:00")
+
+
+def test_filters_by_vtex_status_state_order_id_and_updated_since(api):
+    ready = order_changed_at(at(1))
+    handling = order_changed_at(at(2), vtex_status="handling", state=Order.State.HANDLING)
+    newer = order_changed_at(at(3), vtex_status="handling", state=Order.State.HANDLING)
+
+    assert ids(api.get("/api/v1/orders/", {"status": "ready-for-handling"})) == [ready.order_id]
+    assert ids(api.get("/api/v1/orders/", {"state": "handling"})) == [handling.order_id, newer.order_id]
+    assert ids(api.get("/api/v1/orders/", {"order_id": newer.order_id})) == [newer.order_id]
+    since = at(2).isoformat()  # inclusive
+    assert ids(api.get("/api/v1/orders/", {"updated_since": since})) == [handling.order_id, newer.order_id]
+    assert ids(api.get("/api/v1/orders/", {"updated_since": "2024-05-02T12:02:30-03:00"})) == [newer.order_id]
+    assert ids(api.get("/api/v1/orders/", {"status": "handling", "updated_since": at(3).isoformat()})) == [
+        newer.order_id
+    ]
+
+
+def test_filter_by_erp_receipt(api):
+    taken, waiting = make_order(), make_order()
+    assert api.post(f"/api/v1/orders/{taken.order_id}/ack/").status_code == 200
+
+    assert ids(api.get("/api/v1/orders/", {"erp_received": "false"})) == [waiting.order_id]
+    assert ids(api.get("/api/v1/orders/", {"erp_received": "true"})) == [taken.order_id]
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "rule"),
+    [
+        ({"updated_since": "yesterday"}, "updated_since", "Datetime has wrong format"),
+        ({"updated_since": "2024-05-02T15:00:00"}, "updated_since", "UTC offset"),
+        ({"state": "lost"}, "state", "is not a valid choice"),
+        ({"erp_received": "maybe"}, "erp_received", "Must be a valid boolean"),
+        ({"cursor": "not-a-cursor"}, "cursor", "Invalid cursor"),
+        ({"cursor": b64encode(b"p=yesterday").decode()}, "cursor", "Invalid cursor"),
+        ({"cursor": b64encode(b"p=2024-05-02 15:00:00").decode()}, "cursor", "Invalid cursor"),
+        ({"cursor": b64encode(b"p=9999-12-31 23:59:59-14:00").decode()}, "cursor", "Invalid cursor"),
+        ({"updated_since": "9999-12-31T23:59:59-14:00"}, "updated_since", "Datetime value out of range"),
+    ],
+)
+def test_invalid_filters_get_400_naming_the_parameter(api, params, field, rule):
+    assert_error(api.get("/api/v1/orders/", params), 400, "invalid", {field: rule})
+
+
+def test_cursor_pages_walk_every_order_once_and_polling_resumes_with_updated_since(api):
+    orders = [order_changed_at(at(minute)) for minute in range(5)]
+    orders.append(order_changed_at(at(4)))  # same updated_at as the one before: ordered by id
+
+    seen: list[str] = []
+    url = "/api/v1/orders/?page_size=2"
+    pages = 0
+    while url:
+        body = api.get(url).json()
+        seen += [row["order_id"] for row in body["results"]]
+        url = body["next"]
+        pages += 1
+        assert not url or parse_qs(urlsplit(url).query)["page_size"] == ["2"]
+
+    assert seen == [order.order_id for order in orders]
+    assert pages == 3
+
+    # the ERP remembers the last updated_at; an order changed later shows up in the next poll
+    last = api.get("/api/v1/orders/", {"page_size": 200}).json()["results"][-1]["updated_at"]
+    changed = orders[0]
+    Order.objects.filter(pk=changed.pk).update(updated_at=at(9))
+    assert ids(api.get("/api/v1/orders/", {"updated_since": last})) == [orders[4].order_id, orders[5].order_id] + [
+        changed.order_id
+    ]
+
+
+def test_the_page_size_is_capped(api):
+    for minute in range(3):
+        order_changed_at(at(minute))
+
+    assert len(api.get("/api/v1/orders/", {"page_size": 1}).json()["results"]) == 1
+    assert len(api.get("/api/v1/orders/", {"page_size": 10_000}).json()["results"]) == 3
+
+
+# ---- detail ----------------------------------------------------------------------------------------------
+
+
+def test_detail_has_items_with_quantities_payments_invoices_totals_customer_and_address(api):
+    order = acknowledged_order()
+    make_payment(order, value_cents=order.total_cents)
+    invoice = invoice_create(
+        order=order,
+        data=InvoiceInput(
+            number="NF-1",
+            issued_at=timezone.now() - timedelta(hours=3),
+            lines=[(0, 1), (2, 2)],
+            access_key="3" * 44,
+        ),
+        via="test",
+    )
+    invoice_set_tracking(invoice=invoice, tracking_number="AA1BR", courier="Correios", via="test")
+    tracking_events_add(
+        invoice=invoice,
+        events=[TrackingEventInput(timezone.now() - timedelta(hours=1), "Coletado", "São Paulo", "SP")],
+        via="test",
+    )
+
+    response = api.get(f"/api/v1/orders/{order.order_id}/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["order_id"] == order.order_id and body["state"] == "partially_invoiced"
+    assert [
+        (i["item_index"], i["sku_id"], i["quantity"], i["invoiced_quantity"], i["remaining_quantity"])
+        for i in body["items"]
+    ] == [(0, "3021", 2, 1, 1), (1, "4410", 1, 0, 1), (2, "5120", 3, 2, 1)]
+    assert body["items"][2]["unit_price_cents"] == 1200 and body["items"][2]["selling_price_cents"] == 1000
+    assert body["items"][0]["ref_id"] == "CAM-AZ-M" and body["items"][0]["ean"] == "7891234567895"
+    assert body["payments"][0]["value_cents"] == 17_490 and body["payments"][0]["group"] == "creditCard"
+    assert body["totals"] == {
+        "currency": "BRL",
+        "total_cents": 17_490,
+        "items_cents": 16_590,
+        "discounts_cents": -600,
+        "shipping_cents": 1_500,
+        "tax_cents": 0,
+        "invoiced_cents": 5_000 + 2 * 1_000,
+        "returned_cents": 0,
+    }
+    assert body["customer"]["name"] == "Maria Souza" and body["customer"]["document"] == "12345678909"
+    assert body["shipping_address"]["postal_code"] == "01310-100" and body["shipping_address"]["state"] == "SP"
+    [stored] = body["invoices"]
+    assert stored["number"] == "NF-1" and stored["type"] == "output" and stored["key"] == "3" * 44
+    assert stored["value_cents"] == 7_000 and stored["send_state"] == "pending" and stored["delivered"] is False
+    assert [(i["item_index"], i["quantity"], i["unit_price_cents"]) for i in stored["items"]] == [
+        (0, 1, 5000),
+        (2, 2, 1000),
+    ]
+    assert stored["tracking_number"] == "AA1BR" and stored["courier"] == "Correios"
+    assert [(e["description"], e["city"], e["state"]) for e in stored["tracking_events"]] == [
+        ("Coletado", "São Paulo", "SP")
+    ]
+    assert body["cancellation_requests"] == []
+    assert body["ack"]["state"] == "done"
+
+
+def test_detail_shows_cancellation_requests(api):
+    order = acknowledged_order()
+    cancellation_request_create(order=order, reason="Cliente desistiu", via="test")
+
+    body = api.get(f"/api/v1/orders/{order.order_id}/").json()
+
+    assert body["state"] == "cancellation_requested"
+    assert [(c["reason"], c["state"], c["requested_via"]) for c in body["cancellation_requests"]] == [
+        ("Cliente desistiu", "pending", "test")
+    ]
