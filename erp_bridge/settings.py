@@ -158,7 +158,8 @@ VTEX_READ_TIMEOUT_S = env_float("VTEX_READ_TIMEOUT_S", 30.0, minimum=0.1)
 VTEX_GET_ATTEMPTS = env_int("VTEX_GET_ATTEMPTS", 4, minimum=1)
 # Longest Retry-After honoured as given; VTEX recommends a 1-minute back-off after a 429.
 VTEX_MAX_RETRY_AFTER_S = env_float("VTEX_MAX_RETRY_AFTER_S", 120.0, minimum=1)
-VTEX_INTAKE = env_choice("VTEX_INTAKE", "list", ("list", "feed"))
+# VTEX recommends its orders feed for integrations (List orders lags behind a search index).
+VTEX_INTAKE = env_choice("VTEX_INTAKE", "feed", ("list", "feed"))
 # Feed v3 queue (VTEX-API.md §9): messages hidden this long after a read come back unless
 # committed; retention between 4 and 14 days (VTEX deletes an idle feed after it).
 VTEX_FEED_VISIBILITY_TIMEOUT_S = env_int("VTEX_FEED_VISIBILITY_TIMEOUT_S", 250, minimum=10)

@@ -269,7 +269,7 @@ def test_two_processes_pulling_at_once_never_import_or_acknowledge_twice(make_sa
         VTEX_APP_TOKEN=SANDBOX_APP_TOKEN,
         VTEX_RATE_LIMIT_RPM="600000",
     )
-    command = [sys.executable, str(PROJECT_ROOT / "manage.py"), "pull_orders"]
+    command = [sys.executable, str(PROJECT_ROOT / "manage.py"), "pull_orders", "--source", "list"]
     children = [
         subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(2)
@@ -286,7 +286,7 @@ def test_two_processes_pulling_at_once_never_import_or_acknowledge_twice(make_sa
 
 def test_pull_orders_command_prints_a_summary_and_exits_1_when_an_order_failed(make_sandbox, capsys, monkeypatch):
     make_sandbox(orders=3)
-    call_command("pull_orders")
+    call_command("pull_orders", source="list")
     assert "imported: 3" in capsys.readouterr().out
 
     def failing_get_order(self, order_id):
@@ -297,7 +297,7 @@ def test_pull_orders_command_prints_a_summary_and_exits_1_when_an_order_failed(m
     Order.objects.all().delete()
     monkeypatch.setattr("integration.vtex.client.VtexClient.get_order", failing_get_order)
     with pytest.raises(SystemExit) as exit_info:
-        call_command("pull_orders")
+        call_command("pull_orders", source="list")
     captured = capsys.readouterr()
     assert exit_info.value.code == 1
     assert "failed: 2" in captured.out
@@ -310,7 +310,7 @@ def test_pull_orders_explains_a_missing_configuration(settings):
     settings.VTEX_OMS_URL = ""
     settings.VTEX_APP_KEY = ""
     with pytest.raises(CommandError, match="VTEX_ACCOUNT_NAME"):
-        call_command("pull_orders")
+        call_command("pull_orders", source="list")
 
 
 def test_payments_api_calls_are_on_the_order_timeline(make_sandbox):
