@@ -17,6 +17,7 @@ from django import forms
 from django.utils import timezone
 
 from integration.models import Invoice
+from integration.services.cancellation import REASON_MAX_LENGTH, REASON_MIN_LENGTH
 from integration.services.errors import ServiceError, ValidationFailed
 from integration.services.invoicing import InvoiceInput, ItemQuantities
 from integration.services.tracking import TrackingEventInput
@@ -209,7 +210,10 @@ class InvoiceForm(forms.Form):
                         "step": 1,
                         "class": "invoice-quantity",
                         "data-price": item.selling_price_cents,
+                        # The most this item can take, per type: the live estimate marks a
+                        # quantity above it as invalid instead of computing with it.
                         "data-remaining": entry.remaining,
+                        "data-returnable": entry.returnable,
                         "style": "width: 6em",
                     }
                 ),
@@ -236,6 +240,18 @@ class InvoiceForm(forms.Form):
             if isinstance(quantity, int) and quantity > 0:
                 chosen[index] = quantity
         return chosen
+
+    def typed_quantity(self, index: int) -> int | None:
+        """What was typed for an item, as a whole number ≥ 0 even when refused (too many for what is
+        left); None when it is not one. Empty is 0, as the form reads it."""
+        name = item_field_name(index)
+        if not self.is_bound:
+            value = self._value(name)
+            return value if isinstance(value, int) else 0
+        text = str(self[name].value() or "").strip()
+        if not text:
+            return 0
+        return int(text) if text.isascii() and text.isdigit() else None
 
     def chosen_value_cents(self) -> int | None:
         value = self._value("value")
@@ -338,7 +354,10 @@ class CancellationForm(forms.Form):
     reason = forms.CharField(
         label="Reason",
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80, "autofocus": True}),
-        help_text="Why the order is canceled. It is sent to VTEX and kept on the order's timeline.",
+        help_text=(
+            f"Why the order is canceled: at least {REASON_MIN_LENGTH} characters, at most {REASON_MAX_LENGTH}. "
+            "It is sent to VTEX and kept on the order's timeline."
+        ),
     )
 
     def add_service_error(self, error: ServiceError) -> None:

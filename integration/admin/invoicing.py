@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from integration.admin.base import ReadOnlyAdmin, ReadOnlyTabularInline
@@ -42,7 +45,15 @@ from integration.admin.forms import (
     tracking_events_from,
 )
 from integration.admin.money import CURRENCY_SYMBOLS, format_cents
-from integration.models import CancellationRequest, Invoice, InvoiceItem, Order, OutboxMessage, TrackingEvent
+from integration.models import (
+    CancellationRequest,
+    Invoice,
+    InvoiceItem,
+    Order,
+    OutboxMessage,
+    SendState,
+    TrackingEvent,
+)
 from integration.services.cancellation import (
     cancellation_reason_check,
     cancellation_request_create,
@@ -102,6 +113,121 @@ def invoice_link(invoice: Invoice | None) -> str:
     return format_html('<a href="{}">{}</a>', invoice_url(invoice), invoice.number) if invoice else "-"
 
 
+#: The id of the invoice page's notice of sends VTEX did not accept (the order page links to it).
+REFUSED_ANCHOR = "vtex-refused"
+
+
+def sentence(text: str) -> str:
+    """The text ending with one full stop: a date such as "2:21 p.m." brings its own."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else f"{text}."
+
+
+def store_datetime(moment: datetime | None) -> str:
+    """A time as the admin shows it (DATETIME_FORMAT), in store time."""
+    if moment is None:
+        return "-"
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+#: How the outbox writes VTEX's refusal (VtexError.__str__, maybe after outbox's "gave up"):
+#: "[gave up after N attempts: ][POST /path: ][HTTP 400 ][[code] ]message".
+_ANSWER = re.compile(
+    r"(?:(?P<note>gave up after \d+ attempts?): )?"
+    r"(?:(?P<request>(?:GET|POST|PUT|PATCH|DELETE) \S+): )?"
+    r"(?:HTTP (?P<status>\d{3})(?: |$))?"
+    r"(?:\[(?P<code>[^\]]*)\] )?"
+    r"(?P<message>.*)",
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class VtexAnswer:
+    """VTEX's answer to a send, in parts: the HTTP status once, VTEX's words, and the request."""
+
+    status: int | None
+    message: str
+    request: str = ""
+    note: str = ""
+
+    @property
+    def headline(self) -> str:
+        """The status said once, then VTEX's words: "HTTP 400: Order is canceled and cannot be invoiced"."""
+        parts = [f"HTTP {self.status}"] if self.status else []
+        if self.message:
+            parts.append(self.message)
+        return ": ".join(parts) or "-"
+
+
+def vtex_answer(status_code: int | None, error: str) -> VtexAnswer:
+    """Split what the outbox kept of VTEX's answer, so the page shows the status once.
+
+    The stored text repeats the status ("POST …: HTTP 400 [400] …": the client's prefix, then
+    VTEX's error code, which is the status again); a text in another shape is shown as it is.
+    """
+    match = _ANSWER.fullmatch((error or "").strip())
+    if match is None:  # pragma: no cover - every part is optional, so the pattern always matches
+        return VtexAnswer(status=status_code, message=error)
+    status = status_code or (int(match["status"]) if match["status"] else None)
+    message = match["message"].strip()
+    code = match["code"]
+    if code and code != str(status):
+        message = f"[{code}] {message}"
+    return VtexAnswer(status=status, message=message, request=match["request"] or "", note=match["note"] or "")
+
+
+def outbox_label(message: OutboxMessage) -> str:
+    """What a send carries, from its payload: VTEX takes events and delivery through one call, so
+    the kind alone ("Tracking events") would hide a delivery."""
+    if message.kind == OutboxMessage.Kind.TRACKING_EVENTS and isinstance(message.payload, dict):
+        if message.payload.get("isDelivered"):
+            return "Tracking events and delivery" if message.payload.get("events") else "Delivery"
+    return message.get_kind_display()
+
+
+@dataclass(frozen=True)
+class SendRow:
+    """One send of the invoice page's "Sends to VTEX" (and, failed, of its notice at the top)."""
+
+    message: OutboxMessage
+    label: str
+    answer: VtexAnswer | None
+    accepted: str
+
+    @property
+    def failed(self) -> bool:
+        return self.message.state == OutboxMessage.State.FAILED
+
+
+def send_row(message: OutboxMessage) -> SendRow:
+    accepted = ""
+    if message.state == OutboxMessage.State.SENT:
+        accepted = "Accepted"
+        if message.vtex_receipt:
+            accepted += f" (receipt {message.vtex_receipt})"
+        if message.sent_at:
+            accepted += f" on {store_datetime(message.sent_at)}"
+        accepted = sentence(accepted)
+    answer = None
+    if message.last_status_code or message.last_error:
+        answer = vtex_answer(message.last_status_code, message.last_error)
+    return SendRow(message=message, label=outbox_label(message), answer=answer, accepted=accepted)
+
+
+def refused_sends(invoice: Invoice, rows: list[SendRow]) -> list[SendRow]:
+    """The sends the invoice page's notice shows at the top: every failed one and, when the invoice
+    itself stands failed without a failed send (its send was stopped since), its last send."""
+    refused = [row for row in rows if row.failed]
+    if invoice.send_state == SendState.FAILED and not any(
+        row.message.kind == OutboxMessage.Kind.INVOICE for row in refused
+    ):
+        last = next((row for row in reversed(rows) if row.message.kind == OutboxMessage.Kind.INVOICE), None)
+        if last is not None:
+            refused.insert(0, last)
+    return refused
+
+
 def retry_outbox_message(request: HttpRequest, message: OutboxMessage) -> None:
     """Ask for one send to be tried again now, and say how it went (one message per row)."""
     about = f"{message.get_kind_display()} of order {message.order.order_id}"
@@ -128,16 +254,35 @@ def retry_outbox_message(request: HttpRequest, message: OutboxMessage) -> None:
 
 class InvoiceInline(ReadOnlyTabularInline):
     model = Invoice
-    fields = ("invoice_number", "kind", "value", "issued_at", "send_state", "tracking_number", "delivered_at")
+    fields = ("invoice_number", "kind", "value", "issued_at", "sending", "tracking_number", "delivered_at")
     readonly_fields = fields
     ordering = ("created_at", "id")
+    empty_text = "No invoices yet."
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("order")
+        failed = Count("outbox_messages", filter=Q(outbox_messages__state=OutboxMessage.State.FAILED))
+        return super().get_queryset(request).select_related("order").annotate(failed_sends=failed)
 
     @admin.display(description="number")
     def invoice_number(self, invoice: Invoice) -> str:
         return invoice_link(invoice)
+
+    @admin.display(description="send state")
+    def sending(self, invoice: Invoice) -> str:
+        """The send state; a failure links to the invoice page's notice, with VTEX's answer and Retry."""
+        failed = getattr(invoice, "failed_sends", 0)
+        if invoice.send_state != SendState.FAILED and not failed:
+            return invoice.get_send_state_display()
+        if invoice.send_state == SendState.FAILED:
+            text = invoice.get_send_state_display()
+        else:  # the invoice went through; a later send (tracking, events, delivery) did not
+            text = f"{invoice.get_send_state_display()}; {failed} later send{'s' if failed > 1 else ''} failed"
+        return format_html(
+            '<a href="{}#{}" class="failed-link">{}</a> <span class="help">(see VTEX\'s answer)</span>',
+            invoice_url(invoice),
+            REFUSED_ANCHOR,
+            text,
+        )
 
     @admin.display(description="value")
     def value(self, invoice: Invoice) -> str:
@@ -148,6 +293,7 @@ class CancellationRequestInline(ReadOnlyTabularInline):
     model = CancellationRequest
     fields = ("state", "reason", "who", "requested_at", "vtex_answer")
     readonly_fields = fields
+    empty_text = "No cancellation requested."
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("requested_by")
@@ -168,15 +314,39 @@ def _requested_by(request_row: CancellationRequest) -> str:
 
 @dataclass(frozen=True)
 class ItemRow:
-    """One order item on the add-invoice page: its quantities, its quantity field and line value."""
+    """One order item on the add-invoice page: its quantities, its quantity field and line value.
+
+    `quantity` is what was typed, even when refused (more than is left), so the row shows the value
+    of what staff typed, marked invalid; None when it is not a whole number.
+    """
 
     entry: ItemQuantities
     field: BoundField
-    quantity: int
+    quantity: int | None
 
     @property
-    def line_cents(self) -> int:
+    def invalid(self) -> bool:
+        return bool(self.field.errors) or self.quantity is None
+
+    @property
+    def line_cents(self) -> int | None:
+        if self.quantity is None:
+            return None
         return self.entry.item.selling_price_cents * self.quantity
+
+
+def add_invoice_offer(quantities: dict[int, ItemQuantities]) -> tuple[str, str, str]:
+    """The order page's invoice button: (label, kind, why not).
+
+    A sale while anything is left to invoice; once everything is invoiced, a return while anything
+    can be returned (the page would open on a return anyway, so the button says so); otherwise
+    nothing, and why.
+    """
+    if not quantities or any(entry.remaining > 0 for entry in quantities.values()):
+        return "Add invoice", Invoice.Kind.OUTPUT, ""
+    if any(entry.returnable > 0 for entry in quantities.values()):
+        return "Add return invoice", Invoice.Kind.INPUT, ""
+    return "", "", "every item was invoiced and returned; there is nothing left to invoice or return."
 
 
 class OrderInvoicingMixin:
@@ -208,8 +378,13 @@ class OrderInvoicingMixin:
             "can_request_cancellation": can_request_cancellation(request),
         }
         if context["can_enter_invoices"]:
-            context["invoicing_blocker"] = order_invoicing_blocker(order)
-            context["add_invoice_url"] = reverse("admin:integration_order_add_invoice", args=[quote(order.pk)])
+            blocker = order_invoicing_blocker(order)
+            if not blocker:
+                label, kind, blocker = add_invoice_offer(order_item_quantities(order))
+                url = reverse("admin:integration_order_add_invoice", args=[quote(order.pk)])
+                context["add_invoice_label"] = label
+                context["add_invoice_url"] = f"{url}?{urlencode({'kind': kind})}" if kind == Invoice.Kind.INPUT else url
+            context["invoicing_blocker"] = blocker
         if context["can_request_cancellation"]:
             context["cancellation_blocker"] = order_cancellation_blocker(order)
             context["request_cancellation_url"] = reverse(
@@ -263,10 +438,14 @@ class OrderInvoicingMixin:
         chosen = form.chosen_quantities()
         plan = invoice_plan(order=order, kind=kind, quantities_by_index=chosen, value_cents=form.chosen_value_cents())
         rows = [
-            ItemRow(entry=entry, field=form[item_field_name(index)], quantity=chosen.get(index, 0))
+            ItemRow(entry=entry, field=form[item_field_name(index)], quantity=form.typed_quantity(index))
             for index, entry in sorted(quantities.items())
         ]
         other_kind = Invoice.Kind.INPUT if kind == Invoice.Kind.OUTPUT else Invoice.Kind.OUTPUT
+        if other_kind == Invoice.Kind.OUTPUT:
+            other_possible = any(entry.remaining > 0 for entry in quantities.values())
+        else:
+            other_possible = any(entry.returnable > 0 for entry in quantities.values())
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -276,13 +455,15 @@ class OrderInvoicingMixin:
             "has_view_permission": self.has_view_permission(request, order),
             "form": form,
             "rows": rows,
+            # A refused quantity leaves the server's figures without its item: they are not shown.
+            "quantities_invalid": any(row.invalid for row in rows),
             "plan": plan,
             "kind": kind,
             "is_output": kind == Invoice.Kind.OUTPUT,
             "checked": checked,
             "blocker": order_invoicing_blocker(order),
             "other_kind_text": "a return (input)" if other_kind == Invoice.Kind.INPUT else "a sale (output)",
-            "other_kind_url": request.path + "?" + urlencode({"kind": other_kind}),
+            "other_kind_url": (request.path + "?" + urlencode({"kind": other_kind})) if other_possible else "",
             "order_url": order_url(order),
             "currency_symbol": CURRENCY_SYMBOLS.get(order.currency_code.upper(), order.currency_code.upper()),
         }
@@ -368,6 +549,7 @@ class InvoiceItemInline(ReadOnlyTabularInline):
     model = InvoiceItem
     fields = ("item_number", "sku", "name", "quantity", "unit_price", "line_total")
     readonly_fields = fields
+    empty_text = "No items."
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order_item", "invoice__order")
@@ -398,6 +580,7 @@ class TrackingEventInline(ReadOnlyTabularInline):
     fields = ("occurred_at", "city", "state", "description", "created_by", "created_at")
     readonly_fields = fields
     verbose_name_plural = "tracking events"
+    empty_text = "No tracking events yet."
 
 
 class DeliveredFilter(admin.SimpleListFilter):
@@ -510,6 +693,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         else:
             events_blocker = blocker
         pk = quote(invoice.pk)
+        rows = [send_row(message) for message in invoice.outbox_messages.order_by("id")]
         return {
             "can_enter_invoices": can_enter_invoices(request),
             "can_retry_sends": can_retry_sends(request),
@@ -526,7 +710,12 @@ class InvoiceAdmin(ReadOnlyAdmin):
             "events_formset": TrackingEventFormSet(prefix="events"),
             "events_errors": [],
             "delivered_form": DeliveredForm(initial={"delivered_at": now_to_the_minute()}),
-            "outbox_messages": list(invoice.outbox_messages.order_by("id")),
+            "delivered_text": sentence(f"Delivered on {store_datetime(invoice.delivered_at)}")
+            if invoice.delivered_at
+            else "",
+            "send_rows": rows,
+            "refused_rows": refused_sends(invoice, rows),
+            "refused_anchor": REFUSED_ANCHOR,
             "tracking_action": reverse("admin:integration_invoice_tracking", args=[pk]),
             "events_action": reverse("admin:integration_invoice_tracking_events", args=[pk]),
             "delivered_action": reverse("admin:integration_invoice_delivered", args=[pk]),
@@ -688,7 +877,7 @@ class CancellationRequestAdmin(ReadOnlyAdmin):
 class OutboxMessageAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
-        "kind",
+        "what",
         "state",
         "order_column",
         "invoice_column",
@@ -730,9 +919,15 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     def invoice_column(self, message: OutboxMessage) -> str:
         return invoice_link(message.invoice)
 
+    @admin.display(description="what", ordering="kind")
+    def what(self, message: OutboxMessage) -> str:
+        return outbox_label(message)
+
     @admin.display(description="last error")
     def last_error_excerpt(self, message: OutboxMessage) -> str:
-        text = message.last_error
+        # The status has its own column: VTEX's words only (the whole text is on the row's page).
+        answer = vtex_answer(None, message.last_error)
+        text = f"{answer.note}: {answer.message}" if answer.note else answer.message
         return text if len(text) <= 120 else text[:119] + "…"
 
     @admin.display(description="payload")

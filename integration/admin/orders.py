@@ -22,7 +22,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from integration.admin.base import ReadOnlyTabularInline
 from integration.admin.invoicing import CancellationRequestInline, InvoiceInline, OrderInvoicingMixin
@@ -90,6 +91,7 @@ class StuckFilter(admin.SimpleListFilter):
 
 class OrderItemInline(ReadOnlyTabularInline):
     model = OrderItem
+    empty_text = "The order has no items."
     fields = (
         "item_index",
         "sku_id",
@@ -122,19 +124,19 @@ class OrderItemInline(ReadOnlyTabularInline):
 
 class PaymentInline(ReadOnlyTabularInline):
     model = Payment
+    # The three VTEX ids share one column, each cut to its width with the whole id kept in the page
+    # (title, copy, search): side by side they made the order page scroll sideways.
     fields = (
         "payment_system_name",
         "group",
         "amount",
         "installments",
-        "transaction_id",
-        "payment_id",
-        "tid",
-        "status",
-        "transaction_status",
+        "ids",
+        "statuses",
         "fetched_at",
     )
     readonly_fields = fields
+    empty_text = "No payments read from VTEX."
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order")
@@ -142,6 +144,31 @@ class PaymentInline(ReadOnlyTabularInline):
     @admin.display(description="value")
     def amount(self, payment: Payment) -> str:
         return format_cents(payment.value_cents, payment.order.currency_code)
+
+    @admin.display(description="transaction, payment and TID")
+    def ids(self, payment: Payment) -> str:
+        rows = [
+            ("transaction", payment.transaction_id),
+            ("payment", payment.payment_id),
+            ("TID", payment.tid),
+        ]
+        return format_html(
+            '<div class="id-list">{}</div>',
+            format_html_join(
+                "",
+                '<div><span class="id-name">{}:</span> <span class="long-id" title="{}">{}</span></div>',
+                ((name, value, value) for name, value in rows if value),
+            )
+            or "-",
+        )
+
+    @admin.display(description="status (transaction)")
+    def statuses(self, payment: Payment) -> str:
+        if not payment.status and not payment.transaction_status:
+            return "-"
+        if payment.transaction_status and payment.transaction_status != payment.status:
+            return f"{payment.status or '-'} ({payment.transaction_status})"
+        return payment.status or payment.transaction_status
 
 
 @dataclass(frozen=True)
@@ -187,19 +214,62 @@ def order_timeline(order: Order, *, limit: int = TIMELINE_LIMIT) -> Timeline:
     return Timeline(entries=entries, events_truncated=len(events) > limit, calls_truncated=len(calls) > limit)
 
 
+#: Badge colours (integration/static/integration/admin.css) of the local state and of start-handling.
+STATE_TONES = {
+    Order.State.RECEIVED: "neutral",
+    Order.State.HANDLING: "info",
+    Order.State.PARTIALLY_INVOICED: "info",
+    Order.State.INVOICED: "success",
+    Order.State.SHIPPED: "success",
+    Order.State.DELIVERED: "success",
+    Order.State.CANCELLATION_REQUESTED: "warning",
+    Order.State.CANCELED: "neutral",
+}
+ACK_TONES = {
+    Order.AckState.PENDING: "neutral",
+    Order.AckState.SENDING: "info",
+    Order.AckState.DONE: "success",
+    Order.AckState.FAILED: "danger",
+}
+
+
+def badge(text: str, tone: str, *, title: str = "") -> str:
+    """A small coloured label; the text says it all, the colour only helps to scan a list."""
+    return format_html(
+        '<span class="badge badge-{}"{}>{}</span>', tone, format_html(' title="{}"', title) if title else "", text
+    )
+
+
+def order_status_badges(order: Order) -> str:
+    """The list's status column: the local state, VTEX's status under it, and start-handling when
+    it is not done (the usual case says nothing)."""
+    state_label = order.get_state_display()
+    short = state_label.split(" (")[0]  # "Received (VTEX not yet told)": the ack line says the rest
+    parts = [badge(short, STATE_TONES.get(order.state, "neutral"), title=state_label if short != state_label else "")]
+    if order.ack_state != Order.AckState.DONE:
+        ack_label = order.get_ack_state_display()
+        parts.append(
+            format_html(
+                '<span class="vtex-status">Start-handling: {}</span>',
+                badge(ack_label.split(" (")[0], ACK_TONES.get(order.ack_state, "neutral"), title=ack_label),
+            )
+        )
+    parts.append(format_html('<span class="vtex-status">VTEX: {}</span>', order.vtex_status or "-"))
+    return format_html('<div class="status-cell">{}</div>', format_html_join("", "{}", ((part,) for part in parts)))
+
+
 @admin.register(Order)
 class OrderAdmin(OrderInvoicingMixin, admin.ModelAdmin):
+    # Fits 1280 px beside the admin's menu and the filters: the local state, VTEX's status and
+    # start-handling (only when not done) share one column of badges; money and ids never wrap.
     list_display = (
-        "sequence",
-        "order_id",
-        "customer_name",
+        "order",
+        "customer",
         "total",
-        "vtex_status",
-        "state",
-        "ack_state",
-        "created_at_vtex",
+        "status",
+        "created",
     )
-    list_display_links = ("sequence", "order_id")
+    list_display_links = ("order",)
     list_filter = (
         StuckFilter,
         NeedsAttentionFilter,
@@ -307,6 +377,36 @@ class OrderAdmin(OrderInvoicingMixin, admin.ModelAdmin):
     @admin.display(description="total", ordering="total_cents")
     def total(self, order: Order) -> str:
         return format_cents(order.total_cents, order.currency_code)
+
+    @admin.display(description="order", ordering="sequence")
+    def order(self, order: Order) -> str:
+        """The VTEX order id, and the sequence (as staff say it: "seq 123") under it."""
+        if not order.sequence:
+            return order.order_id
+        return format_html('{}<span class="sequence">seq {}</span>', order.order_id, order.sequence)
+
+    @admin.display(description="customer", ordering="customer_name")
+    def customer(self, order: Order) -> str:
+        return order.customer_name
+
+    @admin.display(description="status", ordering="state")
+    def status(self, order: Order) -> str:
+        return order_status_badges(order)
+
+    @admin.display(description="created", ordering="created_at_vtex")
+    def created(self, order: Order) -> str:
+        if order.created_at_vtex is None:
+            return "-"
+        moment = timezone.localtime(order.created_at_vtex)
+        # Day and time on two lines: the column stays narrow enough for 1280 px.
+        return format_html(
+            '<time datetime="{}" title="Created at VTEX; store time ({})">'
+            '<span class="day">{}</span> <span class="hour">{}</span></time>',
+            moment.isoformat(),
+            timezone.get_current_timezone_name(),
+            moment.strftime("%d/%m/%Y"),
+            moment.strftime("%H:%M"),
+        )
 
     def get_search_results(self, request, queryset, search_term):
         unfiltered = queryset

@@ -31,11 +31,11 @@ class Invoice(models.Model):
     value_cents = models.BigIntegerField()
     courier = models.CharField(max_length=100, blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)
-    tracking_url = models.URLField(max_length=500, blank=True)
+    tracking_url = models.URLField("tracking URL", max_length=500, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     send_state = models.CharField(max_length=16, choices=SendState.choices, default=SendState.PENDING, db_index=True)
-    vtex_receipt = models.CharField(max_length=100, blank=True)
+    vtex_receipt = models.CharField("VTEX receipt", max_length=100, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -118,8 +118,8 @@ class CancellationRequest(models.Model):
     )
     requested_via = models.CharField(max_length=16, default="admin")
     requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    vtex_receipt = models.CharField(max_length=100, blank=True)
-    vtex_answer = models.TextField(blank=True)
+    vtex_receipt = models.CharField("VTEX receipt", max_length=100, blank=True)
+    vtex_answer = models.TextField("VTEX answer", blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

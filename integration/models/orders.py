@@ -37,10 +37,10 @@ class Order(models.Model):
     ack_state = models.CharField(
         "start-handling", max_length=16, choices=AckState.choices, default=AckState.PENDING, db_index=True
     )
-    ack_attempts = models.PositiveIntegerField(default=0)
+    ack_attempts = models.PositiveIntegerField("start-handling attempts", default=0)
     ack_claimed_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    ack_error = models.TextField(blank=True)
+    ack_error = models.TextField("start-handling error", blank=True)
 
     # Set when the last intake of this order failed (VTEX error, malformed answer); cleared by
     # the next successful one. A failed first import leaves a row built from the list summary

@@ -44,9 +44,9 @@ class OutboxMessage(models.Model):
     #: The last attempt got no answer (timeout, dropped connection, 5xx): read the order back
     #: from VTEX before sending again.
     outcome_unknown = models.BooleanField(default=False)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField("last HTTP status", null=True, blank=True)
     last_error = models.TextField(blank=True)
-    vtex_receipt = models.CharField(max_length=100, blank=True)
+    vtex_receipt = models.CharField("VTEX receipt", max_length=100, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
