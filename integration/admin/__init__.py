@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from integration.admin import (  # noqa: F401  (registration happens on import)
+    background,
     health,
     invoicing,
     orders,

@@ -59,6 +59,7 @@ def vtex_config_from_settings() -> VtexConfig:
         get_attempts=settings.VTEX_GET_ATTEMPTS,
         max_retry_after=settings.VTEX_MAX_RETRY_AFTER_S,
         pool_size=max(10, settings.VTEX_CONCURRENCY * 2),
+        other_secrets=tuple(secret for secret in (settings.VTEX_HOOK_SECRET,) if secret),
     )
 
 

@@ -67,6 +67,8 @@ class VtexConfig:
     backoff_base: float = 0.5
     backoff_cap: float = 8.0
     pool_size: int = 16
+    #: Other secrets that may travel in a body (the hook's shared secret): removed from records too.
+    other_secrets: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # never print the token
         return f"VtexConfig(oms_url={self.oms_url!r}, payments_url={self.payments_url!r}, app_key={self.app_key!r})"
@@ -188,12 +190,6 @@ class VtexClient:
         attempts = self.config.get_attempts if method == "GET" else 1
         full_path = path + (f"?{urlencode(params)}" if params else "")
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-        headers = {
-            "Accept": "application/json",
-            "Content-Type": "application/json",  # VTEX marks it required on every OMS call, GETs too
-            "X-VTEX-API-AppKey": self.config.app_key,
-            "X-VTEX-API-AppToken": self.config.app_token,
-        }
         for attempt in range(1, attempts + 1):
             self.budget.acquire()
             started = time.monotonic()
@@ -204,7 +200,9 @@ class VtexClient:
                     method,
                     url_base + full_path,
                     data=data,
-                    headers=headers,
+                    # Built in the call, not kept in a local: a debug page listing this frame's
+                    # variables must not show the app token.
+                    headers=self._headers(),
                     timeout=(self.config.connect_timeout, self.config.read_timeout),
                     allow_redirects=False,
                 )
@@ -216,6 +214,11 @@ class VtexClient:
             except requests.ConnectionError as exc:
                 error, cause = (
                     VtexConnectionError(f"connection failed: {type(exc).__name__}", method=method, path=full_path),
+                    exc,
+                )
+            except requests.RequestException as exc:  # a bad URL, a broken answer: never escape as-is
+                error, cause = (
+                    VtexConnectionError(f"request failed: {type(exc).__name__}", method=method, path=full_path),
                     exc,
                 )
             else:
@@ -252,7 +255,9 @@ class VtexClient:
                 if not isinstance(error, VtexRateLimited):  # after a 429 the budget does the waiting
                     self.sleep(self._backoff(attempt))
                 continue
-            raise error from cause
+            logger.debug("VTEX %s %s: %s caused by %s", method, path, error, type(cause).__name__ if cause else "-")
+            # Not chained to the requests exception: its frames hold the request headers.
+            raise error from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _interpret(self, response: requests.Response, method: str, path: str) -> Any:
@@ -289,9 +294,18 @@ class VtexClient:
         with self._random_lock:
             return ceiling / 2 + self._random.uniform(0, ceiling / 2)  # jitter spreads the processes
 
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Accept": "application/json",
+            "Content-Type": "application/json",  # VTEX marks it required on every OMS call, GETs too
+            "X-VTEX-API-AppKey": self.config.app_key,
+            "X-VTEX-API-AppToken": self.config.app_token,
+        }
+
     def _redact(self, text: str) -> str:
-        if self.config.app_token:
-            text = text.replace(self.config.app_token, REDACTED)
+        for secret in (self.config.app_token, *self.config.other_secrets):
+            if secret:
+                text = text.replace(secret, REDACTED)
         return text
 
     def _excerpt(self, text: str) -> str:
