@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test test-all lint install clean
+.PHONY: demo test test-all bench lint install clean
 
 $(INSTALLED): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "erp-bridge needs Python 3.11 or newer (python3.11+ not found on PATH)"; exit 1; }
@@ -25,6 +25,10 @@ test: $(INSTALLED)
 	$(PY) -m pytest
 
 test-all: test
+
+# Prints figures against the targets of issue 7 and writes var/bench/latest.json (about 8 minutes).
+bench: $(INSTALLED)
+	$(PY) manage.py bench
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,67 @@
+"""The memory scenario's child process: one intake in a process of its own, then its peak RSS.
+
+    DATABASE_URL=... python -m integration.bench.child '<json options>'
+
+Prints one line of JSON. The peak is the kernel's high-water mark of this process (VmHWM in
+/proc/self/status; ru_maxrss where /proc is missing), so the parent's memory and the sandbox's
+(another child) are not in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def peak_rss_kb() -> int:
+    return _status_kb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def main(options: dict) -> dict:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp_bridge.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from integration.services.intake import intake_run
+    from integration.services.vtex import reset_vtex_client
+
+    settings.DEBUG = False  # as in production: no query log kept in memory
+    settings.VTEX_OMS_URL = settings.VTEX_PAYMENTS_URL = options["url"]
+    settings.VTEX_APP_KEY = options["app_key"]
+    settings.VTEX_APP_TOKEN = options["app_token"]
+    settings.VTEX_RATE_LIMIT_RPM = options["rpm"]
+    settings.VTEX_FETCH_PAYMENTS = False
+    settings.VTEX_START_HANDLING = "on_import"
+    reset_vtex_client()
+    baseline_kb = _status_kb("VmRSS") or 0
+    started = time.perf_counter()
+    result = intake_run(source="list")
+    seconds = time.perf_counter() - started
+    return {
+        "imported": result.imported,
+        "acknowledged": result.acknowledged,
+        "failed": result.failed,
+        "seconds": seconds,
+        "baseline_rss_kb": baseline_kb,
+        "peak_rss_kb": peak_rss_kb(),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(json.loads(sys.argv[1]))), flush=True)

@@ -1,0 +1,71 @@
+"""Smoke test of `manage.py bench`: one tiny scenario end to end, and the report built from it.
+
+No timing is asserted (the machine may be busy): only that the scenario did its work and that
+the result carries every figure and target the table and the JSON need.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from django.core.management import call_command
+
+from integration.bench.machine import machine_info
+from integration.bench.report import Report, ScenarioResult
+from integration.bench.scenarios import QUICK, BenchContext, latency_bound
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class TestDatabase:
+    """The test database stands in for the bench's: emptied before each part of the scenario."""
+
+    vendor = "test"
+
+    def fresh(self, label: str) -> str:
+        call_command("flush", interactive=False, verbosity=0)
+        return label
+
+    def analyze(self) -> None:
+        pass
+
+
+def test_the_latency_scenario_imports_every_order_and_reports_its_figures_and_targets():
+    counts = replace(QUICK, latency_orders=20, naive_orders=20, ceiling_orders=20)
+    result = ScenarioResult(key="latency", title="latency-bound intake")
+
+    latency_bound(BenchContext(db=TestDatabase(), counts=counts, log=lambda message: None), result)
+
+    figures = {figure.name: figure for figure in result.figures}
+    expected = {"erp-bridge", "naive importer", "ratio to naive", "VTEX calls per order", "bound", "ratio to bound"}
+    assert expected | {"HTTP-only ceiling"} <= set(figures)
+    assert all(isinstance(f.value, int | float) and f.value > 0 for f in figures.values())
+    assert figures["erp-bridge"].unit == figures["naive importer"].unit == "orders/s"
+    # 20 orders on one list page: two calls per order and one page
+    assert figures["VTEX calls per order"].value == pytest.approx(2 + 1 / 20)
+    assert [target.name for target in result.targets] == ["erp-bridge vs naive", "share of the bound"]
+    assert all(isinstance(target.holds, bool) for target in result.targets)
+    assert result.params == {
+        "orders": 20,
+        "naive_orders": 20,
+        "ceiling_orders": 20,
+        "latency_ms": 20,
+        "concurrency": result.params["concurrency"],
+    }
+
+    report = Report(
+        mode="quick",
+        machine={**machine_info(), "load_average_end": "0 0 0"},
+        database={"engine": "sqlite", "version": "3", "name": "test"},
+        settings={},
+        started_at="now",
+        scenarios=[result],
+    )
+    data = json.loads(json.dumps(report.as_json()))
+    assert data["machine"]["cpus"] >= 1 and data["machine"]["cpu_model"]
+    assert set(data["scenarios"]["latency"]["figures"]) == set(figures)
+    assert data["scenarios"]["latency"]["error"] == ""
+    table = report.table(previous=data)
+    assert "naive importer" in table and "share of the bound ≥ 80 %" in table
