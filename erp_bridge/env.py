@@ -66,3 +66,36 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+CACHE_SCHEMES = ("locmem", "redis", "rediss", "db")
+
+
+def env_cache(name: str) -> dict:
+    """The default cache from a URL: ``locmem://`` (the default: per process), ``redis://host:port/db``
+    or ``db://table`` (Django's database cache; create the table with ``manage.py createcachetable``).
+
+    It matters once several web processes serve the API: its per-user throttle counts in this cache,
+    and a per-process cache lets each process count on its own.
+    """
+    raw = env_str(name, "locmem://") or "locmem://"
+    scheme, sep, rest = raw.partition("://")
+    if not sep or scheme not in CACHE_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{name} must start with one of {', '.join(s + '://' for s in CACHE_SCHEMES)}; got {scheme!r}."
+        )
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": rest or "erp-bridge"}
+    if scheme == "db":
+        if not rest.isidentifier():
+            raise ImproperlyConfigured(f"{name}: db://<table> needs a table name made of letters, digits and _.")
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": rest}
+    try:
+        import redis  # noqa: F401  (Django's Redis backend needs the redis package)
+    except ImportError:
+        raise ImproperlyConfigured(
+            f"{name} names Redis, but the redis package is not installed (pip install 'erp-bridge[production]')."
+        ) from None
+    if not rest.split("/")[0]:
+        raise ImproperlyConfigured(f"{name}: {scheme}://host:port/db needs a host.")
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": raw}

@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from erp_bridge.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from erp_bridge.env import env_bool, env_cache, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local files of a running installation (test database, collected static files).
@@ -205,8 +205,10 @@ if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("Q_RETRY_S must be larger than Q_TIMEOUT_S (django-q2 would run a task twice).")
 
 # --- REST API for the ERP and carriers (integration/api) ------------------------------------------
-# Requests per user; DRF's form "<number>/<s|min|hour|day>". Counted in the default cache, which is
-# per process: with several web processes each one counts on its own (set CACHES to share it).
+# Requests per user; DRF's form "<number>/<s|min|hour|day>". Counted in the default cache
+# (DJANGO_CACHE_URL): per process by default, so with several web processes each one counts on its
+# own unless the cache is shared (redis:// or db://).
+CACHES = {"default": env_cache("DJANGO_CACHE_URL")}
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/min") or "600/min"
 if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API_THROTTLE_RATE):
     raise ImproperlyConfigured(f"API_THROTTLE_RATE must look like 600/min or 20/s; got {API_THROTTLE_RATE!r}.")
