@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test test-all bench lint install clean
+.PHONY: demo test test-heavy test-all bench bench-quick lint install clean messages compile-messages
 
 $(INSTALLED): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "erp-bridge needs Python 3.11 or newer (python3.11+ not found on PATH)"; exit 1; }
@@ -21,17 +21,35 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(PY) manage.py demo
 
+# Everyday suite: everything but the heavy reliability matrices (fault, crash, scale-out, budget).
 test: $(INSTALLED)
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not heavy"
 
-test-all: test
+# The heavy matrices alone; each writes its report to var/reports/.
+test-heavy: $(INSTALLED)
+	$(PY) -m pytest -m heavy
+
+test-all: test test-heavy
 
 # Prints figures against the targets of issue 7 and writes var/bench/latest.json (about 8 minutes).
 bench: $(INSTALLED)
 	$(PY) manage.py bench
 
+# Smaller counts (about 2 minutes), so that a regression shows; CI runs it.
+bench-quick: $(INSTALLED)
+	$(PY) manage.py bench --quick
+
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
+
+# Translations (README "Languages"): extract the strings into locale/pt_BR/LC_MESSAGES/django.po,
+# translate the new entries, then compile the .mo that is committed. Both need GNU gettext.
+messages: $(INSTALLED)
+	$(PY) manage.py makemessages -l pt_BR --no-obsolete --add-location=file -i ".venv/*" -i "tests/*" \
+		-i "var/*" -i "bench/*" -i "integration/bench/*" -i "integration/sandbox/*" -i "docs/*" -i "*.egg-info/*"
+
+compile-messages:
+	msgfmt --check -o locale/pt_BR/LC_MESSAGES/django.mo locale/pt_BR/LC_MESSAGES/django.po
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm

@@ -43,6 +43,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions (it reads the language the admin's switch saved), before CommonMiddleware.
+    # The language cookie wins, then the browser's Accept-Language, then LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -104,7 +107,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Language, time -----------------------------------------------------------------------------
-LANGUAGE_CODE = env_str("DJANGO_LANGUAGE_CODE", "en-us")
+# The admin and the API speak the browser's (or client's) language when it is one of LANGUAGES,
+# else LANGUAGE_CODE. "en" (not "en-us") so that an unknown language falls back to the same
+# English the messages are written in.
+LANGUAGE_CODE = env_str("DJANGO_LANGUAGE_CODE", "en")
+LANGUAGES = [("en", "English"), ("pt-br", "Português (Brasil)")]
+# A regional variant of an offered language ("en-us") is accepted, as Django accepts it.
+if not {LANGUAGE_CODE.lower(), LANGUAGE_CODE.lower().split("-")[0]} & {code for code, _name in LANGUAGES}:
+    raise ImproperlyConfigured(
+        f"DJANGO_LANGUAGE_CODE must be one of {', '.join(code for code, _name in LANGUAGES)}; got {LANGUAGE_CODE!r}."
+    )
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "America/Sao_Paulo")  # the store's zone, used for display
 USE_I18N = True
 USE_TZ = True  # stored times are aware and UTC

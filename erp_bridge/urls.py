@@ -6,6 +6,8 @@ from integration.views import vtex_hook
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # The admin's language switch posts to set_language (i18n/setlang/), which keeps the choice in a cookie.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("vtex/hook/", vtex_hook, name="vtex-hook"),
     path("api/", include("integration.api.urls")),

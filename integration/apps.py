@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _ensure_schedules(sender, **kwargs) -> None:
@@ -10,7 +11,7 @@ def _ensure_schedules(sender, **kwargs) -> None:
 
 class IntegrationConfig(AppConfig):
     name = "integration"
-    verbose_name = "VTEX integration"
+    verbose_name = _("VTEX integration")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

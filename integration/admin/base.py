@@ -1,6 +1,7 @@
 """Building blocks shared by the admin pages."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 
 class ReadOnlyMixin:
@@ -33,4 +34,4 @@ class ReadOnlyTabularInline(ReadOnlyMixin, admin.TabularInline):
     classes = ("read-only-inline",)
     template = "admin/integration/edit_inline/read_only_tabular.html"
     #: What the section says when there is nothing to list.
-    empty_text = "None yet."
+    empty_text = _("None yet.")

@@ -15,6 +15,9 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integration.models import Invoice
 from integration.services.cancellation import REASON_MAX_LENGTH, REASON_MIN_LENGTH
@@ -26,6 +29,8 @@ from integration.services.tracking import TrackingEventInput
 
 #: Digits grouped by thousands with dots, as pt-BR writes them: 1.234 or 12.345.678.
 _GROUPED = re.compile(r"\d{1,3}(?:\.\d{3})+")
+#: The English shape with thousands grouped and centavos: 1,234.56 or 12,345,678.9.
+_EN_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+\.\d+")
 #: Up to 13 digits of reais: far above any order, and small enough that no one types an overflow.
 _MAX_WHOLE_DIGITS = 13
 
@@ -37,40 +42,45 @@ class MoneyParseError(ValueError):
 def parse_money_cents(text: str) -> int | None:
     """What staff type for an amount in R$ → integer cents; None when empty.
 
-    Accepts "1234,56", "1.234,56", "1234.56", "1234", "R$ 1.234,56". A comma is always the
-    decimal mark; without one, a single dot is the decimal mark, and several dots group thousands.
+    Accepts "1234,56", "1.234,56", "1234.56", "1234", "R$ 1.234,56", and "R$1,234.56" as the
+    English pages show it (commas grouping, then a dot). Otherwise a comma is the decimal mark;
+    without one, a single dot is the decimal mark, and several dots group thousands.
     "1.234" (no comma) is refused rather than guessed: it is 1234 reais in pt-BR but 1.234 reais
     to anyone used to a decimal dot. Decimal does the arithmetic, so no float ever rounds a cent.
     """
     cleaned = (text or "").replace("R$", "").replace("\u00a0", "").replace(" ", "")
     if not cleaned:
         return None
+    if _EN_GROUPED.fullmatch(cleaned):
+        # "1,234.56", as the English pages show an amount: commas group, the dot is the decimal
+        # mark. Unambiguous because the comma comes first; turned into the pt-BR shape below.
+        cleaned = cleaned.replace(",", "\u0000").replace(".", ",").replace("\u0000", ".")
     if cleaned.count(",") > 1:
-        raise MoneyParseError("Use one comma, before the centavos: 1.234,56.")
+        raise MoneyParseError(_("Use one comma, before the centavos: 1.234,56."))
     if "," in cleaned:
         whole, fraction = cleaned.split(",")
         if "." in whole:
             if not _GROUPED.fullmatch(whole):
-                raise MoneyParseError("Dots group thousands (1.234,56); check where they are.")
+                raise MoneyParseError(_("Dots group thousands (1.234,56); check where they are."))
             whole = whole.replace(".", "")
     elif cleaned.count(".") == 1:
         whole, fraction = cleaned.split(".")
     elif "." in cleaned:
         if not _GROUPED.fullmatch(cleaned):
-            raise MoneyParseError("Dots group thousands (1.234.567,00); check where they are.")
+            raise MoneyParseError(_("Dots group thousands (1.234.567,00); check where they are."))
         whole, fraction = cleaned.replace(".", ""), ""
     else:
         whole, fraction = cleaned, ""
     if not whole.isdigit() or (fraction and not fraction.isdigit()) or not whole.isascii() or not fraction.isascii():
-        raise MoneyParseError("Enter an amount in R$, e.g. 1234,56 or 1.234,56.")
+        raise MoneyParseError(_("Enter an amount in R$, e.g. 1234,56 or 1.234,56."))
     if len(fraction) > 2:
-        raise MoneyParseError("At most two digits of centavos (e.g. 1234,56; write 1.234,00 for a thousand).")
+        raise MoneyParseError(_("At most two digits of centavos (e.g. 1234,56; write 1.234,00 for a thousand)."))
     if len(whole.lstrip("0")) > _MAX_WHOLE_DIGITS:
-        raise MoneyParseError("That amount is too large.")
+        raise MoneyParseError(_("That amount is too large."))
     try:
         amount = Decimal(f"{whole}.{fraction or '0'}")
     except InvalidOperation:  # pragma: no cover - the checks above leave only digits
-        raise MoneyParseError("Enter an amount in R$, e.g. 1234,56.") from None
+        raise MoneyParseError(_("Enter an amount in R$, e.g. 1234,56.")) from None
     return int(amount * 100)
 
 
@@ -107,15 +117,23 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
 
-def local_datetime_field(label: str, *, help_text: str = "", required: bool = False) -> forms.DateTimeField:
-    """A time typed in the store's zone (TIME_ZONE); Django makes it aware, the database keeps UTC."""
+def _store_time_help(help_text: str) -> str:
     zone = timezone.get_default_timezone_name()
+    return " ".join(filter(None, [str(help_text), gettext("Store time (%(zone)s).") % {"zone": zone}]))
+
+
+def local_datetime_field(label: str, *, help_text: str = "", required: bool = False) -> forms.DateTimeField:
+    """A time typed in the store's zone (TIME_ZONE); Django makes it aware, the database keeps UTC.
+
+    `label` and `help_text` are lazy (the fields are built at import): the help is put together
+    when a page shows it, in that page's language.
+    """
     return forms.DateTimeField(
         label=label,
         required=required,
         widget=LocalDateTimeInput(),
         input_formats=DATETIME_INPUT_FORMATS,
-        help_text=" ".join(filter(None, [help_text, f"Store time ({zone})."])),
+        help_text=lazy(_store_time_help, str)(help_text),
     )
 
 
@@ -161,36 +179,36 @@ class InvoiceForm(forms.Form):
     """
 
     number = forms.CharField(
-        label="Invoice number",
+        label=_("Invoice number"),
         required=False,
         strip=True,
         widget=forms.TextInput(attrs={"autofocus": True, "required": True, "size": 20, "autocomplete": "off"}),
-        help_text="As printed on the NF-e; unique in this order; no '/'.",
+        help_text=_("As printed on the NF-e; unique in this order; no '/'."),
     )
-    kind = forms.ChoiceField(label="Type", choices=Invoice.Kind.choices)
-    issued_at = local_datetime_field("Issued at")
+    kind = forms.ChoiceField(label=_("Type"), choices=Invoice.Kind.choices)
+    issued_at = local_datetime_field(_("Issued at"))
     access_key = forms.CharField(
-        label="NF-e access key",
+        label=_("NF-e access key"),
         required=False,
         widget=forms.TextInput(attrs={"size": 50, "inputmode": "numeric", "autocomplete": "off"}),
-        help_text="The 44 digits of the chave de acesso.",
+        help_text=_("The 44 digits of the chave de acesso."),
     )
-    url = forms.CharField(label="Invoice URL", required=False, widget=forms.URLInput(attrs={"size": 60}))
+    url = forms.CharField(label=_("Invoice URL"), required=False, widget=forms.URLInput(attrs={"size": 60}))
     embedded_xml = forms.CharField(
-        label="Embedded XML",
+        label=_("Embedded XML"),
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
-        help_text="Optional: the NF-e XML, sent to VTEX as it is.",
+        help_text=_("Optional: the NF-e XML, sent to VTEX as it is."),
     )
-    courier = forms.CharField(label="Courier", required=False)
-    tracking_number = forms.CharField(label="Tracking number", required=False)
-    tracking_url = forms.CharField(label="Tracking URL", required=False, widget=forms.URLInput(attrs={"size": 60}))
+    courier = forms.CharField(label=_("Courier"), required=False)
+    tracking_number = forms.CharField(label=_("Tracking number"), required=False)
+    tracking_url = forms.CharField(label=_("Tracking URL"), required=False, widget=forms.URLInput(attrs={"size": 60}))
     value = MoneyField(
-        label="Value override (R$)",
+        label=_("Value override (R$)"),
         required=False,
         widget=forms.TextInput(attrs={"size": 14, "inputmode": "decimal", "autocomplete": "off"}),
-        help_text="Leave empty to use the computed value. 1234,56 or 1.234,56 or 1234.56.",
+        help_text=_("Leave empty to use the computed value. 1234,56 or 1.234,56 or 1234.56."),
     )
 
     def __init__(self, *args, quantities: dict[int, ItemQuantities], kind: str, **kwargs):
@@ -200,7 +218,7 @@ class InvoiceForm(forms.Form):
         for index, entry in sorted(quantities.items()):
             item = entry.item
             self.fields[item_field_name(index)] = forms.IntegerField(
-                label=f"Quantity of {item.name} (SKU {item.sku_id})",
+                label=gettext("Quantity of %(name)s (SKU %(sku)s)") % {"name": item.name, "sku": item.sku_id},
                 required=False,
                 min_value=0,
                 initial=max(entry.remaining, 0) if kind == Invoice.Kind.OUTPUT else 0,
@@ -289,21 +307,21 @@ class InvoiceForm(forms.Form):
 
 class TrackingForm(forms.Form):
     tracking_number = forms.CharField(
-        label="Tracking number", required=False, widget=forms.TextInput(attrs={"required": True})
+        label=_("Tracking number"), required=False, widget=forms.TextInput(attrs={"required": True})
     )
-    tracking_url = forms.CharField(label="Tracking URL", required=False, widget=forms.URLInput(attrs={"size": 60}))
-    courier = forms.CharField(label="Courier", required=False)
-    dispatched_at = local_datetime_field("Dispatched at")
+    tracking_url = forms.CharField(label=_("Tracking URL"), required=False, widget=forms.URLInput(attrs={"size": 60}))
+    courier = forms.CharField(label=_("Courier"), required=False)
+    dispatched_at = local_datetime_field(_("Dispatched at"))
 
     def add_service_error(self, error: ServiceError) -> None:
         add_service_error(self, error, lambda key: key)
 
 
 class TrackingEventForm(forms.Form):
-    occurred_at = local_datetime_field("Date and time")
-    city = forms.CharField(label="City", required=False)
-    state = forms.CharField(label="State (UF)", required=False, widget=forms.TextInput(attrs={"size": 4}))
-    description = forms.CharField(label="Description", required=False, widget=forms.TextInput(attrs={"size": 50}))
+    occurred_at = local_datetime_field(_("Date and time"))
+    city = forms.CharField(label=_("City"), required=False)
+    state = forms.CharField(label=_("State (UF)"), required=False, widget=forms.TextInput(attrs={"size": 4}))
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.TextInput(attrs={"size": 50}))
 
     def event_input(self) -> TrackingEventInput:
         data = self.cleaned_data
@@ -341,7 +359,7 @@ def add_events_service_error(filled: list[forms.Form], error: ServiceError) -> l
 
 
 class DeliveredForm(forms.Form):
-    delivered_at = local_datetime_field("Delivered at")
+    delivered_at = local_datetime_field(_("Delivered at"))
 
     def add_service_error(self, error: ServiceError) -> None:
         add_service_error(self, error, lambda key: key)
@@ -350,14 +368,18 @@ class DeliveredForm(forms.Form):
 # ---- cancellation ------------------------------------------------------------------------------------------
 
 
+def _reason_help() -> str:
+    return gettext(
+        "Why the order is canceled: at least %(min)s characters, at most %(max)s. "
+        "It is sent to VTEX and kept on the order's timeline."
+    ) % {"min": REASON_MIN_LENGTH, "max": REASON_MAX_LENGTH}
+
+
 class CancellationForm(forms.Form):
     reason = forms.CharField(
-        label="Reason",
+        label=_("Reason"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80, "autofocus": True}),
-        help_text=(
-            f"Why the order is canceled: at least {REASON_MIN_LENGTH} characters, at most {REASON_MAX_LENGTH}. "
-            "It is sent to VTEX and kept on the order's timeline."
-        ),
+        help_text=lazy(_reason_help, str)(),
     )
 
     def add_service_error(self, error: ServiceError) -> None:

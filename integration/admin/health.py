@@ -28,6 +28,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
+from django.utils.translation import gettext, ngettext
 
 from integration.services import health
 
@@ -181,16 +182,22 @@ def _describe(activity: health.Activity, tz) -> str:
     first = timezone.localtime(activity.start, tz)
     last = timezone.localtime(activity.end, tz)
     parts = [f"{series.label}: {series.total}" for series in activity.series]
-    text = (
-        f"Orders per hour from {format_date(first, 'D d/m H:i')} to {format_date(last, 'D d/m H:i')} "
-        f"({tz}). Totals: {', '.join(parts)}."
-    )
+    text = gettext("Orders per hour from %(first)s to %(last)s (%(zone)s). Totals: %(totals)s.") % {
+        "first": format_date(first, "D d/m H:i"),
+        "last": format_date(last, "D d/m H:i"),
+        "zone": tz,
+        "totals": ", ".join(parts),
+    }
     busiest = max(activity.series, key=lambda series: max(series.counts, default=0), default=None)
     if busiest is not None and busiest.total:
         peak = max(busiest.counts)
         hour = timezone.localtime(activity.hour_start(busiest.counts.index(peak)), tz)
-        when = format_date(hour, "H:i \\o\\n D d/m")  # "14:00 on Tue 03/06" ("o", "n" escaped)
-        text += f" Busiest hour: {peak} {busiest.label.lower()} at {when}."
+        text += " " + gettext("Busiest hour: %(count)s %(series)s at %(hour)s on %(day)s.") % {
+            "count": peak,
+            "series": str(busiest.label).lower(),
+            "hour": format_date(hour, "H:i"),
+            "day": format_date(hour, "D d/m"),
+        }
     return text
 
 
@@ -230,7 +237,7 @@ def health_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
     activity = health.orders_activity(now=now)
     context = {
         **site.each_context(request),
-        "title": "Integration health",
+        "title": gettext("Integration health"),
         "subtitle": None,
         "now": now,
         "store_time_zone": str(tz),
@@ -290,16 +297,19 @@ def _changelist_url(request: HttpRequest, site: AdminSite, app_label: str, model
 def headline_text(headline: health.Headline) -> str:
     """'3 orders stuck · feed lag 12 s · 0 failed sends · 1 open drift'."""
 
-    def plural(count: int, word: str) -> str:
-        return f"{count} {word}{'' if count == 1 else 's'}"
-
-    parts = [f"{plural(headline.stuck, 'order')} stuck"]
+    stuck = headline.stuck
+    parts = [ngettext("%(count)s order stuck", "%(count)s orders stuck", stuck) % {"count": stuck}]
     if headline.waiting_for_erp is not None:
-        parts.append(f"{headline.waiting_for_erp} waiting for the ERP")
+        parts.append(gettext("%(count)s waiting for the ERP") % {"count": headline.waiting_for_erp})
     if headline.intake == "feed":
-        parts.append("feed lag unknown" if headline.feed_lag_s is None else f"feed lag {headline.feed_lag_s} s")
-    parts.append(plural(headline.failed_sends, "failed send"))
-    parts.append(plural(headline.open_drifts, "open drift"))
+        if headline.feed_lag_s is None:
+            parts.append(gettext("feed lag unknown"))
+        else:
+            parts.append(gettext("feed lag %(seconds)s s") % {"seconds": headline.feed_lag_s})
+    failed = headline.failed_sends
+    parts.append(ngettext("%(count)s failed send", "%(count)s failed sends", failed) % {"count": failed})
+    drifts = headline.open_drifts
+    parts.append(ngettext("%(count)s open drift", "%(count)s open drifts", drifts) % {"count": drifts})
     return " · ".join(parts)
 
 

@@ -31,8 +31,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from integration.admin.base import ReadOnlyAdmin, ReadOnlyTabularInline
+from integration.admin.exports import EXPORT_SELECTED_INVOICES, CsvExportMixin
 from integration.admin.forms import (
     CancellationForm,
     DeliveredForm,
@@ -44,7 +47,7 @@ from integration.admin.forms import (
     now_to_the_minute,
     tracking_events_from,
 )
-from integration.admin.money import CURRENCY_SYMBOLS, format_cents
+from integration.admin.money import format_cents, money_format
 from integration.models import (
     CancellationRequest,
     Invoice,
@@ -60,6 +63,7 @@ from integration.services.cancellation import (
     order_cancellation_blocker,
 )
 from integration.services.errors import ServiceError, ValidationFailed
+from integration.services.exports import invoice_export_csv
 from integration.services.invoicing import (
     ItemQuantities,
     invoice_create,
@@ -153,7 +157,8 @@ class VtexAnswer:
 
     @property
     def headline(self) -> str:
-        """The status said once, then VTEX's words: "HTTP 400: Order is canceled and cannot be invoiced"."""
+        """The status said once, then VTEX's words: "HTTP 400: Order is canceled and cannot be invoiced".
+        VTEX's words stay as VTEX wrote them (English): they are what its support and docs quote."""
         parts = [f"HTTP {self.status}"] if self.status else []
         if self.message:
             parts.append(self.message)
@@ -182,8 +187,8 @@ def outbox_label(message: OutboxMessage) -> str:
     the kind alone ("Tracking events") would hide a delivery."""
     if message.kind == OutboxMessage.Kind.TRACKING_EVENTS and isinstance(message.payload, dict):
         if message.payload.get("isDelivered"):
-            return "Tracking events and delivery" if message.payload.get("events") else "Delivery"
-    return message.get_kind_display()
+            return gettext("Tracking events and delivery") if message.payload.get("events") else gettext("Delivery")
+    return str(message.get_kind_display())
 
 
 @dataclass(frozen=True)
@@ -203,11 +208,16 @@ class SendRow:
 def send_row(message: OutboxMessage) -> SendRow:
     accepted = ""
     if message.state == OutboxMessage.State.SENT:
-        accepted = "Accepted"
-        if message.vtex_receipt:
-            accepted += f" (receipt {message.vtex_receipt})"
-        if message.sent_at:
-            accepted += f" on {store_datetime(message.sent_at)}"
+        values = {"receipt": message.vtex_receipt, "when": store_datetime(message.sent_at)}
+        # One whole sentence per case, so that translators can order its parts.
+        if message.vtex_receipt and message.sent_at:
+            accepted = gettext("Accepted (receipt %(receipt)s) on %(when)s") % values
+        elif message.vtex_receipt:
+            accepted = gettext("Accepted (receipt %(receipt)s)") % values
+        elif message.sent_at:
+            accepted = gettext("Accepted on %(when)s") % values
+        else:
+            accepted = gettext("Accepted")
         accepted = sentence(accepted)
     answer = None
     if message.last_status_code or message.last_error:
@@ -230,22 +240,25 @@ def refused_sends(invoice: Invoice, rows: list[SendRow]) -> list[SendRow]:
 
 def retry_outbox_message(request: HttpRequest, message: OutboxMessage) -> None:
     """Ask for one send to be tried again now, and say how it went (one message per row)."""
-    about = f"{message.get_kind_display()} of order {message.order.order_id}"
+    values = {"kind": message.get_kind_display(), "order": message.order.order_id}
     if message.invoice_id:
-        about += f", invoice {message.invoice.number}"
+        values["invoice"] = message.invoice.number
+        about = gettext("%(kind)s of order %(order)s, invoice %(invoice)s") % values
+    else:
+        about = gettext("%(kind)s of order %(order)s") % values
     try:
         retried = outbox_retry(message=message, actor=request.user)
     except ServiceError as error:
-        messages.warning(request, f"{about}: not retried. {error}")
+        messages.warning(request, gettext("%(about)s: not retried. %(error)s") % {"about": about, "error": error})
         return
     if retried:
-        messages.success(request, f"{about}: it will be sent to VTEX again now.")
+        messages.success(request, gettext("%(about)s: it will be sent to VTEX again now.") % {"about": about})
     else:
         message.refresh_from_db(fields=["state"])
         messages.warning(
             request,
-            f"{about}: not retried; it is {message.get_state_display().lower()} "
-            "(only failed or waiting sends can be retried).",
+            gettext("%(about)s: not retried; it is %(state)s (only failed or waiting sends can be retried).")
+            % {"about": about, "state": str(message.get_state_display()).lower()},
         )
 
 
@@ -257,17 +270,17 @@ class InvoiceInline(ReadOnlyTabularInline):
     fields = ("invoice_number", "kind", "value", "issued_at", "sending", "tracking_number", "delivered_at")
     readonly_fields = fields
     ordering = ("created_at", "id")
-    empty_text = "No invoices yet."
+    empty_text = _("No invoices yet.")
 
     def get_queryset(self, request):
         failed = Count("outbox_messages", filter=Q(outbox_messages__state=OutboxMessage.State.FAILED))
         return super().get_queryset(request).select_related("order").annotate(failed_sends=failed)
 
-    @admin.display(description="number")
+    @admin.display(description=_("number"))
     def invoice_number(self, invoice: Invoice) -> str:
         return invoice_link(invoice)
 
-    @admin.display(description="send state")
+    @admin.display(description=_("send state"))
     def sending(self, invoice: Invoice) -> str:
         """The send state; a failure links to the invoice page's notice, with VTEX's answer and Retry."""
         failed = getattr(invoice, "failed_sends", 0)
@@ -276,15 +289,20 @@ class InvoiceInline(ReadOnlyTabularInline):
         if invoice.send_state == SendState.FAILED:
             text = invoice.get_send_state_display()
         else:  # the invoice went through; a later send (tracking, events, delivery) did not
-            text = f"{invoice.get_send_state_display()}; {failed} later send{'s' if failed > 1 else ''} failed"
+            text = ngettext(
+                "%(state)s; %(count)s later send failed",
+                "%(state)s; %(count)s later sends failed",
+                failed,
+            ) % {"state": invoice.get_send_state_display(), "count": failed}
         return format_html(
-            '<a href="{}#{}" class="failed-link">{}</a> <span class="help">(see VTEX\'s answer)</span>',
+            '<a href="{}#{}" class="failed-link">{}</a> <span class="help">{}</span>',
             invoice_url(invoice),
             REFUSED_ANCHOR,
             text,
+            gettext("(see VTEX's answer)"),
         )
 
-    @admin.display(description="value")
+    @admin.display(description=_("value"))
     def value(self, invoice: Invoice) -> str:
         return format_cents(invoice.value_cents, invoice.order.currency_code)
 
@@ -293,12 +311,12 @@ class CancellationRequestInline(ReadOnlyTabularInline):
     model = CancellationRequest
     fields = ("state", "reason", "who", "requested_at", "vtex_answer")
     readonly_fields = fields
-    empty_text = "No cancellation requested."
+    empty_text = _("No cancellation requested.")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("requested_by")
 
-    @admin.display(description="requested by")
+    @admin.display(description=_("requested by"))
     def who(self, request_row: CancellationRequest) -> str:
         return _requested_by(request_row)
 
@@ -343,10 +361,10 @@ def add_invoice_offer(quantities: dict[int, ItemQuantities]) -> tuple[str, str, 
     nothing, and why.
     """
     if not quantities or any(entry.remaining > 0 for entry in quantities.values()):
-        return "Add invoice", Invoice.Kind.OUTPUT, ""
+        return gettext("Add invoice"), Invoice.Kind.OUTPUT, ""
     if any(entry.returnable > 0 for entry in quantities.values()):
-        return "Add return invoice", Invoice.Kind.INPUT, ""
-    return "", "", "every item was invoiced and returned; there is nothing left to invoice or return."
+        return gettext("Add return invoice"), Invoice.Kind.INPUT, ""
+    return "", "", gettext("every item was invoiced and returned; there is nothing left to invoice or return.")
 
 
 class OrderInvoicingMixin:
@@ -395,7 +413,7 @@ class OrderInvoicingMixin:
     def _order_or_none(self, request: HttpRequest, object_id: str) -> Order | None:
         order = self.get_object(request, unquote(object_id))
         if order is None:
-            messages.warning(request, f"There is no order with ID {object_id!r}.")
+            messages.warning(request, gettext("There is no order with ID %(id)r.") % {"id": object_id})
         return order
 
     # ---- Add invoice ----------------------------------------------------------------------------------
@@ -425,7 +443,10 @@ class OrderInvoicingMixin:
                     form.add_service_error(error)
                 else:
                     if saving:
-                        messages.success(request, f"Invoice {invoice.number} saved; it will be sent to VTEX.")
+                        messages.success(
+                            request,
+                            gettext("Invoice %(number)s saved; it will be sent to VTEX.") % {"number": invoice.number},
+                        )
                         return HttpResponseRedirect(order_url(order))
                     checked = True
         else:
@@ -449,7 +470,7 @@ class OrderInvoicingMixin:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Add an invoice to order {order.order_id}",
+            "title": gettext("Add an invoice to order %(order)s") % {"order": order.order_id},
             "order": order,
             "original": order,
             "has_view_permission": self.has_view_permission(request, order),
@@ -462,10 +483,15 @@ class OrderInvoicingMixin:
             "is_output": kind == Invoice.Kind.OUTPUT,
             "checked": checked,
             "blocker": order_invoicing_blocker(order),
-            "other_kind_text": "a return (input)" if other_kind == Invoice.Kind.INPUT else "a sale (output)",
+            "other_kind_text": (
+                gettext("Enter a return (input) invoice instead")
+                if other_kind == Invoice.Kind.INPUT
+                else gettext("Enter a sale (output) invoice instead")
+            ),
             "other_kind_url": (request.path + "?" + urlencode({"kind": other_kind})) if other_possible else "",
             "order_url": order_url(order),
-            "currency_symbol": CURRENCY_SYMBOLS.get(order.currency_code.upper(), order.currency_code.upper()),
+            # The live estimate writes amounts as format_cents does, in the page's language.
+            "money": money_format(order.currency_code),
         }
         return TemplateResponse(request, "admin/integration/order/add_invoice.html", context)
 
@@ -474,12 +500,14 @@ class OrderInvoicingMixin:
     def has_request_cancellation_permission(self, request: HttpRequest) -> bool:
         return can_request_cancellation(request)
 
-    @admin.action(description="Request cancellation at VTEX…", permissions=["request_cancellation"])
+    @admin.action(description=_("Request cancellation at VTEX…"), permissions=["request_cancellation"])
     def request_cancellation(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         orders = list(queryset.order_by("pk")[: MAX_ORDERS_PER_CANCELLATION + 1])
         if len(orders) > MAX_ORDERS_PER_CANCELLATION:
             messages.warning(
-                request, f"Select at most {MAX_ORDERS_PER_CANCELLATION} orders to cancel at a time; nothing was done."
+                request,
+                gettext("Select at most %(max)s orders to cancel at a time; nothing was done.")
+                % {"max": MAX_ORDERS_PER_CANCELLATION},
             )
             return None
         return self._cancellation_page(request, orders, done_url=request.get_full_path(), from_action=True)
@@ -505,7 +533,7 @@ class OrderInvoicingMixin:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": "Request cancellation at VTEX",
+            "title": gettext("Request cancellation at VTEX"),
             "rows": rows,
             "cancellable": cancellable,
             "skipped": len(rows) - len(cancellable),
@@ -532,11 +560,13 @@ class OrderInvoicingMixin:
                     order=order, reason=form.cleaned_data["reason"], actor=request.user, via="admin"
                 )
             except ServiceError as error:
-                reports.append((messages.WARNING, f"{order.order_id}: not canceled: {error.message}"))
+                text = gettext("%(order)s: not canceled: %(error)s") % {"order": order.order_id, "error": error.message}
+                reports.append((messages.WARNING, text))
             else:
-                reports.append(
-                    (messages.SUCCESS, f"{order.order_id}: cancellation requested; it will be sent to VTEX.")
-                )
+                text = gettext("%(order)s: cancellation requested; it will be sent to VTEX.") % {
+                    "order": order.order_id
+                }
+                reports.append((messages.SUCCESS, text))
         for level, text in reports:
             messages.add_message(request, level, text)
         return True
@@ -549,28 +579,28 @@ class InvoiceItemInline(ReadOnlyTabularInline):
     model = InvoiceItem
     fields = ("item_number", "sku", "name", "quantity", "unit_price", "line_total")
     readonly_fields = fields
-    empty_text = "No items."
+    empty_text = _("No items.")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order_item", "invoice__order")
 
-    @admin.display(description="item #")
+    @admin.display(description=_("item #"))
     def item_number(self, row: InvoiceItem) -> int:
         return row.order_item.item_index
 
-    @admin.display(description="SKU")
+    @admin.display(description=_("SKU"))
     def sku(self, row: InvoiceItem) -> str:
         return row.order_item.sku_id
 
-    @admin.display(description="name")
+    @admin.display(description=_("name"))
     def name(self, row: InvoiceItem) -> str:
         return row.order_item.name
 
-    @admin.display(description="unit price")
+    @admin.display(description=_("unit price"))
     def unit_price(self, row: InvoiceItem) -> str:
         return format_cents(row.unit_price_cents, row.invoice.order.currency_code)
 
-    @admin.display(description="line total")
+    @admin.display(description=_("line total"))
     def line_total(self, row: InvoiceItem) -> str:
         return format_cents(row.unit_price_cents * row.quantity, row.invoice.order.currency_code)
 
@@ -579,16 +609,16 @@ class TrackingEventInline(ReadOnlyTabularInline):
     model = TrackingEvent
     fields = ("occurred_at", "city", "state", "description", "created_by", "created_at")
     readonly_fields = fields
-    verbose_name_plural = "tracking events"
-    empty_text = "No tracking events yet."
+    verbose_name_plural = _("tracking events")
+    empty_text = _("No tracking events yet.")
 
 
 class DeliveredFilter(admin.SimpleListFilter):
-    title = "delivered"
+    title = _("delivered")
     parameter_name = "delivered"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Yes"), ("no", "No")]
+        return [("yes", _("Yes")), ("no", _("No"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -599,7 +629,7 @@ class DeliveredFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdmin):
+class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
     """Invoices are entered on their order ("Add invoice"); this page reads them and takes their
     tracking, events and delivery, each through its service."""
 
@@ -617,13 +647,14 @@ class InvoiceAdmin(ReadOnlyAdmin):
     list_filter = ("send_state", "kind", DeliveredFilter)
     list_select_related = ("order",)
     search_fields = ("number", "order__order_id", "tracking_number")
-    search_help_text = "Invoice number, order id or tracking number."
+    search_help_text = _("Invoice number, order id or tracking number.")
     list_per_page = 50
     inlines = (InvoiceItemInline, TrackingEventInline)
+    actions = ("export_csv",)
     change_form_template = "admin/integration/invoice/change_form.html"
     fieldsets = (
         (
-            "Invoice",
+            _("Invoice"),
             {
                 "fields": (
                     ("order_column", "number"),
@@ -636,44 +667,51 @@ class InvoiceAdmin(ReadOnlyAdmin):
             },
         ),
         (
-            "Shipping",
+            _("Shipping"),
             {"fields": (("courier", "tracking_number"), "tracking_url", ("dispatched_at", "delivered_at"))},
         ),
-        ("VTEX", {"fields": (("send_state", "vtex_receipt"), ("created_by", "created_via"))}),
+        (_("VTEX"), {"fields": (("send_state", "vtex_receipt"), ("created_by", "created_via"))}),
     )
     readonly_fields = ("order_column", "value", "url_link", "embedded_xml_text")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order", "created_by")
 
+    csv_export = staticmethod(invoice_export_csv)
+
+    @admin.action(description=EXPORT_SELECTED_INVOICES, permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Invoice]):
+        return self.export_selected(request, queryset)
+
     # ---- columns and fields ----------------------------------------------------------------------------
 
-    @admin.display(description="order", ordering="order__order_id")
+    @admin.display(description=_("order"), ordering="order__order_id")
     def order_column(self, invoice: Invoice) -> str:
         return order_link(invoice.order)
 
-    @admin.display(description="value", ordering="value_cents")
+    @admin.display(description=_("value"), ordering="value_cents")
     def value(self, invoice: Invoice) -> str:
         return format_cents(invoice.value_cents, invoice.order.currency_code)
 
-    @admin.display(description="delivered", boolean=True, ordering="delivered_at")
+    @admin.display(description=_("delivered"), boolean=True, ordering="delivered_at")
     def delivered(self, invoice: Invoice) -> bool:
         return invoice.is_delivered
 
-    @admin.display(description="invoice URL")
+    @admin.display(description=_("invoice URL"))
     def url_link(self, invoice: Invoice) -> str:
         if not invoice.url:
             return "-"
         return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', invoice.url, invoice.url)
 
-    @admin.display(description="embedded XML")
+    @admin.display(description=_("embedded XML"))
     def embedded_xml_text(self, invoice: Invoice) -> str:
         if not invoice.embedded_xml:
             return "-"
+        size = len(invoice.embedded_xml)
         return format_html(
-            '<details><summary>Show the XML ({} characters)</summary><pre style="white-space: pre-wrap">{}</pre>'
-            "</details>",
-            len(invoice.embedded_xml),
+            '<details><summary>{}</summary><pre style="white-space: pre-wrap">{}</pre></details>',
+            ngettext("Show the XML (%(count)s character)", "Show the XML (%(count)s characters)", size)
+            % {"count": size},
             invoice.embedded_xml,
         )
 
@@ -689,7 +727,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
     def _page_context(self, request: HttpRequest, invoice: Invoice) -> dict[str, object]:
         blocker = invoice_tracking_blocker(invoice)
         if not blocker and not invoice.tracking_number:
-            events_blocker = "Enter the tracking number first: VTEX takes no events or delivery before it."
+            events_blocker = gettext("Enter the tracking number first: VTEX takes no events or delivery before it.")
         else:
             events_blocker = blocker
         pk = quote(invoice.pk)
@@ -710,7 +748,9 @@ class InvoiceAdmin(ReadOnlyAdmin):
             "events_formset": TrackingEventFormSet(prefix="events"),
             "events_errors": [],
             "delivered_form": DeliveredForm(initial={"delivered_at": now_to_the_minute()}),
-            "delivered_text": sentence(f"Delivered on {store_datetime(invoice.delivered_at)}")
+            "delivered_text": sentence(
+                gettext("Delivered on %(when)s") % {"when": store_datetime(invoice.delivered_at)}
+            )
             if invoice.delivered_at
             else "",
             "send_rows": rows,
@@ -734,6 +774,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
     def get_urls(self):
         # Before the default URLs: their "<path:object_id>/" catch-all would take these.
         return [
+            *self.export_csv_urls(),
             path(
                 "<path:object_id>/tracking/",
                 self.admin_site.admin_view(self.tracking_view),
@@ -764,7 +805,9 @@ class InvoiceAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         invoice = self.get_object(request, unquote(object_id))
         if invoice is None:
-            messages.warning(request, f"There is no invoice with ID {object_id!r}; nothing was changed.")
+            messages.warning(
+                request, gettext("There is no invoice with ID %(id)r; nothing was changed.") % {"id": object_id}
+            )
             return HttpResponseRedirect(reverse("admin:integration_invoice_changelist"))
         return invoice
 
@@ -779,10 +822,15 @@ class InvoiceAdmin(ReadOnlyAdmin):
             except ServiceError as error:
                 form.add_service_error(error)
             else:
+                values = {"number": invoice.number}
                 if changed:
-                    messages.success(request, f"Tracking of invoice {invoice.number} saved; it will be sent to VTEX.")
+                    messages.success(
+                        request, gettext("Tracking of invoice %(number)s saved; it will be sent to VTEX.") % values
+                    )
                 else:
-                    messages.info(request, f"Tracking of invoice {invoice.number} unchanged; nothing to send.")
+                    messages.info(
+                        request, gettext("Tracking of invoice %(number)s unchanged; nothing to send.") % values
+                    )
                 return HttpResponseRedirect(invoice_url(invoice))
         return self._show_page_again(request, object_id, {"tracking_form": form})
 
@@ -795,7 +843,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         if formset.is_valid():
             events, filled = tracking_events_from(formset)
             if not events:
-                errors = ["Fill in at least one event: its date and time and what happened."]
+                errors = [gettext("Fill in at least one event: its date and time and what happened.")]
             else:
                 try:
                     created = tracking_events_add(invoice=invoice, events=events, actor=request.user, via="admin")
@@ -803,15 +851,27 @@ class InvoiceAdmin(ReadOnlyAdmin):
                     errors = add_events_service_error(filled, error)
                 else:
                     ignored = len(events) - len(created)
-                    note = f" ({ignored} already there, ignored)" if ignored else ""
-                    if created:
-                        messages.success(
-                            request,
-                            f"{len(created)} tracking event(s) added to invoice {invoice.number}{note}; "
-                            "they will be sent to VTEX.",
+                    values = {"count": len(created), "number": invoice.number, "ignored": ignored}
+                    if created and ignored:
+                        text = ngettext(
+                            "%(count)s tracking event added to invoice %(number)s (%(ignored)s already there, "
+                            "ignored); it will be sent to VTEX.",
+                            "%(count)s tracking events added to invoice %(number)s (%(ignored)s already there, "
+                            "ignored); they will be sent to VTEX.",
+                            len(created),
                         )
+                        messages.success(request, text % values)
+                    elif created:
+                        text = ngettext(
+                            "%(count)s tracking event added to invoice %(number)s; it will be sent to VTEX.",
+                            "%(count)s tracking events added to invoice %(number)s; they will be sent to VTEX.",
+                            len(created),
+                        )
+                        messages.success(request, text % values)
                     else:
-                        messages.info(request, f"Nothing added to invoice {invoice.number}: every event was there.")
+                        messages.info(
+                            request, gettext("Nothing added to invoice %(number)s: every event was there.") % values
+                        )
                     return HttpResponseRedirect(invoice_url(invoice))
         return self._show_page_again(request, object_id, {"events_formset": formset, "events_errors": errors})
 
@@ -828,7 +888,11 @@ class InvoiceAdmin(ReadOnlyAdmin):
             except ServiceError as error:
                 form.add_service_error(error)
             else:
-                messages.success(request, f"Invoice {invoice.number} marked delivered; it will be sent to VTEX.")
+                messages.success(
+                    request,
+                    gettext("Invoice %(number)s marked delivered; it will be sent to VTEX.")
+                    % {"number": invoice.number},
+                )
                 return HttpResponseRedirect(invoice_url(invoice))
         return self._show_page_again(request, object_id, {"delivered_form": form})
 
@@ -838,7 +902,11 @@ class InvoiceAdmin(ReadOnlyAdmin):
             return invoice
         message = invoice.outbox_messages.select_related("order", "invoice").filter(pk=message_id).first()
         if message is None:
-            messages.warning(request, f"Invoice {invoice.number} has no send with ID {message_id}.")
+            messages.warning(
+                request,
+                gettext("Invoice %(number)s has no send with ID %(id)s.")
+                % {"number": invoice.number, "id": message_id},
+            )
         else:
             retry_outbox_message(request, message)
         return HttpResponseRedirect(invoice_url(invoice))
@@ -853,7 +921,7 @@ class CancellationRequestAdmin(ReadOnlyAdmin):
     list_filter = ("state",)
     list_select_related = ("order", "requested_by")
     search_fields = ("order__order_id",)
-    search_help_text = "Order id."
+    search_help_text = _("Order id.")
     date_hierarchy = "requested_at"
     fields = (
         ("order_column", "state"),
@@ -864,11 +932,11 @@ class CancellationRequestAdmin(ReadOnlyAdmin):
     )
     readonly_fields = ("order_column", "who")
 
-    @admin.display(description="order", ordering="order__order_id")
+    @admin.display(description=_("order"), ordering="order__order_id")
     def order_column(self, row: CancellationRequest) -> str:
         return order_link(row.order)
 
-    @admin.display(description="requested by")
+    @admin.display(description=_("requested by"))
     def who(self, row: CancellationRequest) -> str:
         return _requested_by(row)
 
@@ -889,7 +957,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "state")
     list_select_related = ("order", "invoice")
     search_fields = ("=order__order_id", "=invoice__number")
-    search_help_text = "Exact order id or invoice number."
+    search_help_text = _("Exact order id or invoice number.")
     actions = ("retry_now",)
     fields = (
         ("kind", "state"),
@@ -906,31 +974,31 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     def has_retry_sends_permission(self, request: HttpRequest) -> bool:
         return can_retry_sends(request)
 
-    @admin.action(description="Retry now", permissions=["retry_sends"])
+    @admin.action(description=_("Retry now"), permissions=["retry_sends"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         for message in queryset.select_related("order", "invoice").order_by("pk"):
             retry_outbox_message(request, message)
 
-    @admin.display(description="order", ordering="order__order_id")
+    @admin.display(description=_("order"), ordering="order__order_id")
     def order_column(self, message: OutboxMessage) -> str:
         return order_link(message.order)
 
-    @admin.display(description="invoice", ordering="invoice__number")
+    @admin.display(description=_("invoice"), ordering="invoice__number")
     def invoice_column(self, message: OutboxMessage) -> str:
         return invoice_link(message.invoice)
 
-    @admin.display(description="what", ordering="kind")
+    @admin.display(description=_("what"), ordering="kind")
     def what(self, message: OutboxMessage) -> str:
         return outbox_label(message)
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def last_error_excerpt(self, message: OutboxMessage) -> str:
         # The status has its own column: VTEX's words only (the whole text is on the row's page).
         answer = vtex_answer(None, message.last_error)
         text = f"{answer.note}: {answer.message}" if answer.note else answer.message
         return text if len(text) <= 120 else text[:119] + "…"
 
-    @admin.display(description="payload")
+    @admin.display(description=_("payload"))
     def payload_json(self, message: OutboxMessage) -> str:
         text = json.dumps(message.payload, indent=2, ensure_ascii=False, sort_keys=True)
         return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)

@@ -7,6 +7,7 @@ import math
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from integration.services.login_throttle import login_failed, login_locked_until, login_succeeded
 
@@ -24,7 +25,12 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
         if locked_until is not None:
             minutes = max(1, math.ceil((locked_until - timezone.now()).total_seconds() / 60))
             raise ValidationError(
-                f"Too many failed logins. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+                ngettext(
+                    "Too many failed logins. Try again in %(minutes)s minute.",
+                    "Too many failed logins. Try again in %(minutes)s minutes.",
+                    minutes,
+                )
+                % {"minutes": minutes},
                 code="throttled",
             )
         try:

@@ -15,6 +15,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integration.admin.base import ReadOnlyAdmin
 from integration.admin.invoicing import RETRY_SENDS, can_retry_sends, order_url
@@ -32,12 +34,12 @@ MAX_ERRORS_SHOWN = 5
 class DriftStatusFilter(admin.SimpleListFilter):
     """Open drifts unless asked otherwise: they are the ones that need someone."""
 
-    title = "status"
+    title = _("status")
     parameter_name = "status"
     OPEN, RESOLVED, ALL = "open", "resolved", "all"
 
     def lookups(self, request, model_admin):
-        return [(self.OPEN, "Open"), (self.RESOLVED, "Resolved"), (self.ALL, "All")]
+        return [(self.OPEN, _("Open")), (self.RESOLVED, _("Resolved")), (self.ALL, _("All"))]
 
     def current(self) -> str:
         value = self.value()
@@ -67,7 +69,7 @@ class DriftAdmin(ReadOnlyAdmin):
     list_filter = (DriftStatusFilter, "kind")
     list_select_related = ("order",)
     search_fields = ("=order_id_text",)
-    search_help_text = "Exact VTEX order id."
+    search_help_text = _("Exact VTEX order id.")
     date_hierarchy = "last_seen_at"
     change_list_template = "admin/integration/drift/change_list.html"
     fields = (
@@ -78,7 +80,7 @@ class DriftAdmin(ReadOnlyAdmin):
     )
     readonly_fields = ("order_column",)
 
-    @admin.display(description="order", ordering="order_id_text")
+    @admin.display(description=_("order"), ordering="order_id_text")
     def order_column(self, drift: Drift) -> str:
         if drift.order_id is None:
             return drift.order_id_text
@@ -112,22 +114,33 @@ class DriftAdmin(ReadOnlyAdmin):
             # The client would wait the pause out inside this request; better to say so.
             messages.warning(
                 request,
-                f"VTEX asked erp-bridge to slow down (HTTP 429); reconciliation did not run. "
-                f"Try again in {math.ceil(wait)} s.",
+                gettext(
+                    "VTEX asked erp-bridge to slow down (HTTP 429); reconciliation did not run. "
+                    "Try again in %(seconds)s s."
+                )
+                % {"seconds": math.ceil(wait)},
             )
             return back
         try:
             result = reconciliation_run(client=vtex_client())
         except VtexError as exc:
-            messages.error(request, f"Reconciliation with VTEX failed: {error_message(exc)}")
+            messages.error(
+                request, gettext("Reconciliation with VTEX failed: %(error)s") % {"error": error_message(exc)}
+            )
             return back
         level = messages.SUCCESS if not result.found and not result.errors else messages.WARNING
-        messages.add_message(request, level, f"Reconciliation with VTEX done: {result.summary()}.")
+        messages.add_message(
+            request, level, gettext("Reconciliation with VTEX done: %(summary)s.") % {"summary": result.summary()}
+        )
         if result.errors:
             shown = "; ".join(f"{order_id}: {error}" for order_id, error in result.errors[:MAX_ERRORS_SHOWN])
             more = len(result.errors) - MAX_ERRORS_SHOWN
-            messages.warning(
-                request,
-                f"Could not read from VTEX: {shown}" + (f"; and {more} more." if more > 0 else "."),
-            )
+            if more > 0:
+                text = gettext("Could not read from VTEX: %(errors)s; and %(more)s more.") % {
+                    "errors": shown,
+                    "more": more,
+                }
+            else:
+                text = gettext("Could not read from VTEX: %(errors)s.") % {"errors": shown}
+            messages.warning(request, text)
         return back

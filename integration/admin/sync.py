@@ -11,6 +11,8 @@ from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integration.admin.base import ReadOnlyAdmin
 from integration.models import Lease, Order, OrderEvent, RateBudget, VtexCall
@@ -27,11 +29,11 @@ def _pre(text: str) -> str:
 
 
 class CallOutcomeFilter(admin.SimpleListFilter):
-    title = "outcome"
+    title = _("outcome")
     parameter_name = "outcome"
 
     def lookups(self, request, model_admin):
-        return [("ok", "Succeeded (2xx)"), ("failed", "Failed")]
+        return [("ok", _("Succeeded (2xx)")), ("failed", _("Failed"))]
 
     def queryset(self, request, queryset):
         ok = Q(status_code__gte=200, status_code__lt=300)
@@ -47,7 +49,7 @@ class VtexCallAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "operation", "method", "path", "outcome", "duration_ms", "attempt", "order")
     list_filter = (CallOutcomeFilter, "operation", "method", "status_code")
     search_fields = ("=order_id", "path", "operation")
-    search_help_text = "Exact order id, or part of the path or operation."
+    search_help_text = _("Exact order id, or part of the path or operation.")
     date_hierarchy = "created_at"
     list_per_page = 100
     fields = (
@@ -66,21 +68,21 @@ class VtexCallAdmin(ReadOnlyAdmin):
         order_pk = Order.objects.filter(order_id=OuterRef("order_id")).values("pk")[:1]
         return super().get_queryset(request).annotate(order_pk=Subquery(order_pk))
 
-    @admin.display(description="status or error", ordering="status_code")
+    @admin.display(description=_("status or error"), ordering="status_code")
     def outcome(self, call: VtexCall) -> str:
         if call.status_code is not None:
             return str(call.status_code)
         return call.error or "-"
 
-    @admin.display(description="order", ordering="order_id")
+    @admin.display(description=_("order"), ordering="order_id")
     def order(self, call: VtexCall) -> str:
         return _order_link(getattr(call, "order_pk", None), call.order_id)
 
-    @admin.display(description="request excerpt")
+    @admin.display(description=_("request excerpt"))
     def request_text(self, call: VtexCall) -> str:
         return _pre(call.request_excerpt)
 
-    @admin.display(description="response excerpt")
+    @admin.display(description=_("response excerpt"))
     def response_text(self, call: VtexCall) -> str:
         return _pre(call.response_excerpt)
 
@@ -91,20 +93,20 @@ class OrderEventAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "actor_label")
     list_select_related = ("order", "actor")
     search_fields = ("=order__order_id", "message")
-    search_help_text = "Exact order id, or part of the message."
+    search_help_text = _("Exact order id, or part of the message.")
     date_hierarchy = "created_at"
     fields = ("created_at", "order_link", "kind", "who", "message", "details")
     readonly_fields = ("order_link", "who", "details")
 
-    @admin.display(description="order", ordering="order__order_id")
+    @admin.display(description=_("order"), ordering="order__order_id")
     def order_link(self, event: OrderEvent) -> str:
         return _order_link(event.order_id, event.order.order_id)
 
-    @admin.display(description="who")
+    @admin.display(description=_("who"))
     def who(self, event: OrderEvent) -> str:
         return event.who
 
-    @admin.display(description="data")
+    @admin.display(description=_("data"))
     def details(self, event: OrderEvent) -> str:
         return _pre(json.dumps(event.data, indent=2, ensure_ascii=False, default=str) if event.data else "")
 
@@ -113,7 +115,7 @@ class OrderEventAdmin(ReadOnlyAdmin):
 class LeaseAdmin(ReadOnlyAdmin):
     list_display = ("name", "holder", "acquired_at", "expires_at", "is_held")
 
-    @admin.display(description="held now", boolean=True)
+    @admin.display(description=_("held now"), boolean=True)
     def is_held(self, lease: Lease) -> bool:
         return lease.expires_at > timezone.now()
 
@@ -122,12 +124,12 @@ class LeaseAdmin(ReadOnlyAdmin):
 class RateBudgetAdmin(ReadOnlyAdmin):
     list_display = ("name", "used", "window", "paused", "pauses")
 
-    @admin.display(description="counter's second")
+    @admin.display(description=_("counter's second"))
     def window(self, budget: RateBudget) -> datetime | None:
         return datetime.fromtimestamp(budget.window_start, UTC) if budget.window_start else None
 
-    @admin.display(description="paused until (after a 429)")
+    @admin.display(description=_("paused until (after a 429)"))
     def paused(self, budget: RateBudget) -> datetime | str:
         if budget.paused_until <= timezone.now().timestamp():
-            return "not paused"
+            return gettext("not paused")
         return datetime.fromtimestamp(budget.paused_until, UTC)

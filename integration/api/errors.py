@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
@@ -48,7 +49,7 @@ SERVICE_STATUS: dict[type[ServiceError], int] = {
 class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"
-    default_detail = "The request body is too large."
+    default_detail = gettext_lazy("The request body is too large.")
 
 
 class VtexUnavailable(exceptions.APIException):
@@ -56,7 +57,7 @@ class VtexUnavailable(exceptions.APIException):
 
     status_code = status.HTTP_502_BAD_GATEWAY
     default_code = "vtex_error"
-    default_detail = "VTEX did not accept the call."
+    default_detail = gettext_lazy("VTEX did not accept the call.")
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
@@ -92,9 +93,11 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def summarize(fields: dict[str, list[str]], *, limit: int = 3) -> str:
-    parts = [f"{name}: {problems[0]}" for name, problems in list(fields.items())[:limit]]
+    parts = "; ".join(f"{name}: {problems[0]}" for name, problems in list(fields.items())[:limit])
     more = len(fields) - limit
-    return "Invalid request: " + "; ".join(parts) + (f"; and {more} more" if more > 0 else "") + "."
+    if more > 0:
+        return gettext("Invalid request: %(problems)s; and %(more)s more.") % {"problems": parts, "more": more}
+    return gettext("Invalid request: %(problems)s.") % {"problems": parts}
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -110,7 +113,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error_body("vtex_error", str(exc)), status=status.HTTP_502_BAD_GATEWAY)
     if isinstance(exc, RequestDataTooBig):  # Django's own check, when DRF reads request.body
         exc = RequestTooLarge(
-            f"The request body is larger than the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+            gettext("The request body is larger than the limit of %(limit)s bytes.")
+            % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
         )
     elif isinstance(exc, Http404) and not isinstance(exc, exceptions.NotFound):
         exc = exceptions.NotFound(str(exc) or None)
@@ -126,7 +130,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         )
         set_rollback()
         return Response(
-            error_body("server_error", "Unexpected error; it was logged. Try again later."),
+            error_body("server_error", gettext("Unexpected error; it was logged. Try again later.")),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import UserRateThrottle
 
@@ -34,7 +35,7 @@ class HasRequiredPermission(BasePermission):
     refusal without credentials into NotAuthenticated), authenticated ones without the permission 403.
     """
 
-    message = "Your user lacks the permission this endpoint needs."
+    message = gettext_lazy("Your user lacks the permission this endpoint needs.")
 
     def has_permission(self, request, view) -> bool:
         perm = getattr(view, "required_permission", None)
@@ -43,7 +44,9 @@ class HasRequiredPermission(BasePermission):
             return False
         if user.has_perm(perm):
             return True
-        self.message = f"Your user lacks the permission {permission_label(perm)} this endpoint needs."
+        self.message = gettext("Your user lacks the permission %(permission)s this endpoint needs.") % {
+            "permission": permission_label(perm)
+        }
         return False
 
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
@@ -65,10 +66,15 @@ class SizeLimitedJSONParser(JSONParser):
         except ValueError:
             declared = 0
         if declared > limit:
-            raise RequestTooLarge(f"The request body has {declared} bytes; the limit is {limit} bytes.")
+            raise RequestTooLarge(
+                gettext("The request body has %(size)s bytes; the limit is %(limit)s bytes.")
+                % {"size": declared, "limit": limit}
+            )
         body = stream.read(limit + 1)
         if len(body) > limit:
-            raise RequestTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+            raise RequestTooLarge(
+                gettext("The request body is larger than the limit of %(limit)s bytes.") % {"limit": limit}
+            )
         return super().parse(io.BytesIO(body), media_type, parser_context)
 
 
@@ -81,8 +87,10 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
     default_error_messages = {
-        "naive": "Give the time with its UTC offset, e.g. 2024-05-02T15:00:00-03:00 or 2024-05-02T18:00:00Z.",
-        "too_early": "The time must be from 2000-01-01 on.",
+        "naive": gettext_lazy(
+            "Give the time with its UTC offset, e.g. 2024-05-02T15:00:00-03:00 or 2024-05-02T18:00:00Z."
+        ),
+        "too_early": gettext_lazy("The time must be from 2000-01-01 on."),
     }
 
     def __init__(self, *, stored: bool = True, **kwargs: Any) -> None:
@@ -106,7 +114,7 @@ class OrderCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     template = None
-    invalid_cursor_message = "Invalid cursor: pass the cursor of a next/previous link unchanged."
+    invalid_cursor_message = gettext_lazy("Invalid cursor: pass the cursor of a next/previous link unchanged.")
 
     def decode_cursor(self, request):
         try:
@@ -142,7 +150,7 @@ def get_order(order_id: str, queryset: QuerySet[Order] | None = None) -> Order:
     if len(order_id) <= ORDER_ID_MAX_LENGTH and "\x00" not in order_id:
         order = (queryset if queryset is not None else _orders()).filter(order_id=order_id).first()
     if order is None:
-        raise exceptions.NotFound(f"There is no order {order_id!r}.")
+        raise exceptions.NotFound(gettext("There is no order %(order)r.") % {"order": order_id})
     return order
 
 
@@ -156,7 +164,9 @@ def get_invoice(order: Order, number: str) -> Invoice:
             .first()
         )
     if invoice is None:
-        raise exceptions.NotFound(f"Order {order.order_id} has no invoice numbered {number!r}.")
+        raise exceptions.NotFound(
+            gettext("Order %(order)s has no invoice numbered %(number)r.") % {"order": order.order_id, "number": number}
+        )
     return invoice
 
 
@@ -246,10 +256,10 @@ class OrderAckApi(ApiView):
         order = get_order(order_id)
         mode = settings.VTEX_START_HANDLING
         if not order.is_complete:
-            raise NotAllowed("The order was never read in full from VTEX; acknowledge it once it has been.")
+            raise NotAllowed(gettext("The order was never read in full from VTEX; acknowledge it once it has been."))
         order_record_erp_receipt(order=order, actor=request.user)
         if mode != "on_erp_ack":
-            message = (
+            message = gettext(
                 "Receipt recorded. This installation sends start-handling to VTEX when it imports an order "
                 "(VTEX_START_HANDLING=on_import)."
             )
@@ -257,9 +267,11 @@ class OrderAckApi(ApiView):
             result = order_acknowledge(client=vtex_client(), order=order, actor=request.user)
             order = get_order(order_id)
             if result.reason == "vtex":
-                raise VtexUnavailable(f"VTEX did not confirm start-handling: {result.message}")
+                raise VtexUnavailable(
+                    gettext("VTEX did not confirm start-handling: %(detail)s") % {"detail": result.message}
+                )
             if result.reason == "busy":  # the intake or an admin action is sending it right now
-                raise Conflict(f"{result.message} Try again in a minute.")
+                raise Conflict(gettext("%(detail)s Try again in a minute.") % {"detail": result.message})
             message = result.message
         order = get_order(order_id)
         body = {"order_id": order.order_id, "mode": mode, "vtex_status": order.vtex_status, "message": message}
@@ -308,7 +320,7 @@ class InvoiceCreateApi(ApiView):
             allow_blank=True,
             max_length=44,
             help_text="NF-e access key: 44 digits.",
-            error_messages={"invalid": "The NF-e access key has exactly 44 digits."},
+            error_messages={"invalid": gettext_lazy("The NF-e access key has exactly 44 digits.")},
         )
         url = serializers.CharField(required=False, allow_blank=True, max_length=500)
         value = serializers.IntegerField(
@@ -331,7 +343,10 @@ class InvoiceCreateApi(ApiView):
                 first = seen.setdefault(item["item_index"], position)
                 if first != position:
                     errors[position] = {
-                        "item_index": [f"Item {item['item_index']} is also at items[{first}]; give its quantity once."]
+                        "item_index": [
+                            gettext("Item %(index)s is also at items[%(first)s]; give its quantity once.")
+                            % {"index": item["item_index"], "first": first}
+                        ]
                     }
             if any(errors):
                 raise serializers.ValidationError(errors)
@@ -380,10 +395,13 @@ class InvoiceCreateApi(ApiView):
             return None
         if not same:
             raise Conflict(
-                f"Order {order.order_id} already has an invoice numbered {existing.number!r} with other content "
-                "(type, items, value, key or issue date). An invoice cannot be changed; a new one needs a new "
-                "number.",
-                fields={"number": ["Already used on this order for another invoice."]},
+                gettext(
+                    "Order %(order)s already has an invoice numbered %(number)r with other content "
+                    "(type, items, value, key or issue date). An invoice cannot be changed; a new one needs a new "
+                    "number."
+                )
+                % {"order": order.order_id, "number": existing.number},
+                fields={"number": [gettext("Already used on this order for another invoice.")]},
             )
         return Response(invoice_data(existing), status=status.HTTP_200_OK)
 
@@ -433,9 +451,11 @@ class InvoiceTrackingEventsApi(ApiView):
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if attrs["delivered_at"] is not None and not attrs["delivered"]:
-                raise serializers.ValidationError({"delivered_at": ["Give delivered_at only with delivered=true."]})
+                raise serializers.ValidationError(
+                    {"delivered_at": [gettext("Give delivered_at only with delivered=true.")]}
+                )
             if not attrs["events"] and not attrs["delivered"]:
-                raise serializers.ValidationError({"events": ["Send at least one event, or delivered=true."]})
+                raise serializers.ValidationError({"events": [gettext("Send at least one event, or delivered=true.")]})
             return attrs
 
     @extend_schema(request=InputSerializer, **schema.INVOICE_TRACKING_EVENTS)
@@ -504,5 +524,6 @@ class NotFoundApi(ApiView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         raise exceptions.NotFound(
-            f"No endpoint at {request.path}. Paths end with a slash, e.g. /api/v1/orders/; see /api/docs/."
+            gettext("No endpoint at %(path)s. Paths end with a slash, e.g. /api/v1/orders/; see /api/docs/.")
+            % {"path": request.path}
         )

@@ -133,7 +133,8 @@ class Report:
             f"erp-bridge bench ({self.mode}) · {db['engine']} {db['version']} · {m['cpu_model']} × {m['cpus']} · "
             f"Python {m['python']} · Django {m['django']} · {m['git']} · {self.started_at}",
             f"load average at start {m['load_average_start']}, at end {m.get('load_average_end', '?')} "
-            f"(on {m['cpus']} cores; above ~0.5 per core the figures are noisy) · total {self.seconds:.0f} s",
+            f"(on {m['cpus']} cores; above ~0.5 per core the figures are noisy) · total {self.seconds:.0f} s"
+            f" · VTEX_CONCURRENCY {self.settings.get('VTEX_CONCURRENCY', '?')}",
             "",
         ]
         rows: list[tuple[str, str, str, str]] = []

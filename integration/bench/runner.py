@@ -46,6 +46,7 @@ def run_bench(
     only: Iterable[str] = (),
     counts: scenarios.Counts | None = None,
     log: Callable[[str], None] | None = None,
+    concurrency: int | None = None,
 ) -> Report:
     started = time.perf_counter()
     log = log or _stderr_log(started)
@@ -54,6 +55,9 @@ def run_bench(
     if unknown:
         raise ValueError(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIO_KEYS)}")
     counts = counts or (scenarios.QUICK if quick else scenarios.FULL)
+    if concurrency is not None:  # a what-if run; the default is the setting's
+        with override_settings(VTEX_CONCURRENCY=concurrency):
+            return run_bench(quick=quick, only=only, counts=counts, log=log)
     report = Report(
         mode="quick" if quick else "full",
         machine=machine_info(),

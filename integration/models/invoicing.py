@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from integration.models.orders import Order, OrderItem
 
@@ -9,42 +11,62 @@ from integration.models.orders import Order, OrderItem
 class SendState(models.TextChoices):
     """Where the VTEX side of a change stands (the outbox row that carries it)."""
 
-    PENDING = "pending", "Waiting to be sent"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent to VTEX"
-    FAILED = "failed", "Failed: needs attention"
-    STOPPED = "stopped", "Not sent (stopped)"
+    PENDING = "pending", _("Waiting to be sent")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent to VTEX")
+    FAILED = "failed", _("Failed: needs attention")
+    STOPPED = "stopped", _("Not sent (stopped)")
 
 
 class Invoice(models.Model):
     class Kind(models.TextChoices):
-        OUTPUT = "output", "Output (sale)"
-        INPUT = "input", "Input (return)"
+        OUTPUT = "output", _("Output (sale)")
+        INPUT = "input", _("Input (return)")
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoices")
-    number = models.CharField(max_length=50, help_text="Unique per order; no '/' (VTEX uses it in URLs).")
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.OUTPUT)
-    issued_at = models.DateTimeField()
-    access_key = models.CharField("NF-e access key", max_length=44, blank=True)
-    url = models.URLField("invoice URL", max_length=500, blank=True)
-    embedded_xml = models.TextField("embedded XML", blank=True)
-    value_cents = models.BigIntegerField()
-    courier = models.CharField(max_length=100, blank=True)
-    tracking_number = models.CharField(max_length=100, blank=True)
-    tracking_url = models.URLField("tracking URL", max_length=500, blank=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    send_state = models.CharField(max_length=16, choices=SendState.choices, default=SendState.PENDING, db_index=True)
-    vtex_receipt = models.CharField("VTEX receipt", max_length=100, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(
+        _("number"), max_length=50, help_text=_("Unique per order; no '/' (VTEX uses it in URLs).")
     )
-    created_via = models.CharField(max_length=16, default="admin")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.OUTPUT)
+    issued_at = models.DateTimeField(_("issued at"))
+    access_key = models.CharField(_("NF-e access key"), max_length=44, blank=True)
+    url = models.URLField(_("invoice URL"), max_length=500, blank=True)
+    embedded_xml = models.TextField(_("embedded XML"), blank=True)
+    value_cents = models.BigIntegerField(_("value cents"))
+    courier = models.CharField(_("courier"), max_length=100, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True)
+    tracking_url = models.URLField(_("tracking URL"), max_length=500, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    send_state = models.CharField(
+        _("send state"), max_length=16, choices=SendState.choices, default=SendState.PENDING, db_index=True
+    )
+    vtex_receipt = models.CharField(_("VTEX receipt"), max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_via = models.CharField(_("created via"), max_length=16, default="admin")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
         ordering = ["order", "created_at", "id"]
         permissions = [("enter_invoices", "Can enter invoices, tracking and delivery")]
+        indexes = [
+            # The "Invoiced, no tracking" count and filter: only invoices still waiting for a tracking
+            # number, found without reading every invoice sent.
+            models.Index(
+                fields=["tracking_number", "issued_at"],
+                condition=models.Q(kind="output", send_state="sent", tracking_number="", delivered_at__isnull=True),
+                name="invoice_awaiting_tracking_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["order", "number"], name="invoice_number_unique_per_order"),
             models.CheckConstraint(condition=models.Q(value_cents__gt=0), name="invoice_value_positive"),
@@ -61,12 +83,16 @@ class Invoice(models.Model):
 
 
 class InvoiceItem(models.Model):
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="items")
-    order_item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="invoice_items")
-    quantity = models.PositiveIntegerField()
-    unit_price_cents = models.BigIntegerField()
+    invoice = models.ForeignKey(Invoice, verbose_name=_("invoice"), on_delete=models.CASCADE, related_name="items")
+    order_item = models.ForeignKey(
+        OrderItem, verbose_name=_("order item"), on_delete=models.PROTECT, related_name="invoice_items"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price_cents = models.BigIntegerField(_("unit price cents"))
 
     class Meta:
+        verbose_name = _("invoice item")
+        verbose_name_plural = _("invoice items")
         ordering = ["invoice", "order_item__item_index"]
         constraints = [
             models.UniqueConstraint(fields=["invoice", "order_item"], name="invoiceitem_unique_per_invoice"),
@@ -78,17 +104,26 @@ class InvoiceItem(models.Model):
 
 
 class TrackingEvent(models.Model):
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="tracking_events")
-    occurred_at = models.DateTimeField()
-    city = models.CharField(max_length=100, blank=True)
-    state = models.CharField("state (UF)", max_length=50, blank=True)
-    description = models.CharField(max_length=300)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.CASCADE, related_name="tracking_events"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    state = models.CharField(_("state (UF)"), max_length=50, blank=True)
+    description = models.CharField(_("description"), max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("tracking event")
+        verbose_name_plural = _("tracking events")
         ordering = ["invoice", "occurred_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -102,27 +137,36 @@ class TrackingEvent(models.Model):
 
 class CancellationRequest(models.Model):
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SENDING = "sending", "Sending"
-        REQUESTED = "requested", "Accepted by VTEX"
-        CONFIRMED = "confirmed", "Canceled at VTEX"
-        FAILED = "failed", "Refused or failed"
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Sending")
+        REQUESTED = "requested", _("Accepted by VTEX")
+        CONFIRMED = "confirmed", _("Canceled at VTEX")
+        FAILED = "failed", _("Refused or failed")
 
     OPEN_STATES = (State.PENDING, State.SENDING, State.REQUESTED)
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="cancellation_requests")
-    reason = models.TextField()
-    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="cancellation_requests"
     )
-    requested_via = models.CharField(max_length=16, default="admin")
-    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    vtex_receipt = models.CharField("VTEX receipt", max_length=100, blank=True)
-    vtex_answer = models.TextField("VTEX answer", blank=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(_("reason"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_via = models.CharField(_("requested via"), max_length=16, default="admin")
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True, db_index=True)
+    vtex_receipt = models.CharField(_("VTEX receipt"), max_length=100, blank=True)
+    vtex_answer = models.TextField(_("VTEX answer"), blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("cancellation request")
+        verbose_name_plural = _("cancellation requests")
         ordering = ["-requested_at", "-id"]
         permissions = [("request_cancellation", "Can request the cancellation of an order")]
         constraints = [
@@ -135,4 +179,4 @@ class CancellationRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Cancellation of {self.order.order_id}"
+        return gettext("Cancellation of %(order)s") % {"order": self.order.order_id}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from integration.models import CancellationRequest, Order, OrderEvent, OutboxMessage
 from integration.services.errors import FieldErrors, NotAllowed
@@ -31,15 +32,17 @@ REASON_MAX_LENGTH = 500
 def order_cancellation_blocker(order: Order) -> str:
     """Why the order cannot be canceled now, or "" when it can (shown instead of the button)."""
     if order.vtex_status in CANCELED_STATUSES:
-        return "The order is canceled already."
+        return _("The order is canceled already.")
     if order.cancellation_requests.filter(state__in=CancellationRequest.OPEN_STATES).exists():
-        return "A cancellation was requested already; VTEX's confirmation is awaited."
+        return _("A cancellation was requested already; VTEX's confirmation is awaited.")
     if order.invoices.exists():
-        return "The order has an invoice; VTEX cancels only orders without any invoice (issue a return instead)."
+        return _("The order has an invoice; VTEX cancels only orders without any invoice (issue a return instead).")
     if order.vtex_status not in CANCELLABLE_STATUSES:
-        return f"VTEX does not cancel orders in status {order.vtex_status or 'unknown'}."
+        if not order.vtex_status:
+            return _("VTEX does not cancel orders in an unknown status.")
+        return _("VTEX does not cancel orders in status %(status)s.") % {"status": order.vtex_status}
     if order.raw.get("allowCancellation") is False:
-        return "VTEX does not allow cancelling this order now (allowCancellation is off)."
+        return _("VTEX does not allow cancelling this order now (allowCancellation is off).")
     return ""
 
 
@@ -48,9 +51,11 @@ def cancellation_reason_check(reason: str) -> str:
     reason = (reason or "").strip()
     errors = FieldErrors()
     if len(reason) < REASON_MIN_LENGTH:
-        errors.add("reason", f"Say why the order is canceled (at least {REASON_MIN_LENGTH} characters).")
+        errors.add(
+            "reason", _("Say why the order is canceled (at least %(min)s characters).") % {"min": REASON_MIN_LENGTH}
+        )
     elif len(reason) > REASON_MAX_LENGTH:
-        errors.add("reason", f"The reason has at most {REASON_MAX_LENGTH} characters.")
+        errors.add("reason", _("The reason has at most %(max)s characters.") % {"max": REASON_MAX_LENGTH})
     errors.raise_if_any()
     return reason
 
@@ -71,7 +76,7 @@ def cancellation_request_create(*, order: Order, reason: str, actor=None, via: s
                     requested_via=via,
                 )
         except IntegrityError:
-            raise NotAllowed("A cancellation was requested already; VTEX's confirmation is awaited.") from None
+            raise NotAllowed(_("A cancellation was requested already; VTEX's confirmation is awaited.")) from None
         outbox_enqueue(
             kind=OutboxMessage.Kind.CANCEL,
             order=order,

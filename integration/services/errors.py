@@ -1,10 +1,13 @@
 """Errors the services raise for bad input or forbidden actions. Nothing was changed when one is raised.
 
 The admin shows `message` and the per-field messages beside the fields; the API returns
-{"error": {"code", "message", "fields"}}.
+{"error": {"code", "message", "fields"}}. Messages are in the language active when the error is
+raised (the request's: see LocaleMiddleware); `code` never changes with it, programs match on it.
 """
 
 from __future__ import annotations
+
+from django.utils.translation import gettext
 
 
 class ServiceError(Exception):
@@ -54,6 +57,6 @@ class FieldErrors:
     def __bool__(self) -> bool:
         return bool(self.fields)
 
-    def raise_if_any(self, message: str = "Please correct the errors below.") -> None:
+    def raise_if_any(self, message: str | None = None) -> None:
         if self.fields:
-            raise ValidationFailed(message, fields=self.fields)
+            raise ValidationFailed(message or gettext("Please correct the errors below."), fields=self.fields)

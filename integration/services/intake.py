@@ -7,7 +7,8 @@ One cycle (DESIGN.md "The flow"):
 3. list ready-for-handling orders, every page; skip the ones already stored and acknowledged
    (List orders lags about 4 minutes behind, VTEX-API.md §1);
 4. read each new order (and its payment transaction when VTEX_FETCH_PAYMENTS is on) in worker
-   threads, store it in one transaction per order, and only then send start-handling.
+   threads, store the orders read so far in one transaction (a batch), and only then send
+   start-handling; the answers are recorded in batches too.
 
 Worker threads only speak to VTEX; this module's thread does every database write.
 """
@@ -15,6 +16,7 @@ Worker threads only speak to VTEX; this module's thread does every database writ
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,6 +26,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from integration.models import HookNotification, Order
+from integration.services.crashpoints import crash_point
 from integration.services.feed import feed_config_ensure, feed_read
 from integration.services.hook import hook_pending_order_ids
 from integration.services.leases import lease, lease_holder
@@ -33,8 +36,10 @@ from integration.services.orders import (
     order_claim_acknowledgement,
     order_record_acknowledgement,
     order_record_intake_failure,
-    order_store_from_vtex,
     orders_awaiting_acknowledgement,
+    orders_claim_acknowledgement,
+    orders_record_acknowledgements,
+    orders_store_from_vtex,
     vtex_send_start_handling,
 )
 from integration.services.vtex import call_log, vtex_client
@@ -47,8 +52,12 @@ INTAKE_SOURCES = ("list", "feed", "hook", "sweep")
 FEED_MAX_BATCHES_PER_CYCLE = 1000
 INTAKE_LEASE = "intake"
 INTAKE_LEASE_TTL = timedelta(minutes=5)
+#: Fetches and acknowledgements in flight per worker thread (see _Cycle.run).
+INTAKE_WINDOW_PER_THREAD = 8
 #: Renew the lease this often; far below its TTL so a slow page never loses it.
 LEASE_RENEW_EVERY_S = 30.0
+#: Write the buffered VTEX call records after about this many calls.
+CALL_LOG_FLUSH_EVERY = 2000
 
 
 @dataclass
@@ -118,6 +127,8 @@ class _Cycle:
         self.result = IntakeResult()
         self.summaries: dict[str, dict[str, Any]] = {}
         self.failed_ids: set[str] = set()
+        self._waiting: deque[tuple[str, str]] = deque()  # jobs not yet handed to the pool
+        self._unlogged_calls = 0
         self._last_renewal = time.monotonic()
 
     # Jobs run in worker threads: ("fetch", order_id) or ("ack", order_id).
@@ -128,7 +139,10 @@ class _Cycle:
         return vtex_send_start_handling(client=self.client, order_id=order_id)
 
     def run(self, source: Callable[[], None], source_name: str) -> IntakeResult:
-        with WorkerPool(self.work, size=settings.VTEX_CONCURRENCY) as pool:
+        # A wide window: results wait a little while the owner stores the previous batch, and the
+        # batches get bigger (fewer statements an order), which is what bounds intake on a slow core.
+        concurrency = settings.VTEX_CONCURRENCY
+        with WorkerPool(self.work, size=concurrency, window=concurrency * INTAKE_WINDOW_PER_THREAD) as pool:
             self.pool = pool
             if self.acknowledge:
                 for order_id in list(orders_awaiting_acknowledgement().values_list("order_id", flat=True)):
@@ -151,6 +165,7 @@ class _Cycle:
             self._take_page(page)
 
     def _take_page(self, page: list[dict[str, Any]]) -> None:
+        crash_point("intake.list_page_read")
         ids = [str(entry.get("orderId")) for entry in page if isinstance(entry, dict) and entry.get("orderId")]
         known = dict(Order.objects.filter(order_id__in=ids).values_list("order_id", "is_complete"))
         for entry in page:
@@ -177,6 +192,7 @@ class _Cycle:
             events = feed_read(client=self.client)
             if not events:
                 return
+            crash_point("intake.feed_read")
             handles_by_order: dict[str, list[str]] = {}
             for event in events:
                 order_id = str(event.get("orderId") or "")
@@ -193,9 +209,11 @@ class _Cycle:
                 for handle in handles
                 if handle
             ]
+            crash_point("intake.feed_before_commit")
             if done:
                 self.client.commit_feed(done)
                 self.result.committed += len(done)
+                crash_point("intake.feed_committed")
             self._keep_alive()
 
     def take_hook_notifications(self) -> None:
@@ -215,52 +233,101 @@ class _Cycle:
 
     # ---- the pipeline ---------------------------------------------------------------------------
 
+    # The owner hands jobs to the pool as it has room, and stores results in batches: every result
+    # already finished when it looks (a few while the database is fast, more when it is slow).
+    # Handling a batch only queues new jobs (acknowledgements); _pump hands them over, so the
+    # handling never nests.
+
     def _drain(self) -> None:
-        while self.pool.in_flight:
-            self._handle(self.pool.next_done())
+        while self.pool.in_flight or self._waiting:
+            self._pump()
+            if self.pool.in_flight:
+                self._handle_batch(self.pool.next_batch())
 
     def _submit(self, job: tuple[str, str]) -> None:
-        while self.pool.full:
-            self._handle(self.pool.next_done())
-        self.pool.submit(job)
+        self._waiting.append(job)
+        self._pump()
+
+    def _pump(self) -> None:
+        while self._waiting:
+            if self.pool.full:
+                self._handle_batch(self.pool.next_batch())
+            else:
+                self.pool.submit(self._waiting.popleft())
 
     def _submit_ack(self, order_id: str) -> None:
         if order_claim_acknowledgement(order_id=order_id):
             self._submit(("ack", order_id))
 
-    def _handle(self, done) -> None:
-        kind, order_id = done.job
-        if kind == "fetch":
-            if done.error is not None:
+    def _handle_batch(self, batch) -> None:
+        fetched: list[tuple[str, FetchedOrder]] = []
+        acks: list[AckResult] = []
+        for done in batch:
+            kind, order_id = done.job
+            if kind == "fetch":
+                if done.error is not None:
+                    self._fail(order_id, done.error)
+                else:
+                    fetched.append((order_id, done.result))
+                    crash_point("intake.order_fetched")
+            elif done.error is not None:  # a bug, not a VTEX answer: keep the order retryable
+                order_record_acknowledgement(result=AckResult(order_id, done=False, message=str(done.error)))
                 self._fail(order_id, done.error)
             else:
-                self._store(order_id, done.result)
-        elif done.error is not None:  # a bug, not a VTEX answer: keep the order retryable
-            order_record_acknowledgement(result=AckResult(order_id, done=False, message=str(done.error)))
-            self._fail(order_id, done.error)
-        else:
-            order_record_acknowledgement(result=done.result)
-            if done.result.done:
-                self.result.acknowledged += 1
-            else:
-                self._fail(order_id, VtexError(done.result.message), record=False)
+                acks.append(done.result)
+                crash_point("intake.start_handling_sent")
+        # Not one transaction around both: the one-by-one fallback of a store must commit each
+        # order as it goes, or two cycles inserting the same orders deadlock (PostgreSQL).
+        if fetched:
+            self._store(fetched)
+        if acks:
+            orders_record_acknowledgements(results=acks)
+            for result in acks:
+                crash_point("intake.ack_recorded")
+                if result.done:
+                    self.result.acknowledged += 1
+                else:
+                    self._fail(result.order_id, VtexError(result.message), record=False)
+        self._unlogged_calls += len(batch)
+        if self._unlogged_calls >= CALL_LOG_FLUSH_EVERY:
+            # The workers' call records wait in memory (about 4 KB each): written as they pile
+            # up, so a long cycle's memory stays flat.
+            call_log.flush()
+            self._unlogged_calls = 0
         self._keep_alive()
 
-    def _store(self, order_id: str, fetched: FetchedOrder) -> None:
-        status = fetched.data.fields["vtex_status"]
-        if status != READY_FOR_HANDLING and not Order.objects.filter(order_id=order_id).exists():
-            # Not ours to take: it left ready-for-handling before we saw it (canceled, say).
-            self.result.ignored += 1
-            return
-        outcome = order_store_from_vtex(data=fetched.data, raw=fetched.raw, payment_status=fetched.payment_status)
-        if outcome.created:
-            self.result.imported += 1
-        elif outcome.changed:
-            self.result.updated += 1
-        else:
-            self.result.already_known += 1
-        if self.acknowledge and outcome.order.vtex_status == READY_FOR_HANDLING:
-            self._submit_ack(order_id)
+    def _store(self, fetched: list[tuple[str, FetchedOrder]]) -> None:
+        known = set(
+            Order.objects.filter(order_id__in=[order_id for order_id, _ in fetched]).values_list("order_id", flat=True)
+        )
+        taken = []
+        for order_id, order in fetched:
+            if order.data.fields["vtex_status"] != READY_FOR_HANDLING and order_id not in known:
+                # Not ours to take: it left ready-for-handling before we saw it (canceled, say).
+                self.result.ignored += 1
+            else:
+                taken.append(order)
+        outcomes = orders_store_from_vtex(
+            batch=[(order.data, order.raw, order.payment_status) for order in taken],
+            claim_acknowledgement=self.acknowledge,
+            stored=known,
+        )
+        claimed, to_claim = [], []
+        for outcome in outcomes:
+            crash_point("intake.order_stored")
+            if outcome.created:
+                self.result.imported += 1
+            elif outcome.changed:
+                self.result.updated += 1
+            else:
+                self.result.already_known += 1
+            if outcome.claimed:
+                claimed.append(outcome.order.order_id)  # new, and stored already claimed: committed first
+            elif self.acknowledge and outcome.order.vtex_status == READY_FOR_HANDLING:
+                to_claim.append(outcome.order.order_id)
+        for order_id in claimed + orders_claim_acknowledgement(order_ids=list(dict.fromkeys(to_claim))):
+            crash_point("intake.ack_claimed")
+            self._waiting.append(("ack", order_id))
 
     def _fail(self, order_id: str, error: BaseException, *, record: bool = True) -> None:
         if not isinstance(error, (VtexError, VtexDataError)):
@@ -298,6 +365,7 @@ def intake_run(
             holder = lease_holder(INTAKE_LEASE)
             who = f" by {holder.holder} until {holder.expires_at:%H:%M:%S} UTC" if holder else ""
             return IntakeResult(skipped_reason=f"another intake is running{who}")
+        crash_point("intake.lease_taken")
         cycle = _Cycle(
             client=client,
             held_lease=held,

@@ -15,10 +15,13 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from integration.models import CancellationRequest, Invoice, InvoiceItem, Order, OrderEvent, OrderItem, OutboxMessage
+from integration.services.crashpoints import crash_point
 from integration.services.errors import Conflict, FieldErrors, NotAllowed
-from integration.services.events import order_event_record
+from integration.services.events import order_event_record, stored_text
 from integration.services.orders import CANCELED_STATUSES, order_recompute_state
 from integration.services.outbox import outbox_enqueue
 from integration.vtex.payloads import InvoiceLinePayload, invoice_payload
@@ -139,13 +142,13 @@ def invoice_plan(
 def order_invoicing_blocker(order: Order) -> str:
     """Why no invoice can be entered now, or "" when one can."""
     if order.vtex_status in CANCELED_STATUSES or order.state == Order.State.CANCELED:
-        return "The order is canceled; it cannot be invoiced."
+        return _("The order is canceled; it cannot be invoiced.")
     if order.cancellation_requests.filter(state__in=CancellationRequest.OPEN_STATES).exists():
-        return "A cancellation was requested for this order; it cannot be invoiced."
+        return _("A cancellation was requested for this order; it cannot be invoiced.")
     if not order.is_complete:
-        return "The order was never read in full from VTEX; refresh it first."
+        return _("The order was never read in full from VTEX; refresh it first.")
     if order.ack_state != Order.AckState.DONE:
-        return "VTEX has not confirmed start-handling for this order yet; invoice it once it has."
+        return _("VTEX has not confirmed start-handling for this order yet; invoice it once it has.")
     return ""
 
 
@@ -161,23 +164,25 @@ def _validate_header(
     tracking_url: str,
 ) -> None:
     if not number:
-        errors.add("number", "The invoice number is required.")
+        errors.add("number", _("The invoice number is required."))
     elif "/" in number:
-        errors.add("number", "The invoice number must not contain '/' (VTEX uses it in its addresses).")
+        errors.add("number", _("The invoice number must not contain '/' (VTEX uses it in its addresses)."))
     elif len(number) > NUMBER_MAX_LENGTH:
-        errors.add("number", f"The invoice number must have at most {NUMBER_MAX_LENGTH} characters.")
+        errors.add("number", _("The invoice number must have at most %(max)s characters.") % {"max": NUMBER_MAX_LENGTH})
     elif order.invoices.filter(number=number).exists():
-        errors.add("number", f"This order already has an invoice numbered {number!r}.")
+        errors.add("number", _("This order already has an invoice numbered %(number)r.") % {"number": number})
     if kind not in Invoice.Kind.values:
-        errors.add("kind", f"The type must be one of: {', '.join(Invoice.Kind.values)}.")
+        errors.add("kind", _("The type must be one of: %(values)s.") % {"values": ", ".join(Invoice.Kind.values)})
     if issued_at is None:
-        errors.add("issued_at", "The issue date is required.")
+        errors.add("issued_at", _("The issue date is required."))
     elif timezone.is_naive(issued_at):
-        errors.add("issued_at", "The issue date needs a time zone.")
+        errors.add("issued_at", _("The issue date needs a time zone."))
     elif issued_at > timezone.now() + CLOCK_SKEW:
-        errors.add("issued_at", "The issue date cannot be in the future.")
+        errors.add("issued_at", _("The issue date cannot be in the future."))
     if access_key and (len(access_key) != ACCESS_KEY_LENGTH or not access_key.isdigit()):
-        errors.add("access_key", f"The NF-e access key has exactly {ACCESS_KEY_LENGTH} digits.")
+        errors.add(
+            "access_key", _("The NF-e access key has exactly %(length)s digits.") % {"length": ACCESS_KEY_LENGTH}
+        )
     for name, value in (("url", url), ("tracking_url", tracking_url)):
         if value:
             try:
@@ -193,54 +198,69 @@ def _validate_lines(
     for index, quantity in lines:
         key = f"items[{index}]"
         if index not in quantities:
-            errors.add(key, f"The order has no item number {index}.")
+            errors.add(key, _("The order has no item number %(index)s.") % {"index": index})
             continue
         if index in wanted:
-            errors.add(key, "This item appears twice; give its total quantity once.")
+            errors.add(key, _("This item appears twice; give its total quantity once."))
             continue
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-            errors.add(key, "The quantity must be a whole number above 0.")
+            errors.add(key, _("The quantity must be a whole number above 0."))
             continue
         entry = quantities[index]
-        limit, what = (
-            (entry.remaining, "left to invoice")
-            if kind == Invoice.Kind.OUTPUT
-            else (entry.returnable, "invoiced and not yet returned")
-        )
+        limit = entry.remaining if kind == Invoice.Kind.OUTPUT else entry.returnable
         if quantity > limit:
-            errors.add(key, f"Only {limit} of “{entry.item.name}” {'is' if limit == 1 else 'are'} {what}.")
+            values = {"limit": limit, "name": entry.item.name}
+            if kind == Invoice.Kind.OUTPUT:
+                text = ngettext(
+                    "Only %(limit)s of “%(name)s” is left to invoice.",
+                    "Only %(limit)s of “%(name)s” are left to invoice.",
+                    limit,
+                )
+            else:
+                text = ngettext(
+                    "Only %(limit)s of “%(name)s” is invoiced and not yet returned.",
+                    "Only %(limit)s of “%(name)s” are invoiced and not yet returned.",
+                    limit,
+                )
+            errors.add(key, text % values)
             continue
         wanted[index] = quantity
     if not lines:
-        errors.add("items", "Choose at least one item and its quantity.")
+        errors.add("items", _("Choose at least one item and its quantity."))
     return wanted
 
 
 def _validate_value(errors: FieldErrors, *, plan: InvoicePlan, kind: str, override: int | None, order: Order) -> None:
     if override is not None and (isinstance(override, bool) or not isinstance(override, int)):
-        errors.add("value", "The value is a whole number of cents.")
+        errors.add("value", _("The value is a whole number of cents."))
         return
     value = plan.value_cents
     if value <= 0:
-        errors.add("value", "The invoice value must be above zero.")
+        errors.add("value", _("The invoice value must be above zero."))
         return
     if kind == Invoice.Kind.INPUT:
         returnable = order_returnable_cents(order)
         if value > returnable:
-            errors.add("value", f"A return can be at most the {returnable} cents invoiced and not yet returned.")
+            errors.add(
+                "value",
+                _("A return can be at most the %(cents)s cents invoiced and not yet returned.") % {"cents": returnable},
+            )
         return
     remaining = plan.order_total_cents - plan.invoiced_before_cents
     if plan.completes_order and value != remaining:
         errors.add(
             "value",
-            f"This invoice completes the order, so it must carry the remaining {remaining} cents: "
-            "the output invoices must add up to the order total.",
+            _(
+                "This invoice completes the order, so it must carry the remaining %(cents)s cents: "
+                "the output invoices must add up to the order total."
+            )
+            % {"cents": remaining},
         )
     elif not plan.completes_order and value >= remaining:
         errors.add(
             "value",
-            f"Items remain to be invoiced, so this invoice must be below the {remaining} cents "
-            "left of the order total.",
+            _("Items remain to be invoiced, so this invoice must be below the %(cents)s cents left of the order total.")
+            % {"cents": remaining},
         )
 
 
@@ -283,9 +303,9 @@ def invoice_validate(*, order: Order, data: InvoiceInput) -> InvoicePlan:
         raise NotAllowed(blocker)
     quantities = order_item_quantities(order)
     if data.kind == Invoice.Kind.INPUT and any(q.remaining > 0 for q in quantities.values()):
-        raise NotAllowed("A return (input) invoice is possible only once the order is fully invoiced.")
+        raise NotAllowed(_("A return (input) invoice is possible only once the order is fully invoiced."))
     if data.kind == Invoice.Kind.OUTPUT and not any(q.remaining > 0 for q in quantities.values()):
-        raise NotAllowed("The order is fully invoiced already.")
+        raise NotAllowed(_("The order is fully invoiced already."))
     errors = FieldErrors()
     _validate_header(
         errors,
@@ -331,8 +351,8 @@ def invoice_create(*, order: Order, data: InvoiceInput, actor=None, via: str = "
                 )
         except IntegrityError:
             raise Conflict(
-                f"This order already has an invoice numbered {data.number!r}.",
-                fields={"number": ["Already used on this order."]},
+                _("This order already has an invoice numbered %(number)r.") % {"number": data.number},
+                fields={"number": [_("Already used on this order.")]},
             ) from None
         InvoiceItem.objects.bulk_create(
             InvoiceItem(
@@ -361,11 +381,12 @@ def invoice_create(*, order: Order, data: InvoiceInput, actor=None, via: str = "
             dispatched_at=invoice.dispatched_at,
         )
         outbox_enqueue(kind=OutboxMessage.Kind.INVOICE, order=order, invoice=invoice, payload=payload, actor=actor)
+        crash_point("invoicing.outbox_row_written")
         lines_text = ", ".join(f"{quantity} × {entry.item.name}" for entry, quantity in plan.lines)
         order_event_record(
             order=order,
             kind=OrderEvent.Kind.INVOICE_ADDED,
-            message=f"{invoice.get_kind_display()} invoice {invoice.number} entered: {lines_text}; "
+            message=f"{stored_text(invoice.get_kind_display)} invoice {invoice.number} entered: {lines_text}; "
             f"value {invoice.value_cents} cents.",
             actor=actor,
             actor_label=via,

@@ -20,10 +20,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, SendState
+from integration.services.crashpoints import crash_point
 from integration.services.events import order_event_record
 from integration.vtex import VtexClient, VtexError, VtexRateLimited, VtexServerError
 
@@ -81,6 +82,7 @@ def outbox_enqueue(
 
 
 def _queue_send(message_id: int) -> None:
+    crash_point("outbox.committed_before_queue")
     from django_q.tasks import async_task
 
     try:
@@ -106,6 +108,12 @@ def _claimable(now) -> Q:
     )
 
 
+def _unknown_if_taken_back() -> Case:
+    """A row still "sending" is taken back from a sender that died mid-send: it may have reached
+    VTEX, so its outcome is unknown and the order is read back before anything is re-sent."""
+    return Case(When(state=State.SENDING, then=Value(True)), default=F("outcome_unknown"))
+
+
 def outbox_due(*, now=None) -> QuerySet[OutboxMessage]:
     now = now or timezone.now()
     return OutboxMessage.objects.filter(_claimable(now)).exclude(_earlier_unsent_of_same_invoice()).order_by("id")
@@ -116,9 +124,37 @@ def outbox_claim(*, message_id: int) -> bool:
     claimed = (
         OutboxMessage.objects.filter(_claimable(now), pk=message_id)
         .exclude(_earlier_unsent_of_same_invoice())
-        .update(state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+        .update(
+            state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1, outcome_unknown=_unknown_if_taken_back()
+        )
     )
     return bool(claimed)
+
+
+def outbox_claim_many(*, message_ids: list[int]) -> list[OutboxMessage]:
+    """outbox_claim for many rows in one UPDATE; returns the rows claimed (with their order,
+    invoice and cancellation), oldest first.
+
+    The rows this UPDATE changed are the ones now SENDING with exactly its claim time.
+    """
+    if not message_ids:
+        return []
+    now = timezone.now()
+    claimed = (
+        OutboxMessage.objects.filter(_claimable(now), pk__in=message_ids)
+        .exclude(_earlier_unsent_of_same_invoice())
+        .update(
+            state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1, outcome_unknown=_unknown_if_taken_back()
+        )
+    )
+    if not claimed:
+        return []
+    return list(
+        OutboxMessage.objects.select_related("order", "invoice", "cancellation")
+        .defer("order__raw")
+        .filter(pk__in=message_ids, state=State.SENDING, claimed_at=now)
+        .order_by("id")
+    )
 
 
 # ---- sending ----------------------------------------------------------------------------------------
@@ -172,15 +208,18 @@ def outbox_send(*, message_id: int, client: VtexClient) -> SendOutcome | None:
     if not outbox_claim(message_id=message_id):
         return None
     message = OutboxMessage.objects.select_related("order", "invoice", "cancellation").get(pk=message_id)
+    crash_point("outbox.claimed")
     try:
         if message.outcome_unknown:
             vtex_order = client.get_order(message.order.order_id)
             if vtex_shows_effect(message, vtex_order):
                 return _record_sent(message, {}, note="VTEX already shows it (read back after an unanswered attempt).")
         answer = _send(client, message)
+        crash_point(f"outbox.sent.{message.kind}")
     except VtexError as exc:
         return _record_failure(message, exc)
     outcome = _record_sent(message, answer)
+    crash_point("outbox.recorded")
     _read_back_status(message, client)
     return outcome
 
@@ -202,6 +241,7 @@ def _read_back_status(message: OutboxMessage, client: VtexClient) -> None:
         return
     try:
         fetched = vtex_fetch_order(client=client, order_id=message.order.order_id, fetch_payments=False)
+        crash_point("outbox.read_back")
         order_store_from_vtex(data=fetched.data, raw=fetched.raw)
     except Exception:  # noqa: BLE001 - a failed read-back must not undo a successful send
         logger.warning("could not read order %s back after sending", message.order.order_id, exc_info=True)
@@ -230,7 +270,9 @@ def _sync_target(message: OutboxMessage, state: str, *, receipt: str = "", answe
         ).update(**fields)
 
 
-def _record_sent(message: OutboxMessage, answer: dict[str, Any], *, note: str = "") -> SendOutcome:
+def _record_sent(
+    message: OutboxMessage, answer: dict[str, Any], *, note: str = "", refresh: bool = True
+) -> SendOutcome:
     from integration.services.orders import order_recompute_state
 
     receipt = str(answer.get("receipt") or "")[:100]
@@ -252,8 +294,73 @@ def _record_sent(message: OutboxMessage, answer: dict[str, Any], *, note: str = 
             data={"outbox": message.pk, "receipt": receipt},
         )
         order_recompute_state(message.order)
-    message.refresh_from_db()
+    if refresh:
+        message.refresh_from_db()
     return SendOutcome(message, State.SENT, detail)
+
+
+#: Kinds whose acceptance _record_sent_many writes; a cancellation (rare, and its request's
+#: state has its own rule in _sync_target) goes through _record_sent.
+BATCHED_KINDS = (Kind.INVOICE, Kind.TRACKING, Kind.TRACKING_EVENTS)
+
+
+def _record_sent_many(entries: list[tuple[OutboxMessage, dict[str, Any], str]]) -> list[SendOutcome]:
+    """_record_sent for many accepted rows (message, answer, note) of BATCHED_KINDS, in one
+    transaction: one UPDATE of the rows, one of their invoices, one INSERT of the timeline
+    entries and the orders' states recomputed together."""
+    from integration.services.orders import orders_recompute_states
+
+    if not entries:
+        return []
+    now = timezone.now()
+    receipts = {message.pk: str(answer.get("receipt") or "")[:100] for message, answer, _ in entries}
+    invoice_receipts = {
+        message.invoice_id: receipts[message.pk] for message, _, _ in entries if message.kind == Kind.INVOICE
+    }
+    outcomes, events = [], []
+    with transaction.atomic():
+        OutboxMessage.objects.filter(pk__in=list(receipts)).update(
+            state=State.SENT,
+            sent_at=now,
+            vtex_receipt=_by_pk(receipts, default=Value("")),
+            outcome_unknown=False,
+            last_error="",
+            last_status_code=None,
+        )
+        if invoice_receipts:
+            # As _sync_target: an empty receipt keeps the one stored.
+            Invoice.objects.filter(pk__in=list(invoice_receipts)).update(
+                send_state=SendState.SENT,
+                vtex_receipt=_by_pk(
+                    {pk: receipt for pk, receipt in invoice_receipts.items() if receipt}, default=F("vtex_receipt")
+                ),
+            )
+        for message, _, note in entries:
+            receipt = receipts[message.pk]
+            detail = note or (f"VTEX accepted it (receipt {receipt})." if receipt else "VTEX accepted it.")
+            events.append(
+                OrderEvent(
+                    order=message.order,
+                    kind=OrderEvent.Kind.SENT,
+                    message=f"{message.get_kind_display()}{_about(message)} sent to VTEX. {detail}",
+                    actor_label="system",
+                    data={"outbox": message.pk, "receipt": receipt},
+                )
+            )
+            outcomes.append(SendOutcome(message, State.SENT, detail))
+        OrderEvent.objects.bulk_create(events)
+        orders_recompute_states([message.order for message, _, _ in entries])
+    for message, _, _ in entries:
+        message.state, message.sent_at, message.vtex_receipt = State.SENT, now, receipts[message.pk]
+        message.outcome_unknown, message.last_error, message.last_status_code = False, "", None
+    return outcomes
+
+
+def _by_pk(values: dict[int, str], *, default) -> Case | Any:
+    """One column's value per row, for one UPDATE of many rows."""
+    if not values:
+        return default
+    return Case(*(When(pk=pk, then=Value(value)) for pk, value in values.items()), default=default)
 
 
 def _retry_delay(message: OutboxMessage, error: VtexError, *, unknown: bool) -> timedelta:
@@ -271,7 +378,7 @@ def unknown_outcome_settle_time() -> timedelta:
     return timedelta(seconds=settings.VTEX_READ_TIMEOUT_S)
 
 
-def _record_failure(message: OutboxMessage, error: VtexError) -> SendOutcome:
+def _record_failure(message: OutboxMessage, error: VtexError, *, refresh: bool = True) -> SendOutcome:
     # A 5xx may come after VTEX applied the change, like a timeout: read back before re-sending.
     unknown = message.outcome_unknown or error.outcome_unknown or isinstance(error, VtexServerError)
     text = f"{error}"[:2000]
@@ -300,7 +407,8 @@ def _record_failure(message: OutboxMessage, error: VtexError) -> SendOutcome:
                 data={"outbox": message.pk, "status": error.status, "code": error.code},
             )
             outcome = SendOutcome(message, State.FAILED, why)
-    message.refresh_from_db()
+    if refresh:
+        message.refresh_from_db()
     return outcome
 
 
@@ -328,21 +436,159 @@ class PushSummary:
             self.retrying += 1
 
 
-def outbox_send_due(*, client: VtexClient, limit: int | None = None, progress=None) -> PushSummary:
-    """Send every due row once, oldest first; rows unblocked by a send go in the same pass."""
+#: Due rows read at a time; the next read sees the rows that the sends of this lot unblocked.
+DUE_BATCH = 200
+
+
+@dataclass
+class _Job:
+    message: OutboxMessage
+    read_back: bool
+
+
+@dataclass
+class _Answer:
+    answer: dict[str, Any]
+    note: str = ""
+    fetched: Any = None  # the order read back (intake.FetchedOrder), when it was
+
+
+def _reads_back(message: OutboxMessage) -> bool:
+    """outbox_send's _read_back_status rule, decided before sending: the order's state follows its
+    invoices and requests, not whether they were sent, so it is already what it will be after."""
+    completes = message.kind == Kind.INVOICE and message.order.state in (
+        Order.State.INVOICED,
+        Order.State.SHIPPED,
+        Order.State.DELIVERED,
+    )
+    return completes or message.kind == Kind.CANCEL
+
+
+def _call_vtex(client: VtexClient, job: _Job) -> _Answer:
+    """outbox_send's VTEX side, for a worker thread: no database access (the row comes with its
+    order, invoice and cancellation loaded)."""
+    from integration.services.intake import vtex_fetch_order
+
+    message = job.message
+    if message.outcome_unknown:
+        vtex_order = client.get_order(message.order.order_id)
+        if vtex_shows_effect(message, vtex_order):
+            return _Answer({}, "VTEX already shows it (read back after an unanswered attempt).")
+    answer = _Answer(_send(client, message))
+    crash_point(f"outbox.sent.{message.kind}")
+    if job.read_back:
+        try:
+            answer.fetched = vtex_fetch_order(client=client, order_id=message.order.order_id, fetch_payments=False)
+        except Exception:  # noqa: BLE001 - a failed read-back must not undo a successful send
+            logger.warning("could not read order %s back after sending", message.order.order_id, exc_info=True)
+    return answer
+
+
+def _record_answers(batch: list) -> list[SendOutcome]:
+    """Record the answers of a batch of sends (WorkerPool Done objects), in job order.
+
+    Accepted rows of BATCHED_KINDS are written together (_record_sent_many); a failure or a
+    cancellation is written alone, as outbox_send does. The orders read back are stored after.
+    """
+    from integration.services.orders import order_store_from_vtex, orders_store_from_vtex
+
+    for done in batch:
+        if done.error is not None and not isinstance(done.error, VtexError):
+            raise done.error  # a bug, not a VTEX answer; the claims lapse after CLAIM_STALE_AFTER
+    accepted = [
+        (done.job.message, done.result.answer, done.result.note)
+        for done in batch
+        if done.error is None and done.job.message.kind in BATCHED_KINDS
+    ]
+    by_message = {outcome.message.pk: outcome for outcome in _record_sent_many(accepted)}
+    outcomes = []
+    for done in batch:
+        message = done.job.message
+        if message.pk not in by_message:
+            if done.error is not None:
+                by_message[message.pk] = _record_failure(message, done.error, refresh=False)
+            else:
+                by_message[message.pk] = _record_sent(message, done.result.answer, note=done.result.note, refresh=False)
+        outcomes.append(by_message[message.pk])
+        crash_point("outbox.recorded")
+    fetched = [done.result.fetched for done in batch if done.error is None and done.result.fetched is not None]
+    if fetched:
+        crash_point("outbox.read_back")
+        try:
+            orders_store_from_vtex(batch=[(order.data, order.raw, None) for order in fetched])
+        except Exception:  # noqa: BLE001 - a failed read-back must not undo a successful send
+            logger.warning("could not store a batch of orders read back after sending; one by one", exc_info=True)
+            for order in fetched:
+                try:
+                    order_store_from_vtex(data=order.data, raw=order.raw)
+                except Exception:  # noqa: BLE001 - as in _read_back_status
+                    logger.warning(
+                        "could not store order %s read back after sending", order.data.order_id, exc_info=True
+                    )
+    return outcomes
+
+
+#: Rows on the wire or answered and waiting to be recorded, per worker thread: answers pile up
+#: while this thread records the previous batch, so it records them in bigger batches.
+OUTBOX_WINDOW_PER_THREAD = 4
+
+
+def outbox_send_due(
+    *, client: VtexClient, limit: int | None = None, progress=None, concurrency: int | None = None
+) -> PushSummary:
+    """Send every due row once, oldest first; rows unblocked by a send go in the same pass.
+
+    Up to `concurrency` rows (VTEX_CONCURRENCY) are on the wire at once. Worker threads only
+    speak to VTEX; this thread claims each row before handing it over and records each answer,
+    so outbox_send's rules hold: one sender per row (the claim), the rows of one invoice in
+    order (a row is not due while an earlier one of its invoice is being sent), the read-back
+    after an unknown outcome and after a completing invoice or a cancellation. The shared rate
+    budget paces the workers. Rows are claimed only as the pool has room for them (a claim
+    never waits long enough to go stale), and answers are recorded in batches.
+    """
+    from integration.services.vtex import call_log
+    from integration.services.workers import WorkerPool
+
     summary = PushSummary()
     seen: set[int] = set()
-    while True:
-        batch = [pk for pk in outbox_due().values_list("pk", flat=True)[:200] if pk not in seen]
-        if not batch:
-            return summary
-        for message_id in batch:
-            seen.add(message_id)
-            summary.add(outbox_send(message_id=message_id, client=client))
+
+    def record(batch) -> None:
+        for outcome in _record_answers(batch):
+            summary.add(outcome)
             if progress is not None:
                 progress(summary)
-            if limit is not None and len(seen) >= limit:
-                return summary
+
+    size = concurrency or settings.VTEX_CONCURRENCY
+    # Called inside a transaction (a test, a shell), worker threads would wait on its locks (the
+    # rate budget's row; SQLite's one writer): the sends then run in this thread, one at a time.
+    inline = transaction.get_connection().in_atomic_block
+    pool = WorkerPool(
+        lambda job: _call_vtex(client, job), size=size, window=size * OUTBOX_WINDOW_PER_THREAD, inline=inline
+    )
+    with pool:
+        try:
+            while True:
+                due = [pk for pk in outbox_due().values_list("pk", flat=True)[:DUE_BATCH] if pk not in seen]
+                if limit is not None:
+                    due = due[: max(0, limit - len(seen))]
+                if not due:
+                    return summary
+                seen.update(due)
+                while due:
+                    if pool.full:
+                        record(pool.next_batch())
+                    room = pool.window - pool.in_flight
+                    chunk, due = due[:room], due[room:]
+                    for message in outbox_claim_many(message_ids=chunk):
+                        crash_point("outbox.claimed")
+                        pool.submit(_Job(message, _reads_back(message)))
+                while pool.in_flight:  # every answer recorded before the next read of due rows
+                    record(pool.next_batch())
+                call_log.flush()
+                if limit is not None and len(seen) >= limit:
+                    return summary
+        finally:
+            call_log.flush()
 
 
 def outbox_retry(*, message: OutboxMessage, actor=None) -> bool:

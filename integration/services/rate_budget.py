@@ -3,7 +3,8 @@
 Each process takes tokens for the current second with one conditional UPDATE (no row lock is
 held, so it works the same on SQLite and PostgreSQL), a few at a time so that a busy intake does
 not pay one write per request. Tokens a process took but did not use lapse with their second.
-A 429 anywhere sets paused_until, which every process reads on its next refill.
+A 429 anywhere sets paused_until, which every process reads before each request (a read of one
+row: the tokens it holds do not let it send during another process's pause).
 """
 
 from __future__ import annotations
@@ -78,14 +79,24 @@ class DatabaseRateBudget:
                 if now < self._paused_until:
                     wait = self._paused_until - now
                 elif int(now) == self._second and self._tokens > 0:
-                    self._tokens -= 1
-                    return
+                    # Tokens held for this second were reserved before any 429 another process may
+                    # have had since: read the shared pause first (a read, no write), or a 429
+                    # elsewhere would not stop this process until the second ends.
+                    paused_until = self._shared_paused_until()
+                    if paused_until <= now:
+                        self._tokens -= 1
+                        return
+                    self._tokens, self._paused_until = 0, paused_until
+                    wait = paused_until - now
                 else:
                     tokens, wait = self._reserve(now)
                     if tokens:
                         self._second, self._tokens = int(now), tokens - 1
                         return
             self.sleep(max(wait, 0.001))
+
+    def _shared_paused_until(self) -> float:
+        return self._row().values_list("paused_until", flat=True).first() or 0.0
 
     def pause(self, seconds: float) -> None:
         until = self.clock() + seconds

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from integration.models import CancellationRequest, Drift, Invoice, Order
 from integration.services.intake import vtex_fetch_order
@@ -50,12 +51,12 @@ class ReconciliationResult:
     skipped_reason: str = ""
 
     def summary(self) -> str:
+        # In the active language: the admin shows it to staff; commands and tasks run in English.
         if self.skipped_reason:
-            return f"skipped: {self.skipped_reason}"
-        return (
-            f"checked {self.checked} orders, {len(self.found)} drifts open, {self.resolved} resolved, "
-            f"{len(self.errors)} could not be read"
-        )
+            return gettext("skipped: %(reason)s") % {"reason": gettext(self.skipped_reason)}
+        return gettext(
+            "checked %(checked)s orders, %(found)s drifts open, %(resolved)s resolved, %(errors)s could not be read"
+        ) % {"checked": self.checked, "found": len(self.found), "resolved": self.resolved, "errors": len(self.errors)}
 
 
 def orders_to_reconcile(*, days: int):
@@ -207,7 +208,7 @@ def reconciliation_run(*, client: VtexClient, days: int | None = None) -> Reconc
     """One reconciliation at a time (the daily job and the admin button may meet): lease "reconcile"."""
     with lease("reconcile", ttl=RECONCILE_LEASE_TTL) as held:
         if held is None:
-            return ReconciliationResult(skipped_reason="another reconciliation is running")
+            return ReconciliationResult(skipped_reason=gettext_noop("another reconciliation is running"))
         return _reconcile(client=client, days=settings.VTEX_RECONCILE_DAYS if days is None else days)
 
 

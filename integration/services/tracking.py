@@ -9,6 +9,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from integration.models import Invoice, OrderEvent, OutboxMessage, TrackingEvent
 from integration.services.errors import FieldErrors, NotAllowed
@@ -22,11 +23,11 @@ from integration.vtex.payloads import TrackingEventPayload, invoice_tracking_pay
 def invoice_tracking_blocker(invoice: Invoice) -> str:
     """Why the invoice takes no tracking, events or delivery now, or "" when it does."""
     if invoice.kind != Invoice.Kind.OUTPUT:
-        return "Only sale (output) invoices are shipped and tracked."
+        return _("Only sale (output) invoices are shipped and tracked.")
     if invoice.order.vtex_status in CANCELED_STATUSES:
-        return "The order is canceled."
+        return _("The order is canceled.")
     if invoice.is_delivered:
-        return f"Invoice {invoice.number} is delivered already; it takes no more tracking."
+        return _("Invoice %(number)s is delivered already; it takes no more tracking.") % {"number": invoice.number}
     return ""
 
 
@@ -69,20 +70,20 @@ def invoice_set_tracking(
         _check_trackable(invoice)
         errors = FieldErrors()
         if not tracking_number:
-            errors.add("tracking_number", "The tracking number is required.")
+            errors.add("tracking_number", _("The tracking number is required."))
         elif len(tracking_number) > 100:
-            errors.add("tracking_number", "The tracking number has at most 100 characters.")
+            errors.add("tracking_number", _("The tracking number has at most 100 characters."))
         if tracking_url:
             try:
                 _url_validator(tracking_url)
             except ValidationError:
-                errors.add("tracking_url", "Enter a full http(s) address.")
+                errors.add("tracking_url", _("Enter a full http(s) address."))
         if len(courier) > 100:
-            errors.add("courier", "The carrier name has at most 100 characters.")
+            errors.add("courier", _("The carrier name has at most 100 characters."))
         if dispatched_at is not None and timezone.is_naive(dispatched_at):
-            errors.add("dispatched_at", "The dispatch time needs a time zone.")
+            errors.add("dispatched_at", _("The dispatch time needs a time zone."))
         elif _future(dispatched_at):
-            errors.add("dispatched_at", "The dispatch time cannot be in the future.")
+            errors.add("dispatched_at", _("The dispatch time cannot be in the future."))
         errors.raise_if_any()
         invoice.tracking_number, invoice.tracking_url, invoice.courier, invoice.dispatched_at = new
         invoice.save(update_fields=["tracking_number", "tracking_url", "courier", "dispatched_at"])
@@ -136,29 +137,31 @@ def tracking_events_add(
             return []  # the carrier sent the same thing again after delivery: nothing to do
         _check_trackable(invoice)
         if not invoice.tracking_number:
-            raise NotAllowed(f"Add the tracking number of invoice {invoice.number} before its events.")
+            raise NotAllowed(
+                _("Add the tracking number of invoice %(number)s before its events.") % {"number": invoice.number}
+            )
         errors = FieldErrors()
         for position, event in enumerate(events):
             key = f"events[{position}]"
             if event.occurred_at is None:
-                errors.add(f"{key}.date", "The date is required.")
+                errors.add(f"{key}.date", _("The date is required."))
             elif timezone.is_naive(event.occurred_at):
-                errors.add(f"{key}.date", "The date needs a time zone.")
+                errors.add(f"{key}.date", _("The date needs a time zone."))
             elif _future(event.occurred_at):
-                errors.add(f"{key}.date", "The date cannot be in the future.")
+                errors.add(f"{key}.date", _("The date cannot be in the future."))
             if not event.description.strip():
-                errors.add(f"{key}.description", "The description is required.")
+                errors.add(f"{key}.description", _("The description is required."))
             elif len(event.description.strip()) > 300:
-                errors.add(f"{key}.description", "The description has at most 300 characters.")
+                errors.add(f"{key}.description", _("The description has at most 300 characters."))
             if len(event.city.strip()) > 100:
-                errors.add(f"{key}.city", "The city has at most 100 characters.")
+                errors.add(f"{key}.city", _("The city has at most 100 characters."))
             if len(event.state.strip()) > 50:
-                errors.add(f"{key}.state", "The state has at most 50 characters.")
+                errors.add(f"{key}.state", _("The state has at most 50 characters."))
         if delivered_at is not None:
             if timezone.is_naive(delivered_at):
-                errors.add("delivered_at", "The delivery time needs a time zone.")
+                errors.add("delivered_at", _("The delivery time needs a time zone."))
             elif _future(delivered_at):
-                errors.add("delivered_at", "The delivery time cannot be in the future.")
+                errors.add("delivered_at", _("The delivery time cannot be in the future."))
         errors.raise_if_any()
 
         existing = {(e.occurred_at, e.description, e.city, e.state) for e in invoice.tracking_events.all()}

@@ -28,14 +28,22 @@ class Done:
 
 
 class WorkerPool:
-    def __init__(self, work: Callable[[Any], Any], *, size: int) -> None:
+    def __init__(
+        self, work: Callable[[Any], Any], *, size: int, window: int | None = None, inline: bool = False
+    ) -> None:
         self.work = work
         self.size = max(1, size)
+        # inline: no threads, each job runs in submit() (the owner's thread), same interface.
+        self.inline = inline
+        # Jobs submitted and not yet taken back. Twice the threads keeps every thread busy while
+        # the owner stores results; more lets results pile up, so the owner stores bigger batches.
+        self.window = max(self.size, window or self.size * 2)
         self.in_flight = 0
         self._jobs: queue.Queue[Any] = queue.Queue()
         self._done: queue.Queue[Done] = queue.Queue()
         self._threads = [
-            threading.Thread(target=self._run, name=f"vtex-worker-{n}", daemon=True) for n in range(self.size)
+            threading.Thread(target=self._run, name=f"vtex-worker-{n}", daemon=True)
+            for n in range(0 if inline else self.size)
         ]
 
     def __enter__(self) -> WorkerPool:
@@ -62,14 +70,31 @@ class WorkerPool:
 
     def submit(self, job: Any) -> None:
         self.in_flight += 1
+        if self.inline:
+            try:
+                self._done.put(Done(job, result=self.work(job)))
+            except BaseException as exc:  # handed to the owner, as from a thread
+                self._done.put(Done(job, error=exc))
+            return
         self._jobs.put(job)
 
     @property
     def full(self) -> bool:
-        # Twice the threads keeps every thread busy while the owner stores results.
-        return self.in_flight >= self.size * 2
+        return self.in_flight >= self.window
 
     def next_done(self) -> Done:
         done = self._done.get()
         self.in_flight -= 1
         return done
+
+    def next_batch(self) -> list[Done]:
+        """The next result (waiting for it) and every other one already finished: the owner then
+        stores a batch in a few statements instead of one order at a time."""
+        batch = [self.next_done()]
+        while True:
+            try:
+                done = self._done.get_nowait()
+            except queue.Empty:
+                return batch
+            self.in_flight -= 1
+            batch.append(done)

@@ -166,7 +166,7 @@ def test_order_page_lists_its_invoices_and_cancellation_requests(admin_client, o
     canceled = admin_client.get(order_url(other)).content.decode()
 
     assert f'<a href="{invoice_url(invoice)}">NF-77</a>' in invoiced
-    assert "R$\u00a050,00" in invoiced
+    assert "R$50.00" in invoiced
     assert "Waiting to be sent" in invoiced
     assert "Cliente desistiu" in canceled and admin_user.get_username() in canceled
 
@@ -195,7 +195,7 @@ def test_add_invoice_form_shows_quantities_remaining_and_the_running_total(admin
     assert (plan.invoiced_before_cents, plan.value_cents, plan.invoiced_after_cents) == (5_000, 12_490, 17_490)
     assert plan.completes_order
     content = response.content.decode()
-    for text in ("Camiseta azul M", "5120", "R$\u00a050,00", "R$\u00a0124,90", "R$\u00a0174,90", "autofocus"):
+    for text in ("Camiseta azul M", "5120", "R$50.00", "R$124.90", "R$174.90", "autofocus"):
         assert text in content
     # issued at: now, in the store's time zone (the browser's picker shows local time)
     shown = form["issued_at"].value()
@@ -209,7 +209,7 @@ def test_add_invoice_preview_shows_the_servers_numbers_and_saves_nothing(admin_c
     assert response.context["checked"]
     plan = response.context["plan"]
     assert (plan.value_cents, plan.invoiced_after_cents, plan.remaining_after_cents) == (7_000, 7_000, 10_490)
-    assert "R$\u00a070,00" in response.content.decode()
+    assert "R$70.00" in response.content.decode()
     assert not Invoice.objects.exists()
 
 
@@ -352,7 +352,7 @@ def test_invoice_page_is_read_only_with_its_items(admin_client, order):
     assert response.status_code == 200
     assert response.context["adminform"].form.fields == {}
     content = response.content.decode()
-    for text in ("NF-5", "Camiseta azul M", "R$\u00a0174,90", order.order_id, "Save tracking", "Invoice"):
+    for text in ("NF-5", "Camiseta azul M", "R$174.90", order.order_id, "Save tracking", "Invoice"):
         assert text in content
     # events and delivery wait for the tracking number
     assert "Enter the tracking number first" in content
@@ -439,7 +439,7 @@ def test_events_form_adds_events_and_ignores_duplicates(admin_client, tracked_in
     again = admin_client.post(url, events_data(*rows))
 
     assert first.status_code == again.status_code == 302
-    assert level == "success" and "2 tracking event(s) added" in text
+    assert level == "success" and "2 tracking events added" in text
     nothing_new = f"Nothing added to invoice {tracked_invoice.number}: every event was there."
     assert sent_messages(again) == [("info", nothing_new)]
     assert list(tracked_invoice.tracking_events.values_list("description", flat=True)) == [
@@ -544,7 +544,7 @@ def test_invoice_list_columns_filters_and_search(admin_client, order, tracked_in
     listing = admin_client.get(changelist)
     content = listing.content.decode()
     assert {invoice.pk for invoice in listing.context["cl"].result_list} == {tracked_invoice.pk, untracked.pk}
-    assert order_url(order) in content and "BR123456789" in content and "R$\u00a050,00" in content
+    assert order_url(order) in content and "BR123456789" in content and "R$50.00" in content
 
     def found(query):
         return {invoice.pk for invoice in admin_client.get(changelist, query).context["cl"].result_list}

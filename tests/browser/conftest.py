@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -198,3 +199,86 @@ def log_in(chromium, live_server, screenshots, request):
             for page in context.pages:
                 screenshots.take(page, f"FAILED-as-{username}")
         context.close()
+
+
+# ---- accessibility: axe-core, run in the page ----------------------------------------------------------------
+
+#: Where each run writes what axe found, page by page (git-ignored, like the screenshots).
+AXE_RESULTS_DIR = PROJECT_ROOT / "var" / "axe"
+#: The WCAG 2.0, 2.1 and 2.2 rules of levels A and AA (axe's tags). axe's other rules ("best
+#: practice") are run too and recorded, but do not fail a test.
+WCAG_TAGS = frozenset({"wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"})
+#: The impacts that fail a test: what stops or seriously hinders someone from using the page.
+BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+
+
+@dataclass
+class AxeFinding:
+    rule: str
+    impact: str
+    wcag: bool
+    help: str
+    targets: list[str]
+
+    def __str__(self) -> str:
+        return f"{self.rule} ({self.impact}{', WCAG' if self.wcag else ''}): {self.help} at {', '.join(self.targets)}"
+
+
+@dataclass
+class AxeReport:
+    """What axe found on one page."""
+
+    page: str
+    url: str
+    findings: list[AxeFinding]
+
+    @property
+    def blocking(self) -> list[AxeFinding]:
+        return [finding for finding in self.findings if finding.wcag and finding.impact in BLOCKING_IMPACTS]
+
+
+@pytest.fixture(scope="module")
+def axe_script() -> str:
+    """axe-core's JS as the axe-playwright-python wheel ships it: nothing is fetched from a CDN."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    return AXE_SCRIPT
+
+
+@pytest.fixture
+def run_axe(axe_script, request):
+    """run_axe(page, "order-list") → AxeReport of the page as it is now; written to
+    var/axe/<test>/<name>.json, and every report of the test to its summary.txt."""
+    folder = AXE_RESULTS_DIR / re.sub(r"[^\w.-]+", "-", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    reports: list[AxeReport] = []
+
+    def run(page, name: str) -> AxeReport:
+        page.evaluate(axe_script)
+        results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+        findings = [
+            AxeFinding(
+                rule=violation["id"],
+                impact=violation.get("impact") or "minor",
+                wcag=bool(WCAG_TAGS & set(violation.get("tags", []))),
+                help=violation["help"],
+                targets=[" ".join(map(str, node["target"])) for node in violation["nodes"]],
+            )
+            for violation in results["violations"]
+        ]
+        report = AxeReport(page=name, url=page.url, findings=findings)
+        reports.append(report)
+        (folder / f"{name}.json").write_text(
+            json.dumps(
+                {"url": report.url, "axe": results["testEngine"]["version"], "violations": results["violations"]},
+                indent=2,
+            )
+        )
+        return report
+
+    yield run
+    lines = []
+    for report in reports:
+        lines.append(f"{report.page} ({report.url}): {len(report.findings)} violation(s)")
+        lines += [f"  {finding}" for finding in report.findings]
+    (folder / "summary.txt").write_text("\n".join(lines) + "\n")

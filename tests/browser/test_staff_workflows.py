@@ -242,7 +242,7 @@ def test_issue_3_acceptance(make_sandbox, make_staff, log_in, screenshots):
         page.get_by_label(f"State (UF) (row {row})").fill(state)
         page.get_by_label(f"Description (row {row})").fill(description)
     page.get_by_role("button", name="Add events").click()
-    expect(message(page, "2 tracking event(s) added to invoice NF-1002; they will be sent to VTEX.")).to_be_visible()
+    expect(message(page, "2 tracking events added to invoice NF-1002; they will be sent to VTEX.")).to_be_visible()
     assert sends(send_outbox()) == (1, 0, 0)
     assert server.store.effects["tracking_events"] == {order.order_id: {"NF-1002": 1}}
 

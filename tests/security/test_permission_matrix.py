@@ -459,6 +459,9 @@ CUSTOM_PAGES = [
     ),
     # The health dashboard.
     Page("integration_health", "GET", (LOGIN, DENIED, OK, OK), _url("integration_health")),
+    # The lists' "Export list to CSV" (a download: read-only, like the list itself).
+    Page("integration_order_export_csv", "GET", (LOGIN, DENIED, OK, OK), _url("integration_order_export_csv")),
+    Page("integration_invoice_export_csv", "GET", (LOGIN, DENIED, OK, OK), _url("integration_invoice_export_csv")),
     # The order page's buttons (POST only).
     Page(
         "integration_order_refresh",
@@ -645,6 +648,9 @@ class Action:
     selected: Callable[[World], list[Any]]
     data: dict[str, str] = field(default_factory=dict)
     effect: Callable[[World], bool] | None = None
+    #: For an action that answers with a file instead of changing anything: True when the file
+    #: (its bytes) is the one expected.
+    download: Callable[[World, bytes], bool] | None = None
 
 
 def _selected(label: str) -> Callable[[World], list[Any]]:
@@ -673,6 +679,20 @@ ACTIONS = [
         lambda world: [world.cancellable_order.pk],
         data={"confirm": "1", "reason": "Cliente desistiu da compra"},
         effect=lambda world: CancellationRequest.objects.filter(order=world.cancellable_order).exists(),
+    ),
+    Action(
+        "integration.order",
+        "export_csv",
+        (LOGIN, DENIED, RAN, RAN),
+        lambda world: [world.order.pk],
+        download=lambda world, content: world.order.order_id in content.decode("utf-8-sig"),
+    ),
+    Action(
+        "integration.invoice",
+        "export_csv",
+        (LOGIN, DENIED, RAN, RAN),
+        _selected("integration.invoice"),
+        download=lambda world, content: world.invoice.number in content.decode("utf-8-sig"),
     ),
     Action(
         "integration.outboxmessage",
@@ -760,6 +780,11 @@ def test_admin_action(world, action: Action, role: str, outcome, fake_vtex):
         assert response.status_code in (200, 302), response.status_code
         if response.status_code == 302:
             assert messages_of(response) == ["No action selected."]
+    elif action.download is not None:
+        assert response.status_code == 200, response.status_code
+        assert action.download(world, b"".join(response.streaming_content))
+        assert snapshot() == before, "a download changed the database"
+        assert not fake_vtex.calls, "a download called VTEX"
     else:
         assert response.status_code in (200, 302), response.status_code
         assert action.effect(world), messages_of(response)
@@ -1001,10 +1026,12 @@ def test_every_endpoint_that_changes_something_says_what():
 
 def test_the_project_has_no_other_entry_points():
     """Everything the project routes is the admin, the API (both in the matrix), the hook
-    (test_hook_and_api_hardening) or the redirect of "/" to the admin."""
+    (test_hook_and_api_hardening), the redirect of "/" to the admin, or Django's set_language view
+    of the admin's language switch (CSRF-protected, stores a cookie, and redirects only to this
+    site: tests/i18n/test_pages.py)."""
     routes = {str(entry.pattern) for entry in get_resolver().url_patterns}
 
-    assert routes == {"", "admin/", "vtex/hook/", "api/"}
+    assert routes == {"", "admin/", "i18n/", "vtex/hook/", "api/"}
     assert Client().get("/")["Location"] == "/admin/"
 
 

@@ -40,18 +40,34 @@ class Command(BaseCommand):
             help="With --quick: fail (exit 3) when a count target misses (queries, 429s, memory), not a timing one.",
         )
         parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=None,
+            help="Run with this VTEX_CONCURRENCY instead of the setting's (a what-if; the table shows it).",
+        )
+        parser.add_argument(
             "--compare", type=Path, default=None, help="A JSON file of an earlier run: show the change of each figure."
         )
 
     def handle(
-        self, *args, quick: bool, only: list[str], output: Path, compare: Path | None, strict_counts: bool, **options
+        self,
+        *args,
+        quick: bool,
+        only: list[str],
+        output: Path,
+        compare: Path | None,
+        strict_counts: bool,
+        concurrency: int | None = None,
+        **options,
     ):
         previous = None
         if compare is not None:
             previous = load_previous(compare)
             if previous is None:
                 raise CommandError(f"cannot read an earlier run from {compare}")
-        report = run_bench(quick=quick, only=only)
+        if concurrency is not None and concurrency < 1:
+            raise CommandError("--concurrency must be at least 1")
+        report = run_bench(quick=quick, only=only, concurrency=concurrency)
         report.write_json(output)
         stamp = report.started_at.replace(" UTC", "").replace(" ", "T").replace(":", "")
         report.write_json(output.parent / "history" / f"{stamp}-{report.database['engine']}-{report.mode}.json")

@@ -1,0 +1,248 @@
+"""Accessibility of the back office's own pages (issue 8 §4), checked in Chromium with axe-core.
+
+axe-core's script comes inside the axe-playwright-python wheel and is evaluated in the page
+(conftest's `run_axe`): nothing is loaded from a CDN. Each custom page is checked as staff see it,
+with an error shown where the page has a form, in the light and in the dark theme (the admin
+follows the system's): no violation of a WCAG 2 A/AA rule of impact serious or critical. What axe
+found on each page, including its minor and best-practice findings, is written to var/axe/<test>/.
+
+The keyboard test walks the add-invoice form with Tab: the fields come in the order they are
+shown, the submit buttons are reached, and wherever the focus is, it is visibly ringed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from integration.models import Invoice, Order, OutboxMessage
+from integration.services.tracking import invoice_set_tracking
+from tests.admin.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_order
+from tests.browser.conftest import PASSWORD, VIEWPORT
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+@dataclass
+class Shop:
+    order: Order  # invoiced in part, tracked: timeline, invoices, add-invoice form
+    tracked: Invoice
+    untracked: Invoice  # its page shows the tracking form only
+    refused: Invoice  # VTEX refused its send: the page's red notice
+    cancellable: Order
+
+
+@pytest.fixture
+def shop(transactional_db) -> Shop:
+    """Orders in every state and start-handling state (every badge colour of the list), an order
+    with a timeline and invoices, a send VTEX refused, and orders stuck for the health dashboard."""
+    order = make_acknowledged_order(customer_name="João da Conceição")
+    make_event(order)
+    make_call(order.order_id)
+    make_call(order.order_id, operation="start_handling", method="POST", status_code=500, path="/x/start-handling")
+    tracked = make_invoice(order, quantities={0: 1}, number="NF-501")
+    invoice_set_tracking(invoice=tracked, tracking_number="BR000000501BR", courier="Correios")
+    untracked = make_invoice(order, quantities={1: 1}, number="NF-502")
+
+    refused_order = make_acknowledged_order()
+    refused = make_invoice(refused_order, number="NF-601")
+    OutboxMessage.objects.filter(invoice=refused).update(
+        state=OutboxMessage.State.FAILED,
+        attempts=15,
+        last_status_code=400,
+        last_error="POST /api/oms/pvt/orders/x/invoice: HTTP 400 [400] Order is canceled and cannot be invoiced",
+    )
+    Invoice.objects.filter(pk=refused.pk).update(send_state="failed")
+
+    long_ago = timezone.now() - timedelta(days=5)
+    for state in Order.State.values:
+        make_order(state=state, ack_state=Order.AckState.DONE, created_at_vtex=long_ago)
+    make_order(ack_state=Order.AckState.FAILED, ack_error="HTTP 500", created_at_vtex=long_ago)
+    make_order(ack_state=Order.AckState.SENDING)
+    make_order(intake_error="VTEX answered HTTP 500", created_at_vtex=long_ago)
+    return Shop(
+        order=order,
+        tracked=tracked,
+        untracked=untracked,
+        refused=refused,
+        cancellable=make_acknowledged_order(),
+    )
+
+
+def order_url(order: Order, view: str = "change") -> str:
+    return reverse(f"admin:integration_order_{view}", args=[quote(order.pk)])
+
+
+def invoice_url(invoice: Invoice) -> str:
+    return reverse("admin:integration_invoice_change", args=[quote(invoice.pk)])
+
+
+def assert_no_blocking(reports) -> None:
+    blocking = [f"{report.page}: {finding}" for report in reports for finding in report.blocking]
+    assert not blocking, "axe found serious or critical WCAG violations:\n" + "\n".join(blocking)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_custom_pages_have_no_serious_wcag_violation(
+    shop, make_staff, log_in, run_axe, chromium, live_server, screenshots, scheme
+):
+    page = log_in(make_staff("ana", groups=["Back office"]))
+    page.emulate_media(color_scheme=scheme)
+    requested: list[str] = []  # axe runs from the wheel's copy: the pages fetch nothing from elsewhere
+    page.on("request", lambda request: requested.append(request.url))
+    reports = []
+
+    # The order list: every state's badge, a failed start-handling, the filters.
+    page.goto(reverse("admin:integration_order_changelist"))
+    expect(page.locator("#result_list .badge-danger").first).to_be_visible()
+    expect(page.locator("#result_list .badge-warning").first).to_be_visible()
+    reports.append(run_axe(page, f"order-list-{scheme}"))
+
+    # The order page and its timeline.
+    page.goto(order_url(shop.order))
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    reports.append(run_axe(page, f"order-page-{scheme}"))
+
+    # The add-invoice form, with a quantity refused beside its field.
+    page.goto(order_url(shop.order, "add_invoice"))
+    page.get_by_label("Invoice number").fill("NF-503")
+    quantity = page.locator("input.invoice-quantity").first
+    quantity.fill("50")
+    page.get_by_role("button", name="Save invoice").click()
+    expect(page.get_by_text("Please correct the errors below. Nothing was saved.")).to_be_visible()
+    expect(quantity).to_have_attribute("aria-invalid", "true")
+    reports.append(run_axe(page, f"add-invoice-with-error-{scheme}"))
+    screenshots.take(page, f"add-invoice-with-error-{scheme}", full_page=False)
+
+    # An invoice's page: the tracking form, refused empty.
+    page.goto(invoice_url(shop.untracked))
+    tracking = page.locator("#tracking")
+    expect(tracking.get_by_role("heading", name="Tracking")).to_be_visible()
+    page.get_by_role("button", name="Save tracking").click()
+    expect(tracking.locator(".errorlist").first).to_be_visible()
+    reports.append(run_axe(page, f"tracking-form-with-error-{scheme}"))
+
+    # An invoice with tracking: the events and delivery forms.
+    page.goto(invoice_url(shop.tracked))
+    expect(page.get_by_role("button", name="Mark delivered")).to_be_visible()
+    reports.append(run_axe(page, f"invoice-events-and-delivery-{scheme}"))
+
+    # A send VTEX refused: the red notice at the top of the invoice's page.
+    page.goto(invoice_url(shop.refused))
+    expect(page.locator(".refused-notice")).to_be_visible()
+    reports.append(run_axe(page, f"invoice-refused-send-{scheme}"))
+
+    # The cancellation's confirmation page, with the server's refusal of a blank reason.
+    page.goto(order_url(shop.cancellable, "request_cancellation"))
+    page.get_by_label("Reason").fill("   ")
+    page.get_by_role("button", name="Yes, ask VTEX to cancel").click()
+    expect(page.get_by_text("Please correct the error below. Nothing was sent.")).to_be_visible()
+    reports.append(run_axe(page, f"cancellation-confirmation-with-error-{scheme}"))
+
+    # The health dashboard, with stuck orders; the home page with its headline; the invoice list.
+    page.goto(reverse("admin:integration_health"))
+    reports.append(run_axe(page, f"health-dashboard-{scheme}"))
+    page.goto(reverse("admin:index"))
+    reports.append(run_axe(page, f"home-{scheme}"))
+    page.goto(reverse("admin:integration_invoice_changelist"))
+    reports.append(run_axe(page, f"invoice-list-{scheme}"))
+    screenshots.take(page, f"invoice-list-{scheme}")
+
+    # The login page, before and after a wrong password.
+    context = chromium.new_context(viewport=VIEWPORT, base_url=live_server.url, locale="en-US", color_scheme=scheme)
+    try:
+        login = context.new_page()
+        login.goto(reverse("admin:login"))
+        # Django's login page has no heading of its own (templates/admin/login.html gives it one).
+        expect(login.get_by_role("heading", level=1, name="Log in")).to_be_visible()
+        reports.append(run_axe(login, f"login-{scheme}"))
+        screenshots.take(login, f"login-{scheme}", full_page=False)
+        login.get_by_label("Username").fill("ana")
+        login.get_by_label("Password").fill(PASSWORD + "-wrong")
+        login.get_by_role("button", name="Log in").click()
+        expect(login.locator(".errornote")).to_be_visible()
+        reports.append(run_axe(login, f"login-with-error-{scheme}"))
+    finally:
+        context.close()
+
+    assert_no_blocking(reports)
+    assert [url for url in requested if not url.startswith((live_server.url, "data:"))] == []
+
+
+#: The add-invoice form's controls in the order staff see them: the invoice, its shipping, each
+#: item's quantity (one row each), the value override, then the buttons.
+INVOICE_FORM_ORDER = [
+    "number",
+    "kind",
+    "issued_at",
+    "access_key",
+    "url",
+    "embedded_xml",
+    "courier",
+    "tracking_number",
+    "tracking_url",
+    "item_0",
+    "item_1",
+    "item_2",
+    "value",
+    "_preview",
+    "_save",
+]
+
+_FOCUSED = """() => {
+    const element = document.activeElement;
+    const box = element.getBoundingClientRect();
+    const style = getComputedStyle(element);
+    return {
+        name: element.getAttribute("name") || element.id || element.tagName,
+        top: box.top + window.scrollY,
+        left: box.left + window.scrollX,
+        height: box.height,
+        focusVisible: element.matches(":focus-visible"),
+        outlineStyle: style.outlineStyle,
+        outlineWidth: parseFloat(style.outlineWidth) || 0,
+    };
+}"""
+
+
+def test_the_invoice_form_is_walked_with_tab_in_visual_order_with_a_visible_focus(
+    shop, make_staff, log_in, screenshots
+):
+    page = log_in(make_staff("bruno", groups=["Back office"]))
+    order = make_acknowledged_order()
+    page.goto(order_url(order, "add_invoice"))
+    number = page.get_by_label("Invoice number")
+    expect(number).to_be_focused()  # the form opens on its first field
+
+    walked = [page.evaluate(_FOCUSED)]
+    for _ in range(80):  # a date and time field takes several Tabs (day, month, year, hour, minute)
+        if walked[-1]["name"] == "_save":
+            break
+        page.keyboard.press("Tab")
+        focused = page.evaluate(_FOCUSED)
+        if focused["name"] != walked[-1]["name"]:
+            walked.append(focused)
+            if focused["name"] == "item_1":
+                screenshots.take(page, "keyboard-focus-on-a-quantity", full_page=False)
+
+    assert [step["name"] for step in walked] == INVOICE_FORM_ORDER
+    # Visual order: each control is below the previous one, or on the same line to its right.
+    for before, after in zip(walked, walked[1:], strict=False):
+        same_line = abs(after["top"] - before["top"]) < min(before["height"], after["height"]) / 2
+        assert (after["left"] > before["left"]) if same_line else (after["top"] > before["top"]), (before, after)
+    # The focus is ringed wherever it goes (admin.css: 2 px, in the theme's focus colour).
+    for step in walked:
+        assert step["focusVisible"], step
+        assert step["outlineStyle"] != "none" and step["outlineWidth"] >= 2, step
+
+    # Enter in a field previews (the first submit button); it never saves by accident.
+    number.fill("NF-701")
+    number.press("Enter")
+    expect(page.get_by_text("Checked by the server: this invoice can be saved.")).to_be_visible()
+    assert not order.invoices.exists()

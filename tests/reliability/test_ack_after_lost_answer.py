@@ -1,0 +1,37 @@
+"""An order whose start-handling took effect at VTEX although erp-bridge recorded the attempt as
+failed (its answer was lost and the read-back failed too), and which was read again (a feed event
+delivered twice) before the retry, still gets its acknowledgement recorded. Found by the fault
+matrix on the feed: such orders stayed "failed" with VTEX in handling, and could never be
+invoiced. Quick; part of make test."""
+
+from __future__ import annotations
+
+import pytest
+
+from integration.models import Order
+from integration.services.intake import intake_run
+from integration.services.invoicing import order_invoicing_blocker
+from integration.services.orders import order_refresh_from_vtex
+from integration.services.vtex import vtex_client
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_failed_acknowledgement_that_vtex_shows_as_handled_is_recorded_on_the_next_cycle(make_sandbox, settings):
+    server = make_sandbox(orders=2)
+    settings.VTEX_START_HANDLING = "on_erp_ack"  # store only; the attempt below stands for the lost one
+    intake_run()
+    order = Order.objects.order_by("order_id").first()
+    server.store.start_handling(order.order_id)  # the attempt took effect at VTEX...
+    Order.objects.filter(pk=order.pk).update(ack_state=Order.AckState.FAILED, ack_error="no answer within 1s")
+    order_refresh_from_vtex(client=vtex_client(), order=order)  # ...and the order was read again
+    order.refresh_from_db()
+    assert (order.vtex_status, order.ack_state) == ("handling", Order.AckState.FAILED)
+
+    settings.VTEX_START_HANDLING = "on_import"
+    intake_run()
+
+    order.refresh_from_db()
+    assert order.ack_state == Order.AckState.DONE
+    assert order_invoicing_blocker(order) == ""
+    assert server.store.effects["start_handling"] == {o.order_id: 1 for o in Order.objects.all()}
