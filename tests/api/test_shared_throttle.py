@@ -56,7 +56,7 @@ def test_two_processes_count_one_users_requests_together_through_redis(api, erp_
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     environment.update(DJANGO_CACHE_URL=REDIS_URL, API_THROTTLE_RATE="3/min")
     # The key prefix is the test's own, so the other process needs it too.
-    code = "from django.conf import settings; settings.CACHES['default']['KEY_PREFIX'] = %r\n" % redis_cache
+    code = f"from django.conf import settings; settings.CACHES['default']['KEY_PREFIX'] = {redis_cache!r}\n"
     result = subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "manage.py"), "shell", "-c", code + OTHER_PROCESS.format(pk=erp_user.pk)],
         env=environment,
