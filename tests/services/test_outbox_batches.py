@@ -192,3 +192,28 @@ def test_derived_states_of_a_batch_are_those_of_one_order_at_a_time(make_sandbox
     one_at_a_time = {order.pk: order_derive_state(order) for order in fresh}
     assert batch == one_at_a_time
     assert len(set(batch.values())) >= 6  # the cases above really differ
+
+
+def test_inside_a_callers_transaction_the_sends_run_in_its_thread(make_sandbox, monkeypatch):
+    # Worker threads would wait on the caller's locks (SQLite's one writer, the budget's row).
+    import threading
+
+    from django.db import transaction
+
+    from integration.services import outbox as outbox_module
+
+    make_sandbox(orders=3)
+    intake_run()
+    for order in Order.objects.order_by("order_id"):
+        _invoice(order, number=f"NF{order.sequence}")
+    threads = set()
+    call_vtex = outbox_module._call_vtex
+    monkeypatch.setattr(
+        outbox_module, "_call_vtex", lambda client, job: threads.add(threading.get_ident()) or call_vtex(client, job)
+    )
+
+    with transaction.atomic():
+        summary = outbox_send_due(client=vtex_client())
+
+    assert summary.sent == 3 and threads == {threading.get_ident()}
+    assert set(OutboxMessage.objects.values_list("state", flat=True)) == {State.SENT}

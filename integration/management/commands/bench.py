@@ -23,7 +23,7 @@ class Command(BaseCommand):
     help = (
         "Benchmark intake, the outbox, the admin at scale, memory and the hook against the sandbox store, "
         "each in a fresh database (temporary SQLite files, or the PostgreSQL database of DATABASE_URL, whose "
-        "name must contain 'bench': it is emptied). Takes about 8 minutes; --quick about a minute."
+        "name must contain 'bench': it is emptied). Takes about 5 minutes on a 2-core machine; --quick about a minute."
     )
 
     def add_arguments(self, parser):
