@@ -31,7 +31,7 @@ test-heavy: $(INSTALLED)
 
 test-all: test test-heavy
 
-# Prints figures against the targets of issue 7 and writes var/bench/latest.json (about 8 minutes).
+# Prints figures against the targets of issue 7 and writes var/bench/latest.json (about 5 minutes).
 bench: $(INSTALLED)
 	$(PY) manage.py bench
 
