@@ -611,13 +611,13 @@ class OrderAdmin(CsvExportMixin, OrderInvoicingMixin, admin.ModelAdmin):
             messages.success(
                 request,
                 gettext("%(order)s: start-handling done. %(detail)s")
-                % {"order": order.order_id, "detail": result.message},
+                % {"order": order.order_id, "detail": gettext(result.message)},
             )
         else:
             messages.warning(
                 request,
                 gettext("%(order)s: start-handling not done. %(detail)s")
-                % {"order": order.order_id, "detail": result.message},
+                % {"order": order.order_id, "detail": gettext(result.message)},
             )
 
     def get_urls(self):

@@ -272,7 +272,8 @@ class OrderAckApi(ApiView):
                 )
             if result.reason == "busy":  # the intake or an admin action is sending it right now
                 raise Conflict(gettext("%(detail)s Try again in a minute.") % {"detail": result.message})
-            message = result.message
+            # A fixed message of the service (stored in English) is shown in the client's language.
+            message = gettext(result.message)
         order = get_order(order_id)
         body = {"order_id": order.order_id, "mode": mode, "vtex_status": order.vtex_status, "message": message}
         return Response(AckResultSerializer({**body, "ack": order}).data)

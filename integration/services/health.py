@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db.models import Count, IntegerField, Max, Min, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django_q.models import Failure, Task
 
 from integration.models import (
@@ -128,31 +129,39 @@ WAITING_FOR_ERP = "waiting_for_erp"
 
 
 def stuck_kinds() -> list[StuckKind]:
-    """The kinds in the order the admin lists them. The labels carry the current thresholds."""
+    """The kinds in the order the admin lists them. The labels carry the current thresholds, in the
+    active language (the admin's filter and dashboard show them)."""
+    days = stuck_no_tracking_days()
     kinds = [
         StuckKind(
             READY_NOT_ACKNOWLEDGED,
-            f"Ready at VTEX, not acknowledged after {stuck_ready_minutes()} min",
+            gettext("Ready at VTEX, not acknowledged after %(minutes)s min") % {"minutes": stuck_ready_minutes()},
             _ready_not_acknowledged,
         ),
-        StuckKind(ACK_FAILED, "Start-handling failed", _ack_failed),
-        StuckKind(INVOICE_SEND_FAILED, "Invoice send failed", _invoice_send_failed),
-        StuckKind(NO_TRACKING, f"Invoiced, no tracking after {stuck_no_tracking_days()} days", _no_tracking),
+        StuckKind(ACK_FAILED, gettext("Start-handling failed"), _ack_failed),
+        StuckKind(INVOICE_SEND_FAILED, gettext("Invoice send failed"), _invoice_send_failed),
+        StuckKind(
+            NO_TRACKING,
+            ngettext("Invoiced, no tracking after %(days)s day", "Invoiced, no tracking after %(days)s days", days)
+            % {"days": days},
+            _no_tracking,
+        ),
         StuckKind(
             CANCELLATION_UNCONFIRMED,
-            f"Cancellation not confirmed after {_hours(CANCELLATION_CONFIRM_WITHIN)}",
+            gettext("Cancellation not confirmed after %(duration)s")
+            % {"duration": _hours(CANCELLATION_CONFIRM_WITHIN)},
             _cancellation_unconfirmed,
         ),
-        StuckKind(INTAKE_FAILED, "Intake failed", _intake_failed),
+        StuckKind(INTAKE_FAILED, gettext("Intake failed"), _intake_failed),
     ]
     if waits_for_erp_ack():
-        kinds.append(StuckKind(WAITING_FOR_ERP, "Waiting for the ERP", _waiting_for_erp, is_problem=False))
+        kinds.append(StuckKind(WAITING_FOR_ERP, gettext("Waiting for the ERP"), _waiting_for_erp, is_problem=False))
     return kinds
 
 
 def _hours(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
-    return "1 hour" if hours == 1 else f"{hours:g} hours"
+    return ngettext("%(count)s hour", "%(count)s hours", 1 if hours == 1 else 2) % {"count": f"{hours:g}"}
 
 
 def stuck_kind(key: str) -> StuckKind | None:
@@ -262,9 +271,9 @@ def intake_status() -> IntakeStatus:
     )
     return IntakeStatus(
         sources=[
-            IntakeSource("list", calls.get("list_orders"), "last successful List orders call"),
-            IntakeSource("feed", calls.get("read_feed"), "last successful feed read"),
-            IntakeSource("hook", hook["processed"], "last hook notification processed"),
+            IntakeSource("list", calls.get("list_orders"), gettext("last successful List orders call")),
+            IntakeSource("feed", calls.get("read_feed"), gettext("last successful feed read")),
+            IntakeSource("hook", hook["processed"], gettext("last hook notification processed")),
         ],
         last_imported_at=events.get(OrderEvent.Kind.IMPORTED),
         last_acknowledged_at=events.get(OrderEvent.Kind.ACKNOWLEDGED),
@@ -292,11 +301,15 @@ def pull_last_run() -> PullRun:
     )
     candidates: list[PullRun] = []
     if task is not None:
-        outcome = "succeeded" if task["success"] else "failed"
-        candidates.append(PullRun(task["stopped"], f"the scheduled pull ({outcome})"))
+        what = gettext("the scheduled pull (succeeded)") if task["success"] else gettext("the scheduled pull (failed)")
+        candidates.append(PullRun(task["stopped"], what))
     if call is not None:
-        outcome = str(call["status_code"] or call["error"] or "no answer")
-        candidates.append(PullRun(call["created_at"], f"a {call['operation']} call to VTEX ({outcome})"))
+        outcome = str(call["status_code"] or call["error"] or gettext("no answer"))
+        what = gettext("a %(operation)s call to VTEX (%(outcome)s)") % {
+            "operation": call["operation"],
+            "outcome": outcome,
+        }
+        candidates.append(PullRun(call["created_at"], what))
     if not candidates:
         return PullRun(None, "")
     return max(candidates, key=lambda run: run.at)
@@ -495,10 +508,10 @@ def orders_activity(*, now: datetime | None = None, hours: int = ACTIVITY_HOURS)
         kind=OrderEvent.Kind.STATUS_CHANGED, data__to__in=list(CANCELED_STATUSES)
     ).exclude(data__from__in=list(CANCELED_STATUSES))
     sources = [
-        ("received", "Received", Order.objects.all(), "imported_at"),
-        ("acknowledged", "Acknowledged", Order.objects.all(), "acknowledged_at"),
-        ("invoiced", "Invoiced", Invoice.objects.filter(kind=Invoice.Kind.OUTPUT), "created_at"),
-        ("canceled", "Canceled", cancellations, "created_at"),
+        ("received", gettext("Received"), Order.objects.all(), "imported_at"),
+        ("acknowledged", gettext("Acknowledged"), Order.objects.all(), "acknowledged_at"),
+        ("invoiced", gettext("Invoiced"), Invoice.objects.filter(kind=Invoice.Kind.OUTPUT), "created_at"),
+        ("canceled", gettext("Canceled"), cancellations, "created_at"),
     ]
     series = []
     for key, label, queryset, field_name in sources:

@@ -12,10 +12,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, Expression, F, JSONField, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from integration.models import Order, OrderEvent, OrderItem, Payment
 from integration.services.crashpoints import crash_point
-from integration.services.events import order_event_record
+from integration.services.events import order_event_record, stored_text
 from integration.vtex import VtexClient, VtexConflict, VtexError
 from integration.vtex.mapping import SHIPPING_ADDRESS_FIELDS, OrderData, VtexDataError, summary_fields
 
@@ -642,7 +643,10 @@ def vtex_send_start_handling(*, client: VtexClient, order_id: str) -> AckResult:
     """
     try:
         client.start_handling(order_id)
-        return AckResult(order_id, done=True, vtex_status="handling", message="VTEX accepted start-handling.")
+        # Stored (ack_error, the timeline) in English; the admin and the API translate it when shown.
+        return AckResult(
+            order_id, done=True, vtex_status="handling", message=gettext_noop("VTEX accepted start-handling.")
+        )
     except VtexConflict as exc:
         first_error: VtexError = exc
     except VtexError as exc:
@@ -761,17 +765,22 @@ def orders_record_acknowledgements(*, results: list[AckResult]) -> None:
 def order_acknowledge(*, client: VtexClient, order: Order, actor=None) -> AckResult:
     """Claim, send and record start-handling for one stored order (admin action, ERP ack)."""
     if order.ack_state == Order.AckState.DONE:
-        return AckResult(order.order_id, done=True, vtex_status=order.vtex_status, message="Already acknowledged.")
+        return AckResult(
+            order.order_id, done=True, vtex_status=order.vtex_status, message=gettext("Already acknowledged.")
+        )
     if not order.is_complete:
         return AckResult(
             order.order_id,
             done=False,
-            message="The order was never read in full; refresh it first.",
+            message=gettext("The order was never read in full; refresh it first."),
             reason="incomplete",
         )
     if not order_claim_acknowledgement(order_id=order.order_id):
         return AckResult(
-            order.order_id, done=False, message="Another process is acknowledging this order now.", reason="busy"
+            order.order_id,
+            done=False,
+            message=gettext("Another process is acknowledging this order now."),
+            reason="busy",
         )
     result = vtex_send_start_handling(client=client, order_id=order.order_id)
     order_record_acknowledgement(result=result, actor=actor)
@@ -832,7 +841,7 @@ def order_update_local_fields(*, order: Order, changes: dict[str, Any], actor) -
         if set(changed) & set(SHIPPING_ADDRESS_FIELDS):
             locked.shipping_address_edited = True
         locked.save()
-        labels = ", ".join(str(Order._meta.get_field(name).verbose_name) for name in changed)
+        labels = ", ".join(stored_text(Order._meta.get_field(name).verbose_name) for name in changed)
         order_event_record(
             order=locked, kind=OrderEvent.Kind.EDITED, message=f"Changed {labels}.", actor=actor, data=changed
         )

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, SendState
 from integration.services.crashpoints import crash_point
-from integration.services.events import order_event_record
+from integration.services.events import order_event_record, stored_text
 from integration.vtex import VtexClient, VtexError, VtexRateLimited, VtexServerError
 
 logger = logging.getLogger(__name__)
@@ -290,7 +290,7 @@ def _record_sent(
         order_event_record(
             order=message.order,
             kind=OrderEvent.Kind.SENT,
-            message=f"{message.get_kind_display()}{_about(message)} sent to VTEX. {detail}",
+            message=f"{stored_text(message.get_kind_display)}{_about(message)} sent to VTEX. {detail}",
             data={"outbox": message.pk, "receipt": receipt},
         )
         order_recompute_state(message.order)
@@ -342,7 +342,7 @@ def _record_sent_many(entries: list[tuple[OutboxMessage, dict[str, Any], str]]) 
                 OrderEvent(
                     order=message.order,
                     kind=OrderEvent.Kind.SENT,
-                    message=f"{message.get_kind_display()}{_about(message)} sent to VTEX. {detail}",
+                    message=f"{stored_text(message.get_kind_display)}{_about(message)} sent to VTEX. {detail}",
                     actor_label="system",
                     data={"outbox": message.pk, "receipt": receipt},
                 )
@@ -403,7 +403,7 @@ def _record_failure(message: OutboxMessage, error: VtexError, *, refresh: bool =
             order_event_record(
                 order=message.order,
                 kind=OrderEvent.Kind.SEND_FAILED,
-                message=f"{message.get_kind_display()}{_about(message)} not accepted by VTEX: {why}",
+                message=f"{stored_text(message.get_kind_display)}{_about(message)} not accepted by VTEX: {why}",
                 data={"outbox": message.pk, "status": error.status, "code": error.code},
             )
             outcome = SendOutcome(message, State.FAILED, why)
@@ -603,7 +603,7 @@ def outbox_retry(*, message: OutboxMessage, actor=None) -> bool:
         order_event_record(
             order=message.order,
             kind=OrderEvent.Kind.SEND_RETRY,
-            message=f"{message.get_kind_display()}{_about(message)}: retry requested.",
+            message=f"{stored_text(message.get_kind_display)}{_about(message)}: retry requested.",
             actor=actor,
         )
     transaction.on_commit(lambda: _queue_send(message.pk))

@@ -317,3 +317,22 @@ def test_the_timeline_stores_english_whatever_the_language_of_the_request(admin_
     event = order.events.get(kind="invoice_added")
     assert event.message.startswith("Output (sale) invoice NF-7 entered: 2 × Camiseta azul M")
     assert "Nota fiscal lançada: Output (sale) invoice NF-7" in page(admin_client.get(order_url(order), **PT_BR))
+
+
+def test_the_health_dashboard_and_the_index_headline_speak_portuguese(admin_client):
+    make_order(ack_state=Order.AckState.FAILED, ack_error="HTTP 500")
+
+    dashboard = page(admin_client.get(reverse("admin:integration_health"), **PT_BR))
+    index = page(admin_client.get(reverse("admin:index"), **PT_BR))
+
+    for text in (
+        "Saúde da integração",
+        "Pedidos parados",
+        "Falha no início do manuseio",  # a stuck kind, from the services
+        "Faturado, sem rastreio após 3 dias",  # with its threshold
+        "Pedidos por hora, últimos 7 dias",
+        "Recebido",  # a series of the chart
+    ):
+        assert text in dashboard, text
+    assert "Saúde da integração" in index
+    assert "1 pedido parado" in index  # the headline, with its plural rule
