@@ -70,7 +70,7 @@ def test_fault_matrix_every_effect_exactly_once_and_nothing_left(source, sandbox
     # 1. intake under faults: cycles (the 2-minute schedule) until every order is in and handled
     server.set_faults(**{k: v for k, v in FAULTS.as_dict().items() if k != "kinds"})
     cycles, failed_under_faults = 0, 0
-    while cycles < 20:
+    while cycles < 10:
         cycles += 1
         result = intake_run(source=source, client=client)
         failed_under_faults += result.failed

@@ -268,7 +268,7 @@ def test_three_clusters_pull_2000_orders_and_send_their_invoices_exactly_once_wi
 
 
 def test_after_a_429_no_cluster_sends_anything_before_retry_after(account, clusters, settings, matrix_report):
-    orders, rpm, retry_after = 500, 6000, 3
+    orders, rpm, retry_after = 300, 6000, 3
     report = matrix_report("rate-budget", f"Rate budget under load: {CLUSTERS} qclusters, one injected 429")
     started = time.monotonic()
     settings.VTEX_RATE_LIMIT_RPM = rpm
