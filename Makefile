@@ -45,7 +45,7 @@ lint: $(INSTALLED)
 # Translations (README "Languages"): extract the strings into locale/pt_BR/LC_MESSAGES/django.po,
 # translate the new entries, then compile the .mo that is committed. Both need GNU gettext.
 messages: $(INSTALLED)
-	$(PY) manage.py makemessages -l pt_BR --no-obsolete --add-location=file -i ".venv/*" -i "tests/*" \
+	$(PY) manage.py makemessages -l pt_BR --no-obsolete --no-wrap --add-location=file -i ".venv/*" -i "tests/*" \
 		-i "var/*" -i "bench/*" -i "integration/bench/*" -i "integration/sandbox/*" -i "docs/*" -i "*.egg-info/*"
 
 compile-messages:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from integration.services.vtex import reset_vtex_client
 
@@ -28,6 +29,14 @@ def vtex_spec_dir() -> Path:
     if not SPEC_DIR.is_dir():
         skip_or_fail(f"VTEX OpenAPI files not found at {SPEC_DIR}", required_by="REQUIRE_VTEX_SPEC")
     return SPEC_DIR
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A test that renders in pt-BR leaves that language active in this thread; the next test must
+    start in the default one (English), as a new request does."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -161,6 +161,37 @@ def add_service_error(form: forms.BaseForm, error: ServiceError, field_for: Call
         form.add_error(None, error.message)
 
 
+# ---- focus on the first error -----------------------------------------------------------------------------
+
+
+class FocusBoundField(forms.BoundField):
+    """A field that takes the page's focus (autofocus) when it is its form's first field in error,
+    and gives up its own autofocus when another field is in error: done when the page is rendered,
+    so errors added after validation (a service's refusal) count too, and it needs no JavaScript."""
+
+    def build_widget_attrs(self, attrs, widget=None):
+        attrs = super().build_widget_attrs(attrs, widget)
+        focus = self.form.first_error_field()
+        if focus is not None:
+            attrs["autofocus"] = self.name == focus  # False: not rendered, even if the widget sets it
+        return attrs
+
+
+class FocusFirstErrorMixin:
+    """After a refused submission, the keyboard lands on the first field in error, in the order the
+    page shows the fields (`focus_order`); without field errors the form's own autofocus stays."""
+
+    bound_field_class = FocusBoundField
+
+    def focus_order(self) -> list[str]:
+        return list(self.fields)
+
+    def first_error_field(self) -> str | None:
+        if not self.is_bound or not self.errors:
+            return None
+        return next((name for name in self.focus_order() if name in self.errors), None)
+
+
 # ---- the invoice of an order -------------------------------------------------------------------------------
 
 _ITEM_KEY = re.compile(r"items\[(\d+)\]")
@@ -170,7 +201,7 @@ def item_field_name(item_index: int) -> str:
     return f"item_{item_index}"
 
 
-class InvoiceForm(forms.Form):
+class InvoiceForm(FocusFirstErrorMixin, forms.Form):
     """An invoice of an order: its header and one quantity per order item.
 
     `quantities` are the order's items with what was invoiced and returned so far
@@ -236,6 +267,11 @@ class InvoiceForm(forms.Form):
                     }
                 ),
             )
+
+    def focus_order(self) -> list[str]:
+        """As the page shows them: the header and shipping, each item's quantity, then the value."""
+        names = [name for name in self.fields if name != "value"]
+        return [*names, "value"]
 
     # ---- reading what was typed (valid fields only: the preview works on a half-right form too) ----
 
@@ -305,7 +341,7 @@ class InvoiceForm(forms.Form):
 # ---- tracking of an invoice ---------------------------------------------------------------------------------
 
 
-class TrackingForm(forms.Form):
+class TrackingForm(FocusFirstErrorMixin, forms.Form):
     tracking_number = forms.CharField(
         label=_("Tracking number"), required=False, widget=forms.TextInput(attrs={"required": True})
     )
@@ -317,7 +353,7 @@ class TrackingForm(forms.Form):
         add_service_error(self, error, lambda key: key)
 
 
-class TrackingEventForm(forms.Form):
+class TrackingEventForm(FocusFirstErrorMixin, forms.Form):
     occurred_at = local_datetime_field(_("Date and time"))
     city = forms.CharField(label=_("City"), required=False)
     state = forms.CharField(label=_("State (UF)"), required=False, widget=forms.TextInput(attrs={"size": 4}))
@@ -358,7 +394,7 @@ def add_events_service_error(filled: list[forms.Form], error: ServiceError) -> l
     return top
 
 
-class DeliveredForm(forms.Form):
+class DeliveredForm(FocusFirstErrorMixin, forms.Form):
     delivered_at = local_datetime_field(_("Delivered at"))
 
     def add_service_error(self, error: ServiceError) -> None:
@@ -375,7 +411,7 @@ def _reason_help() -> str:
     ) % {"min": REASON_MIN_LENGTH, "max": REASON_MAX_LENGTH}
 
 
-class CancellationForm(forms.Form):
+class CancellationForm(FocusFirstErrorMixin, forms.Form):
     reason = forms.CharField(
         label=_("Reason"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80, "autofocus": True}),

@@ -26,7 +26,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.dateformat import format as format_date
 from django.utils.translation import gettext, ngettext
 
@@ -156,8 +156,9 @@ def activity_chart(activity: health.Activity, *, tz) -> Chart:
         if midnight >= activity.start:
             x_ticks.append(ChartTick(x(hours_from), ""))
         if hours_to - hours_from >= 6:  # room for the name
-            x_labels.append(ChartTick(x((hours_from + hours_to) / 2), format_date(midnight, "D d/m")))
-        days.append(ChartDay(format_date(midnight, "D d/m/Y"), counts))
+            label = formats.date_format(midnight, "MONTH_DAY_FORMAT")  # "May 30", "30 de Maio"
+            x_labels.append(ChartTick(x((hours_from + hours_to) / 2), label))
+        days.append(ChartDay(formats.date_format(midnight, "DATE_FORMAT"), counts))
 
     y_ticks = [ChartTick(y(value), str(value)) for value in range(0, y_max + 1, y_step)]
     totals = [series.total for series in activity.series]
@@ -183,8 +184,8 @@ def _describe(activity: health.Activity, tz) -> str:
     last = timezone.localtime(activity.end, tz)
     parts = [f"{series.label}: {series.total}" for series in activity.series]
     text = gettext("Orders per hour from %(first)s to %(last)s (%(zone)s). Totals: %(totals)s.") % {
-        "first": format_date(first, "D d/m H:i"),
-        "last": format_date(last, "D d/m H:i"),
+        "first": formats.date_format(first, "SHORT_DATETIME_FORMAT"),
+        "last": formats.date_format(last, "SHORT_DATETIME_FORMAT"),
         "zone": tz,
         "totals": ", ".join(parts),
     }
@@ -196,7 +197,7 @@ def _describe(activity: health.Activity, tz) -> str:
             "count": peak,
             "series": str(busiest.label).lower(),
             "hour": format_date(hour, "H:i"),
-            "day": format_date(hour, "D d/m"),
+            "day": formats.date_format(hour, "SHORT_DATE_FORMAT"),
         }
     return text
 

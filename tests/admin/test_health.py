@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_q.models import Failure, Success
 
 from integration.admin.health import activity_chart, headline_text, nice_ceiling
@@ -310,7 +310,16 @@ def test_orders_activity_fills_empty_hours_with_zero_and_buckets_by_hour():
     assert sum(1 for count in received.counts if count) == 1
 
 
-def test_chart_days_are_labelled_in_the_store_time_zone():
+@pytest.mark.parametrize(
+    ("language", "first_tick", "last_tick", "day", "busiest", "span"),
+    [
+        ("en", "May 29", "June 5", "May 30, 2024", "at 00:00 on 05/30/2024", "from 05/29/2024 1 p.m. to"),
+        ("pt-br", "29 de Maio", "5 de Junho", "30 de Maio de 2024", "às 00:00 de 30/05/2024", "de 29/05/2024 13:00 a"),
+    ],
+)
+def test_chart_days_are_labelled_in_the_store_time_zone_as_the_language_writes_dates(
+    language, first_tick, last_tick, day, busiest, span
+):
     # given: 15:30 UTC is 12:30 in São Paulo; the 168 hours start at 13:00 local a week before
     sao_paulo = ZoneInfo("America/Sao_Paulo")
     activity = health.Activity(
@@ -323,17 +332,40 @@ def test_chart_days_are_labelled_in_the_store_time_zone():
     )
     activity.series[0].counts[11] = 3  # 16:00 UTC + 11 h = 03:00 UTC May 30 = 00:00 local May 30
 
-    # when
-    chart = activity_chart(activity, tz=sao_paulo)
+    # when: drawn in the reader's language (its DATE_FORMAT, SHORT_DATE_FORMAT, MONTH_DAY_FORMAT)
+    with translation.override(language):
+        chart = activity_chart(activity, tz=sao_paulo)
 
     # then
     assert len(chart.x_ticks) == 7  # local midnights inside the week
-    assert [tick.label for tick in chart.x_labels][0] == "Wed 29/05"
-    assert [tick.label for tick in chart.x_labels][-1] == "Wed 05/06"
-    assert [day.label for day in chart.days][1] == "Thu 30/05/2024"
+    assert [tick.label for tick in chart.x_labels][0] == first_tick
+    assert [tick.label for tick in chart.x_labels][-1] == last_tick
+    assert [day.label for day in chart.days][1] == day  # the local day, not the UTC one
     assert chart.days[1].counts == [3, 0, 0, 0]
     assert chart.totals == [3, 0, 0, 0]
-    assert "Busiest hour: 3 received at 00:00 on Thu 30/05" in chart.description
+    assert busiest in chart.description
+    assert span in chart.description
+
+
+def test_dashboard_dates_follow_the_language_in_store_time(admin_client):
+    midnight_in_sao_paulo = datetime(2024, 5, 30, 3, 0, tzinfo=UTC)  # 00:00 on the 30th, store time
+    Success.objects.create(
+        id=uuid.uuid4().hex,
+        name="pull",
+        func=health.PULL_TASK_FUNC,
+        started=midnight_in_sao_paulo,
+        stopped=midnight_in_sao_paulo,
+        success=True,
+    )
+
+    # The middleware activates each request's language in this thread; put back the tests' own after.
+    with translation.override(translation.get_language()):
+        english = page_of(admin_client.get(URL, headers={"accept-language": "en"}))
+        portuguese = page_of(admin_client.get(URL, headers={"accept-language": "pt-BR"}))
+
+    assert "Last run at 05/30/2024 midnight" in english
+    assert "30/05/2024 00:00" in portuguese
+    assert "Thu 30/05" not in english and "Qui 30/05" not in portuguese
 
 
 @pytest.mark.parametrize(

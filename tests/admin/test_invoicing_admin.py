@@ -4,7 +4,8 @@ list action, both behind a confirmation page), the outbox list, and who may do w
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -223,8 +224,32 @@ def test_a_quantity_above_the_remainder_is_refused_beside_that_item(admin_client
     content = response.content.decode()
     row = content[content.index('id="item-row-0"') : content.index('id="item-row-1"')]
     assert "Only 2 of" in row
+    assert autofocused(content) == ["item_0"]  # the keyboard lands on the refused quantity
     assert not Invoice.objects.exists()
     assert not OutboxMessage.objects.exists()
+
+
+def autofocused(content: str) -> list[str]:
+    """The names of the page's controls that take the focus when it opens (autofocus)."""
+    controls = re.findall(r"<(?:input|select|textarea)\b[^>]*>", content)
+    return [re.search(r'name="([^"]+)"', tag)[1] for tag in controls if re.search(r"\sautofocus\b", tag)]
+
+
+def test_the_focus_goes_to_the_first_field_in_error_in_page_order(admin_client, order):
+    assert autofocused(admin_client.get(add_invoice_url(order)).content.decode()) == ["number"]
+
+    # The value override comes after the quantities on the page, though declared before them.
+    both = invoice_post(admin_client, order, item_1="-1", value="12,345")
+    assert set(both.context["form"].errors) == {"item_1", "value"}
+    assert autofocused(both.content.decode()) == ["item_1"]
+
+    value_only = invoice_post(admin_client, order, item_0="2", item_1="0", item_2="0", value="12,345")
+    assert autofocused(value_only.content.decode()) == ["value"]
+
+    # A form-level error names no field: the form opens on its first field, as before.
+    nothing = invoice_post(admin_client, order, item_0="0", item_1="0", item_2="0")
+    assert nothing.context["form"].non_field_errors() and not nothing.context["form"].has_error("number")
+    assert autofocused(nothing.content.decode()) == ["number"]
 
 
 def test_header_errors_from_the_service_show_beside_their_fields(admin_client, order):
@@ -395,6 +420,12 @@ def test_tracking_form_errors_show_beside_the_fields_and_change_nothing(admin_cl
         "tracking_url": ["Enter a full http(s) address."],
     }
     assert "The tracking number is required." in response.content.decode()
+    assert autofocused(response.content.decode()) == ["tracking_number"]
+    only_url = admin_client.post(
+        reverse("admin:integration_invoice_tracking", args=[invoice.pk]),
+        {"tracking_number": "BR1", "tracking_url": "rastreio", "courier": "", "dispatched_at": ""},
+    )
+    assert autofocused(only_url.content.decode()) == ["tracking_url"]
     invoice.refresh_from_db()
     assert invoice.tracking_number == ""
     assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.TRACKING).exists()
@@ -558,6 +589,19 @@ def test_invoice_list_columns_filters_and_search(admin_client, order, tracked_in
     assert found({"send_state__exact": "pending"}) == {tracked_invoice.pk, untracked.pk}
 
 
+def test_invoice_list_shows_the_delivery_day_under_the_tracking_number(admin_client, tracked_invoice):
+    """The list keeps to 1280 px: the delivery is a line of the tracking column, not a column."""
+    delivered_at = timezone.make_aware(datetime(2026, 3, 9, 23, 30), timezone.get_default_timezone())
+    Invoice.objects.filter(pk=tracked_invoice.pk).update(delivered_at=delivered_at)
+
+    content = admin_client.get(reverse("admin:integration_invoice_changelist")).content.decode()
+
+    cell = content[content.index('class="field-shipping"') :]
+    cell = cell[: cell.index("</td>")]
+    assert "BR123456789" in cell and "Delivered on 03/09/2026" in cell
+    assert 'class="column-delivered' not in content and 'class="column-issued_at' not in content
+
+
 def test_invoices_cannot_be_added_or_deleted_through_the_standard_admin(admin_client, order):
     invoice = make_invoice(order)
 
@@ -583,6 +627,7 @@ def test_cancellation_page_says_what_will_happen_and_requires_a_reason(admin_cli
     no_reason = admin_client.post(cancel_url(order), {"confirm": "1", "reason": "  "})
     assert no_reason.status_code == 200
     assert no_reason.context["form"].errors == {"reason": ["This field is required."]}
+    assert autofocused(no_reason.content.decode()) == ["reason"]
 
     too_short = admin_client.post(cancel_url(order), {"confirm": "1", "reason": "no"})
     assert "at least 5 characters" in too_short.context["form"].errors["reason"][0]

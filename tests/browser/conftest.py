@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.utils import translation
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.conftest import PROJECT_ROOT, skip_or_fail
@@ -92,6 +93,16 @@ def _option(config: pytest.Config, name: str, default):
         return config.getoption(name)
     except ValueError:  # pytest-playwright not installed as a plugin
         return default
+
+
+@pytest.fixture(autouse=True)
+def _english_like_the_browser():
+    """The test's own side (format_cents, gettext in expected texts) in English, as the browser's
+    pages (locale en-US): a request made by an earlier test through LocaleMiddleware (tests/i18n's
+    pt-BR pages) leaves its language active in this thread, and "R$ 64,73" would be expected where
+    the page rightly shows "R$64.73"."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -246,3 +246,89 @@ def test_the_invoice_form_is_walked_with_tab_in_visual_order_with_a_visible_focu
     number.press("Enter")
     expect(page.get_by_text("Checked by the server: this invoice can be saved.")).to_be_visible()
     assert not order.invoices.exists()
+
+    # A quantity above what is left, sent with Enter: the page comes back with the focus on that
+    # quantity (server-side autofocus), not on the invoice number, so it is corrected at once.
+    quantity = page.locator('input[name="item_1"]')
+    quantity.fill(str(int(quantity.input_value()) + 5))
+    quantity.press("Enter")
+    expect(page.locator(".errornote")).to_be_visible()
+    expect(quantity).to_have_attribute("aria-invalid", "true")
+    assert page.evaluate(_FOCUSED)["name"] == "item_1"
+    assert not order.invoices.exists()
+
+
+#: How far the page scrolls sideways (0 when it fits the window), and each list column's width.
+_OVERFLOW = """() => ({
+    overflow: document.scrollingElement.scrollWidth - window.innerWidth,
+    // The admin wraps the table in a box that scrolls sideways on its own: the page may fit while
+    // the table does not.
+    tableOverflow: (({scrollWidth, clientWidth}) => scrollWidth - clientWidth)(
+        document.querySelector("#changelist .results")
+    ),
+    columns: [...document.querySelectorAll("#result_list thead th")].map(
+        (th) => [th.className, Math.round(th.getBoundingClientRect().width)]
+    ),
+})"""
+
+
+@pytest.mark.parametrize("language", ["en-US", "pt-BR"])
+def test_the_invoice_list_fits_a_1280_px_window(shop, make_staff, log_in, screenshots, language):
+    """Staff scan the invoice list without scrolling sideways (neither the page nor the table), in
+    either language (the pt-BR labels are the longer ones), with the shop's invoices in it."""
+    page = log_in(make_staff("carla", groups=["Back office"]))
+    if language == "pt-BR":
+        page.get_by_label("Language").select_option("pt-br")
+        page.get_by_role("button", name="Change language").click()
+        expect(page.locator("html")).to_have_attribute("lang", "pt-br")
+    assert page.viewport_size["width"] == 1280
+    page.goto(reverse("admin:integration_invoice_changelist"))
+    expect(page.locator("#result_list tbody tr")).to_have_count(Invoice.objects.count())
+    screenshots.take(page, f"invoice-list-{language}", full_page=False)
+    measured = page.evaluate(_OVERFLOW)
+    assert measured["overflow"] <= 0, measured
+    assert measured["tableOverflow"] <= 0, measured
+
+
+_HEADER = """() => {
+    const name = document.querySelector("#site-name");
+    const link = name.querySelector("a") || name;
+    const select = document.querySelector("#language-switch-select");
+    const button = document.querySelector("#language-switch button");
+    const box = (element) => element.getBoundingClientRect();
+    const within = (element) => box(element).left >= 0 && box(element).right <= window.innerWidth;
+    return {
+        name: link.textContent.trim(),
+        clipped: Math.max(name.scrollWidth - name.clientWidth, link.scrollWidth - link.clientWidth),
+        // One line: a name broken in two ("erp- / bridge") is cut too, if not clipped.
+        lines: (() => { const range = document.createRange(); range.selectNodeContents(link);
+            return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size; })(),
+        overflow: document.scrollingElement.scrollWidth - window.innerWidth,
+        switchInWindow: within(select) && within(button),
+        overlap: box(name).right > box(select.closest("form")).left && box(name).bottom > box(select).top,
+    };
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("language", ["en-US", "pt-BR"])
+def test_the_login_header_shows_the_site_name_whole_and_the_language_switch(
+    chromium, live_server, screenshots, width, language
+):
+    context = chromium.new_context(viewport={"width": width, "height": 800}, base_url=live_server.url, locale=language)
+    try:
+        page = context.new_page()
+        page.goto(reverse("admin:login"))
+        screenshots.take(page, f"login-{width}-{language}", full_page=False)
+        measured = page.evaluate(_HEADER)
+        assert measured["name"] == "erp-bridge", measured
+        assert measured["clipped"] <= 0, measured  # the site name is shown whole
+        assert measured["lines"] == 1, measured
+        assert measured["overflow"] <= 0, measured
+        assert measured["switchInWindow"], measured
+        assert not measured["overlap"], measured
+        expect(page.locator("#language-switch-select")).to_be_visible()
+        expect(page.locator("#language-switch button")).to_be_visible()
+        expect(page.locator("#site-name")).to_be_visible()
+    finally:
+        context.close()

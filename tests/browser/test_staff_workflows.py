@@ -176,6 +176,7 @@ def test_issue_3_acceptance(make_sandbox, make_staff, log_in, screenshots):
     expect(item_row).to_contain_text(error)
     expect(page.get_by_text(error)).to_have_count(1)  # beside that field only
     expect(quantity).to_have_attribute("aria-invalid", "true")
+    expect(quantity).to_be_focused()  # the keyboard lands on the refused quantity, not the number
     assert not Invoice.objects.exists()
     scroll_to(item_row)
     screenshots.for_docs(page, "add-invoice-error")
