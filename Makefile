@@ -35,7 +35,7 @@ test-all: test test-heavy
 bench: $(INSTALLED)
 	$(PY) manage.py bench
 
-# Smaller counts (about 2 minutes), so that a regression shows; CI runs it.
+# Smaller counts (about a minute and a half), so that a regression shows; CI runs it.
 bench-quick: $(INSTALLED)
 	$(PY) manage.py bench --quick
 

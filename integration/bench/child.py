@@ -1,6 +1,6 @@
 """The memory scenario's child process: one intake in a process of its own, then its peak RSS.
 
-    DATABASE_URL=... python -m integration.bench.child '<json options>'
+    DATABASE_URL=... python -m integration.bench.child '<json settings overrides>'
 
 Prints one line of JSON. The peak is the kernel's high-water mark of this process (VmHWM in
 /proc/self/status; ru_maxrss where /proc is missing), so the parent's memory and the sandbox's
@@ -14,6 +14,7 @@ import os
 import resource
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 
@@ -31,7 +32,8 @@ def peak_rss_kb() -> int:
     return _status_kb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def main(options: dict) -> dict:
+def main(overrides: dict) -> dict:
+    """`overrides`: the VTEX settings the parent's vtex_overrides() gives its own intake runs."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp_bridge.settings")
     import django
 
@@ -42,21 +44,15 @@ def main(options: dict) -> dict:
     from integration.services.vtex import reset_vtex_client
 
     settings.DEBUG = False  # as in production: no query log kept in memory
-    settings.VTEX_OMS_URL = settings.VTEX_PAYMENTS_URL = options["url"]
-    settings.VTEX_APP_KEY = options["app_key"]
-    settings.VTEX_APP_TOKEN = options["app_token"]
-    settings.VTEX_RATE_LIMIT_RPM = options["rpm"]
-    settings.VTEX_FETCH_PAYMENTS = False
-    settings.VTEX_START_HANDLING = "on_import"
+    for name, value in overrides.items():
+        setattr(settings, name, value)
     reset_vtex_client()
     baseline_kb = _status_kb("VmRSS") or 0
     started = time.perf_counter()
     result = intake_run(source="list")
     seconds = time.perf_counter() - started
     return {
-        "imported": result.imported,
-        "acknowledged": result.acknowledged,
-        "failed": result.failed,
+        "intake": asdict(result),
         "seconds": seconds,
         "baseline_rss_kb": baseline_kb,
         "peak_rss_kb": peak_rss_kb(),

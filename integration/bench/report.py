@@ -51,9 +51,6 @@ class ScenarioResult:
     ) -> None:
         self.targets.append(Target(name, rule, value, bool(holds), unit, noise_free))
 
-    def value(self, name: str) -> Any:
-        return next((f.value for f in self.figures if f.name == name), None)
-
 
 def format_value(value: Any, unit: str = "") -> str:
     if value is None:

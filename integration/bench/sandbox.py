@@ -17,15 +17,14 @@ Standard library only, like the sandbox itself: no Django in the child.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
+
+from integration.bench.machine import PROJECT_ROOT
 
 APP_KEY = "vtexappkey-bench"
 APP_TOKEN = "bench-token-not-a-secret"  # noqa: S105 - the sandbox's own, for the bench only
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _effects_summary(effects: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -60,7 +59,7 @@ def _serve(options: dict[str, Any]) -> None:
         out.write(json.dumps(body) + "\n")
         out.flush()
 
-    answer({"url": server.url, "orders": len(store.order_ids())})
+    answer({"url": server.url})
     try:
         for line in sys.stdin:
             command = json.loads(line)
@@ -87,21 +86,14 @@ class SandboxProcess:
 
     def __init__(self, *, orders: int, latency_ms: int = 0, rate_limit_rpm: int | None = None, seed: int = 1) -> None:
         options = {"orders": orders, "latency_ms": latency_ms, "rate_limit_rpm": rate_limit_rpm, "seed": seed}
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
-        }
-        self._process = subprocess.Popen(
+        self._process = subprocess.Popen(  # -m from PROJECT_ROOT: the project is on the child's sys.path
             [sys.executable, "-m", "integration.bench.sandbox", json.dumps(options)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             cwd=PROJECT_ROOT,
-            env=env,
         )
-        hello = self._read()
-        self.url: str = hello["url"]
-        self.orders: int = hello["orders"]
+        self.url: str = self._read()["url"]
         self.app_key = APP_KEY
         self.app_token = APP_TOKEN
 
