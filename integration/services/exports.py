@@ -41,7 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import Invoice, InvoiceItem, Order, OrderItem, SendState
@@ -68,14 +68,11 @@ class CsvFormat:
     decimal: str
 
 
-PT_BR = CsvFormat(delimiter=";", decimal=",")
-ENGLISH = CsvFormat(delimiter=",", decimal=".")
-
-
 def csv_format_for(language: str | None) -> CsvFormat:
-    """pt-BR (and any Portuguese) → ``;`` and ``,``; every other language → ``,`` and ``.``."""
-    code = (language or settings.LANGUAGE_CODE or "").lower()
-    return PT_BR if code.split("-")[0] == "pt" else ENGLISH
+    """The language's decimal mark, from Django's format files (as integration.admin.money takes
+    it); a language whose decimal mark is ``,`` (pt-BR) separates cells with ``;``, others with ``,``."""
+    decimal = formats.get_format("DECIMAL_SEPARATOR", lang=language or settings.LANGUAGE_CODE, use_l10n=True)
+    return CsvFormat(delimiter=";" if decimal == "," else ",", decimal=decimal)
 
 
 # ---- cells -----------------------------------------------------------------------------------------------
@@ -156,14 +153,23 @@ class _Column:
 def _export(
     *,
     what: str,
-    columns: list[_Column],
+    columns: Callable[[CsvFormat, tzinfo], list[_Column]],
     rows: Iterable[Any],
-    fmt: CsvFormat,
     actor: Any,
-    filename: str,
+    language: str | None,
+    now: datetime | None,
 ) -> CsvExport:
+    """The file of `rows`; `language` (default: the active one) sets the separators and the
+    language of the headers and labels, `columns(fmt, zone)` says what each row writes."""
+    language = language or translation.get_language()
+    fmt = csv_format_for(language)
+    zone = timezone.get_current_timezone()
     writer = csv.writer(_Line(), delimiter=fmt.delimiter, lineterminator="\r\n")
-    header = BOM + writer.writerow([str(column.header) for column in columns])
+    # Headers and labels are put in the export's language now: the rows are written after the
+    # view has returned, when another language may be active.
+    with translation.override(language):
+        row_columns = columns(fmt, zone)
+        header = BOM + writer.writerow([str(column.header) for column in row_columns])
     actor_id = getattr(actor, "pk", None)
 
     def chunks() -> Iterator[str]:
@@ -172,7 +178,7 @@ def _export(
         try:
             lines = [header]
             for row in rows:
-                lines.append(writer.writerow([column.value(row) for column in columns]))
+                lines.append(writer.writerow([column.value(row) for column in row_columns]))
                 written += 1
                 if len(lines) >= ROWS_PER_CHUNK:
                     yield "".join(lines)
@@ -190,12 +196,20 @@ def _export(
                 "" if complete else " (interrupted)",
             )
 
-    return CsvExport(filename=filename, chunks=chunks())
-
-
-def _filename(what: str, zone: tzinfo, now: datetime | None) -> str:
     moment = timezone.localtime(now or timezone.now(), zone)
-    return f"{what}-{moment:%Y-%m-%d-%H%M}.csv"
+    return CsvExport(filename=f"{what}-{moment:%Y-%m-%d-%H%M}.csv", chunks=chunks())
+
+
+def _item_units(items: type[OrderItem] | type[InvoiceItem], parent: str) -> Coalesce:
+    """The units of the row's items (0 without items), summed in a subquery of the same query."""
+    units = (
+        items.objects.filter(**{parent: OuterRef("pk")})
+        .order_by()
+        .values(parent)
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    return Coalesce(Subquery(units, output_field=IntegerField()), Value(0))
 
 
 def _labels(choices: Any) -> dict[str, str]:
@@ -223,16 +237,9 @@ def _orders_with_invoices(queryset: QuerySet[Order]) -> Iterator[_OrderRow]:
     stream (one that matched the filters only when the second query ran) is skipped.
     """
     selected = queryset.order_by().values("pk")
-    units = (
-        OrderItem.objects.filter(order=OuterRef("pk"))
-        .order_by()
-        .values("order")
-        .annotate(total=Sum("quantity"))
-        .values("total")
-    )
     orders = (
         Order.objects.filter(pk__in=selected)
-        .annotate(item_units=Coalesce(Subquery(units, output_field=IntegerField()), Value(0)))
+        .annotate(item_units=_item_units(OrderItem, "order"))
         .only(
             "order_id",
             "sequence",
@@ -274,49 +281,45 @@ def _orders_with_invoices(queryset: QuerySet[Order]) -> Iterator[_OrderRow]:
         yield row
 
 
+def _order_columns(fmt: CsvFormat, zone: tzinfo) -> list[_Column]:
+    states = _labels(Order.State)
+    ack_states = _labels(Order.AckState)
+    return [
+        _Column(_("VTEX order id"), lambda r: csv_text(r.order.order_id)),
+        _Column(_("Sequence"), lambda r: csv_text(r.order.sequence)),
+        _Column(
+            _("Created at VTEX (%(zone)s)") % {"zone": zone}, lambda r: csv_datetime(r.order.created_at_vtex, zone)
+        ),
+        _Column(_("Status"), lambda r: csv_text(states.get(r.order.state, r.order.state))),
+        _Column(_("VTEX status"), lambda r: csv_text(r.order.vtex_status)),
+        _Column(_("Start-handling"), lambda r: csv_text(ack_states.get(r.order.ack_state, r.order.ack_state))),
+        _Column(_("Customer"), lambda r: csv_text(r.order.customer_name)),
+        _Column(_("CPF/CNPJ"), lambda r: csv_text(document_text(r.order.customer_document))),
+        _Column(_("City"), lambda r: csv_text(r.order.city)),
+        _Column(_("State (UF)"), lambda r: csv_text(r.order.state_code)),
+        _Column(_("Currency"), lambda r: csv_text(r.order.currency_code)),
+        _Column(_("Total"), lambda r: csv_decimal(r.order.total_cents, fmt)),
+        _Column(_("Items (units)"), lambda r: str(r.order.item_units)),
+        _Column(_("Invoiced"), lambda r: csv_decimal(r.invoiced_cents, fmt)),
+        _Column(_("Returned"), lambda r: csv_decimal(r.returned_cents, fmt)),
+        _Column(_("Invoices"), lambda r: csv_text(LIST_SEPARATOR.join(r.invoice_numbers))),
+        _Column(_("Tracking numbers"), lambda r: csv_text(LIST_SEPARATOR.join(r.tracking_numbers))),
+    ]
+
+
 def order_export_csv(
     *, queryset: QuerySet[Order], actor: Any, language: str | None = None, now: datetime | None = None
 ) -> CsvExport:
     """The orders of `queryset` as a CSV file for a spreadsheet; `language` (default: the active
     one) sets the separators and the headers' language."""
-    language = language or translation.get_language()
-    fmt = csv_format_for(language)
-    zone = timezone.get_current_timezone()
-    with translation.override(language):
-        states = _labels(Order.State)
-        ack_states = _labels(Order.AckState)
-        columns = [
-            _Column(_("VTEX order id"), lambda r: csv_text(r.order.order_id)),
-            _Column(_("Sequence"), lambda r: csv_text(r.order.sequence)),
-            _Column(
-                _("Created at VTEX (%(zone)s)") % {"zone": zone},
-                lambda r: csv_datetime(r.order.created_at_vtex, zone),
-            ),
-            _Column(_("Status"), lambda r: csv_text(states.get(r.order.state, r.order.state))),
-            _Column(_("VTEX status"), lambda r: csv_text(r.order.vtex_status)),
-            _Column(_("Start-handling"), lambda r: csv_text(ack_states.get(r.order.ack_state, r.order.ack_state))),
-            _Column(_("Customer"), lambda r: csv_text(r.order.customer_name)),
-            _Column(_("CPF/CNPJ"), lambda r: csv_text(document_text(r.order.customer_document))),
-            _Column(_("City"), lambda r: csv_text(r.order.city)),
-            _Column(_("State (UF)"), lambda r: csv_text(r.order.state_code)),
-            _Column(_("Currency"), lambda r: csv_text(r.order.currency_code)),
-            _Column(_("Total"), lambda r: csv_decimal(r.order.total_cents, fmt)),
-            _Column(_("Items (units)"), lambda r: str(r.order.item_units)),
-            _Column(_("Invoiced"), lambda r: csv_decimal(r.invoiced_cents, fmt)),
-            _Column(_("Returned"), lambda r: csv_decimal(r.returned_cents, fmt)),
-            _Column(_("Invoices"), lambda r: csv_text(LIST_SEPARATOR.join(r.invoice_numbers))),
-            _Column(_("Tracking numbers"), lambda r: csv_text(LIST_SEPARATOR.join(r.tracking_numbers))),
-        ]
-        # Inside the override: the headers are put in the export's language now (the rows are
-        # written after the view has returned, when another language may be active).
-        return _export(
-            what="orders",
-            columns=columns,
-            rows=_orders_with_invoices(queryset),
-            fmt=fmt,
-            actor=actor,
-            filename=_filename("orders", zone, now),
-        )
+    return _export(
+        what="orders",
+        columns=_order_columns,
+        rows=_orders_with_invoices(queryset),
+        actor=actor,
+        language=language,
+        now=now,
+    )
 
 
 # ---- invoices -----------------------------------------------------------------------------------------------------
@@ -324,17 +327,10 @@ def order_export_csv(
 
 def _invoices(queryset: QuerySet[Invoice]) -> Iterator[Invoice]:
     """The selected invoices, newest entered first, with their order and item units: one query."""
-    units = (
-        InvoiceItem.objects.filter(invoice=OuterRef("pk"))
-        .order_by()
-        .values("invoice")
-        .annotate(total=Sum("quantity"))
-        .values("total")
-    )
     return (
         Invoice.objects.filter(pk__in=queryset.order_by().values("pk"))
         .select_related("order", "created_by")
-        .annotate(item_units=Coalesce(Subquery(units, output_field=IntegerField()), Value(0)))
+        .annotate(item_units=_item_units(InvoiceItem, "invoice"))
         .only(
             "number",
             "kind",
@@ -362,40 +358,39 @@ def _entered_by(invoice: Invoice) -> str:
     return invoice.created_by.get_username() if invoice.created_by_id else invoice.created_via
 
 
+def _invoice_columns(fmt: CsvFormat, zone: tzinfo) -> list[_Column]:
+    kinds = _labels(Invoice.Kind)
+    send_states = _labels(SendState)
+    return [
+        _Column(_("VTEX order id"), lambda i: csv_text(i.order.order_id)),
+        _Column(_("Sequence"), lambda i: csv_text(i.order.sequence)),
+        _Column(_("Invoice number"), lambda i: csv_text(i.number)),
+        _Column(_("Series"), lambda i: access_key_series(i.access_key)),
+        _Column(_("Type"), lambda i: csv_text(kinds.get(i.kind, i.kind))),
+        _Column(_("Issued at (%(zone)s)") % {"zone": zone}, lambda i: csv_datetime(i.issued_at, zone)),
+        _Column(_("Currency"), lambda i: csv_text(i.order.currency_code)),
+        _Column(_("Value"), lambda i: csv_decimal(i.value_cents, fmt)),
+        _Column(_("Items (units)"), lambda i: str(i.item_units)),
+        _Column(_("NF-e access key"), lambda i: csv_text(access_key_text(i.access_key))),
+        _Column(_("Courier"), lambda i: csv_text(i.courier)),
+        _Column(_("Tracking number"), lambda i: csv_text(i.tracking_number)),
+        _Column(_("Dispatched at (%(zone)s)") % {"zone": zone}, lambda i: csv_datetime(i.dispatched_at, zone)),
+        _Column(_("Delivered at (%(zone)s)") % {"zone": zone}, lambda i: csv_datetime(i.delivered_at, zone)),
+        _Column(_("Send state"), lambda i: csv_text(send_states.get(i.send_state, i.send_state))),
+        _Column(_("VTEX receipt"), lambda i: csv_text(i.vtex_receipt)),
+        _Column(_("Entered by"), lambda i: csv_text(_entered_by(i))),
+    ]
+
+
 def invoice_export_csv(
     *, queryset: QuerySet[Invoice], actor: Any, language: str | None = None, now: datetime | None = None
 ) -> CsvExport:
     """The invoices of `queryset` as a CSV file for a spreadsheet (see order_export_csv)."""
-    language = language or translation.get_language()
-    fmt = csv_format_for(language)
-    zone = timezone.get_current_timezone()
-    with translation.override(language):
-        kinds = _labels(Invoice.Kind)
-        send_states = _labels(SendState)
-        columns = [
-            _Column(_("VTEX order id"), lambda i: csv_text(i.order.order_id)),
-            _Column(_("Sequence"), lambda i: csv_text(i.order.sequence)),
-            _Column(_("Invoice number"), lambda i: csv_text(i.number)),
-            _Column(_("Series"), lambda i: access_key_series(i.access_key)),
-            _Column(_("Type"), lambda i: csv_text(kinds.get(i.kind, i.kind))),
-            _Column(_("Issued at (%(zone)s)") % {"zone": zone}, lambda i: csv_datetime(i.issued_at, zone)),
-            _Column(_("Currency"), lambda i: csv_text(i.order.currency_code)),
-            _Column(_("Value"), lambda i: csv_decimal(i.value_cents, fmt)),
-            _Column(_("Items (units)"), lambda i: str(i.item_units)),
-            _Column(_("NF-e access key"), lambda i: csv_text(access_key_text(i.access_key))),
-            _Column(_("Courier"), lambda i: csv_text(i.courier)),
-            _Column(_("Tracking number"), lambda i: csv_text(i.tracking_number)),
-            _Column(_("Dispatched at (%(zone)s)") % {"zone": zone}, lambda i: csv_datetime(i.dispatched_at, zone)),
-            _Column(_("Delivered at (%(zone)s)") % {"zone": zone}, lambda i: csv_datetime(i.delivered_at, zone)),
-            _Column(_("Send state"), lambda i: csv_text(send_states.get(i.send_state, i.send_state))),
-            _Column(_("VTEX receipt"), lambda i: csv_text(i.vtex_receipt)),
-            _Column(_("Entered by"), lambda i: csv_text(_entered_by(i))),
-        ]
-        return _export(
-            what="invoices",
-            columns=columns,
-            rows=_invoices(queryset),
-            fmt=fmt,
-            actor=actor,
-            filename=_filename("invoices", zone, now),
-        )
+    return _export(
+        what="invoices",
+        columns=_invoice_columns,
+        rows=_invoices(queryset),
+        actor=actor,
+        language=language,
+        now=now,
+    )
