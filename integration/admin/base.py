@@ -1,7 +1,27 @@
 """Building blocks shared by the admin pages."""
 
+from datetime import datetime
+
 from django.contrib import admin
+from django.utils import formats, timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+
+
+def day_and_hour(moment: datetime | None, *, title: str = "") -> str:
+    """A list column's time in store time, the day and the hour on two lines (admin.css), so that
+    the column stays narrow enough for 1280 px: the day as the reader's language writes it
+    (28/11/2026 in pt-BR, 11/28/2026 in English), the hour 24-hour in both. "-" without a time."""
+    if moment is None:
+        return "-"
+    moment = timezone.localtime(moment)
+    return format_html(
+        '<time datetime="{}"{}><span class="day">{}</span> <span class="hour">{}</span></time>',
+        moment.isoformat(),
+        format_html(' title="{}"', title) if title else "",
+        formats.date_format(moment, "SHORT_DATE_FORMAT"),
+        formats.time_format(moment, "H:i"),
+    )
 
 
 class ReadOnlyMixin:

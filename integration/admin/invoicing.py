@@ -34,7 +34,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from integration.admin.base import ReadOnlyAdmin, ReadOnlyTabularInline
+from integration.admin.base import ReadOnlyAdmin, ReadOnlyTabularInline, day_and_hour
 from integration.admin.exports import EXPORT_SELECTED_INVOICES, CsvExportMixin
 from integration.admin.forms import (
     CancellationForm,
@@ -695,16 +695,7 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("issued"), ordering="issued_at")
     def issued(self, invoice: Invoice) -> str:
-        """Day and time on two lines (as the order list's "created"), in store time."""
-        if invoice.issued_at is None:
-            return "-"
-        moment = timezone.localtime(invoice.issued_at)
-        return format_html(
-            '<time datetime="{}"><span class="day">{}</span> <span class="hour">{}</span></time>',
-            moment.isoformat(),
-            formats.date_format(moment, "SHORT_DATE_FORMAT"),
-            formats.time_format(moment, "H:i"),
-        )
+        return day_and_hour(invoice.issued_at)
 
     @admin.display(description=_("tracking"), ordering="tracking_number")
     def shipping(self, invoice: Invoice) -> str:

@@ -23,12 +23,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from integration.admin.base import ReadOnlyTabularInline
+from integration.admin.base import ReadOnlyTabularInline, day_and_hour
 from integration.admin.exports import EXPORT_SELECTED_ORDERS, CsvExportMixin
 from integration.admin.invoicing import CancellationRequestInline, InvoiceInline, OrderInvoicingMixin
 from integration.admin.money import format_cents
@@ -456,17 +456,9 @@ class OrderAdmin(CsvExportMixin, OrderInvoicingMixin, admin.ModelAdmin):
 
     @admin.display(description=_("created"), ordering="created_at_vtex")
     def created(self, order: Order) -> str:
-        if order.created_at_vtex is None:
-            return "-"
-        moment = timezone.localtime(order.created_at_vtex)
-        # Day and time on two lines: the column stays narrow enough for 1280 px. The day in the
-        # reader's language (28/11/2026 in pt-BR, 11/28/2026 in English); the hour is 24-hour in both.
-        return format_html(
-            '<time datetime="{}" title="{}"><span class="day">{}</span> <span class="hour">{}</span></time>',
-            moment.isoformat(),
-            gettext("Created at VTEX; store time (%(zone)s)") % {"zone": timezone.get_current_timezone_name()},
-            formats.date_format(moment, "SHORT_DATE_FORMAT"),
-            formats.time_format(moment, "H:i"),
+        zone = timezone.get_current_timezone_name()
+        return day_and_hour(
+            order.created_at_vtex, title=gettext("Created at VTEX; store time (%(zone)s)") % {"zone": zone}
         )
 
     def get_search_results(self, request, queryset, search_term):
