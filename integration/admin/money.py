@@ -66,10 +66,6 @@ def money_format(currency: str | None = None, *, language: str | None = None) ->
     )
 
 
-def currency_symbol(currency: str | None = None, *, language: str | None = None) -> str:
-    return money_format(currency, language=language).symbol
-
-
 def format_cents(cents: int | None, currency: str | None = None, *, language: str | None = None) -> str:
     """12345678 → "R$ 123.456,78" (pt-BR) or "R$123,456.78" (en); -150 → "-R$ 1,50" / "-R$1.50";
     None → "" (no amount known). `currency` defaults to the store's; `language` to the active one.
