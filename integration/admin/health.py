@@ -101,10 +101,6 @@ class Chart:
     description: str
 
     @property
-    def plot_width(self) -> int:
-        return self.right - self.left
-
-    @property
     def label_y(self) -> int:
         return self.bottom + 18
 
