@@ -119,16 +119,19 @@ def outbox_due(*, now=None) -> QuerySet[OutboxMessage]:
     return OutboxMessage.objects.filter(_claimable(now)).exclude(_earlier_unsent_of_same_invoice()).order_by("id")
 
 
-def outbox_claim(*, message_id: int) -> bool:
-    now = timezone.now()
-    claimed = (
-        OutboxMessage.objects.filter(_claimable(now), pk=message_id)
+def _claim(rows: QuerySet[OutboxMessage], now) -> int:
+    """The claim: a conditional UPDATE, so of two senders exactly one changes a row."""
+    return (
+        rows.filter(_claimable(now))
         .exclude(_earlier_unsent_of_same_invoice())
         .update(
             state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1, outcome_unknown=_unknown_if_taken_back()
         )
     )
-    return bool(claimed)
+
+
+def outbox_claim(*, message_id: int) -> bool:
+    return bool(_claim(OutboxMessage.objects.filter(pk=message_id), timezone.now()))
 
 
 def outbox_claim_many(*, message_ids: list[int]) -> list[OutboxMessage]:
@@ -140,14 +143,7 @@ def outbox_claim_many(*, message_ids: list[int]) -> list[OutboxMessage]:
     if not message_ids:
         return []
     now = timezone.now()
-    claimed = (
-        OutboxMessage.objects.filter(_claimable(now), pk__in=message_ids)
-        .exclude(_earlier_unsent_of_same_invoice())
-        .update(
-            state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1, outcome_unknown=_unknown_if_taken_back()
-        )
-    )
-    if not claimed:
+    if not _claim(OutboxMessage.objects.filter(pk__in=message_ids), now):
         return []
     return list(
         OutboxMessage.objects.select_related("order", "invoice", "cancellation")
@@ -204,47 +200,22 @@ class SendOutcome:
 
 
 def outbox_send(*, message_id: int, client: VtexClient) -> SendOutcome | None:
-    """Send one row if it is due and nobody else is sending it; None when there was nothing to do."""
-    if not outbox_claim(message_id=message_id):
+    """Send one row if it is due and nobody else is sending it; None when there was nothing to do.
+
+    The same steps as outbox_send_due, for one row in this thread."""
+    from integration.services.workers import Done
+
+    claimed = outbox_claim_many(message_ids=[message_id])
+    if not claimed:
         return None
-    message = OutboxMessage.objects.select_related("order", "invoice", "cancellation").get(pk=message_id)
     crash_point("outbox.claimed")
+    job = _Job(claimed[0], _reads_back(claimed[0]))
     try:
-        if message.outcome_unknown:
-            vtex_order = client.get_order(message.order.order_id)
-            if vtex_shows_effect(message, vtex_order):
-                return _record_sent(message, {}, note="VTEX already shows it (read back after an unanswered attempt).")
-        answer = _send(client, message)
-        crash_point(f"outbox.sent.{message.kind}")
+        done = Done(job, result=_call_vtex(client, job))
     except VtexError as exc:
-        return _record_failure(message, exc)
-    outcome = _record_sent(message, answer)
-    crash_point("outbox.recorded")
-    _read_back_status(message, client)
+        done = Done(job, error=exc)
+    (outcome,) = _record_answers([done])
     return outcome
-
-
-def _read_back_status(message: OutboxMessage, client: VtexClient) -> None:
-    """After the invoice that completes the order, or a cancellation, VTEX's status changes:
-    read the order back once so erp-bridge shows it (best effort; the feed and the daily
-    reconciliation catch up otherwise)."""
-    from integration.services.intake import vtex_fetch_order
-    from integration.services.orders import order_store_from_vtex
-
-    message.order.refresh_from_db(fields=["state"])
-    completes = message.kind == Kind.INVOICE and message.order.state in (
-        Order.State.INVOICED,
-        Order.State.SHIPPED,
-        Order.State.DELIVERED,
-    )
-    if not (completes or message.kind == Kind.CANCEL):
-        return
-    try:
-        fetched = vtex_fetch_order(client=client, order_id=message.order.order_id, fetch_payments=False)
-        crash_point("outbox.read_back")
-        order_store_from_vtex(data=fetched.data, raw=fetched.raw)
-    except Exception:  # noqa: BLE001 - a failed read-back must not undo a successful send
-        logger.warning("could not read order %s back after sending", message.order.order_id, exc_info=True)
 
 
 def _sync_target(message: OutboxMessage, state: str, *, receipt: str = "", answer: str = "") -> None:
@@ -270,44 +241,10 @@ def _sync_target(message: OutboxMessage, state: str, *, receipt: str = "", answe
         ).update(**fields)
 
 
-def _record_sent(
-    message: OutboxMessage, answer: dict[str, Any], *, note: str = "", refresh: bool = True
-) -> SendOutcome:
-    from integration.services.orders import order_recompute_state
-
-    receipt = str(answer.get("receipt") or "")[:100]
-    with transaction.atomic():
-        OutboxMessage.objects.filter(pk=message.pk).update(
-            state=State.SENT,
-            sent_at=timezone.now(),
-            vtex_receipt=receipt,
-            outcome_unknown=False,
-            last_error="",
-            last_status_code=None,
-        )
-        _sync_target(message, SendState.SENT, receipt=receipt, answer=note or "Accepted by VTEX.")
-        detail = note or (f"VTEX accepted it (receipt {receipt})." if receipt else "VTEX accepted it.")
-        order_event_record(
-            order=message.order,
-            kind=OrderEvent.Kind.SENT,
-            message=f"{stored_text(message.get_kind_display)}{_about(message)} sent to VTEX. {detail}",
-            data={"outbox": message.pk, "receipt": receipt},
-        )
-        order_recompute_state(message.order)
-    if refresh:
-        message.refresh_from_db()
-    return SendOutcome(message, State.SENT, detail)
-
-
-#: Kinds whose acceptance _record_sent_many writes; a cancellation (rare, and its request's
-#: state has its own rule in _sync_target) goes through _record_sent.
-BATCHED_KINDS = (Kind.INVOICE, Kind.TRACKING, Kind.TRACKING_EVENTS)
-
-
-def _record_sent_many(entries: list[tuple[OutboxMessage, dict[str, Any], str]]) -> list[SendOutcome]:
-    """_record_sent for many accepted rows (message, answer, note) of BATCHED_KINDS, in one
-    transaction: one UPDATE of the rows, one of their invoices, one INSERT of the timeline
-    entries and the orders' states recomputed together."""
+def _record_sent(entries: list[tuple[OutboxMessage, dict[str, Any], str]]) -> list[SendOutcome]:
+    """Record accepted rows (message, answer, note) in one transaction: one UPDATE of the rows,
+    one of their invoices, one INSERT of the timeline entries and the orders' states recomputed
+    together. A cancellation's request (rare; its state has its own rule) is written by _sync_target."""
     from integration.services.orders import orders_recompute_states
 
     if not entries:
@@ -337,6 +274,8 @@ def _record_sent_many(entries: list[tuple[OutboxMessage, dict[str, Any], str]]) 
             )
         for message, _, note in entries:
             receipt = receipts[message.pk]
+            if message.kind == Kind.CANCEL:
+                _sync_target(message, SendState.SENT, receipt=receipt, answer=note or "Accepted by VTEX.")
             detail = note or (f"VTEX accepted it (receipt {receipt})." if receipt else "VTEX accepted it.")
             events.append(
                 OrderEvent(
@@ -378,27 +317,19 @@ def unknown_outcome_settle_time() -> timedelta:
     return timedelta(seconds=settings.VTEX_READ_TIMEOUT_S)
 
 
-def _record_failure(message: OutboxMessage, error: VtexError, *, refresh: bool = True) -> SendOutcome:
+def _record_failure(message: OutboxMessage, error: VtexError) -> SendOutcome:
     # A 5xx may come after VTEX applied the change, like a timeout: read back before re-sending.
     unknown = message.outcome_unknown or error.outcome_unknown or isinstance(error, VtexServerError)
     text = f"{error}"[:2000]
     with transaction.atomic():
         if error.transient and message.attempts < MAX_ATTEMPTS:
             next_attempt = timezone.now() + _retry_delay(message, error, unknown=unknown)
-            OutboxMessage.objects.filter(pk=message.pk).update(
-                state=State.PENDING,
-                next_attempt_at=next_attempt,
-                outcome_unknown=unknown,
-                last_status_code=error.status,
-                last_error=text,
-            )
+            fields = {"state": State.PENDING, "next_attempt_at": next_attempt, "last_error": text}
             _sync_target(message, SendState.PENDING, answer=text)
             outcome = SendOutcome(message, State.PENDING, f"will retry at {next_attempt:%H:%M:%S} UTC: {text}")
         else:
             why = text if not error.transient else f"gave up after {message.attempts} attempts: {text}"
-            OutboxMessage.objects.filter(pk=message.pk).update(
-                state=State.FAILED, outcome_unknown=unknown, last_status_code=error.status, last_error=why
-            )
+            fields = {"state": State.FAILED, "last_error": why}
             _sync_target(message, SendState.FAILED, answer=why)
             order_event_record(
                 order=message.order,
@@ -407,8 +338,10 @@ def _record_failure(message: OutboxMessage, error: VtexError, *, refresh: bool =
                 data={"outbox": message.pk, "status": error.status, "code": error.code},
             )
             outcome = SendOutcome(message, State.FAILED, why)
-    if refresh:
-        message.refresh_from_db()
+        fields.update(outcome_unknown=unknown, last_status_code=error.status)
+        OutboxMessage.objects.filter(pk=message.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(message, name, value)
     return outcome
 
 
@@ -454,7 +387,9 @@ class _Answer:
 
 
 def _reads_back(message: OutboxMessage) -> bool:
-    """outbox_send's _read_back_status rule, decided before sending: the order's state follows its
+    """After the invoice that completes the order, or a cancellation, VTEX's status changes: the
+    order is read back once so erp-bridge shows it (best effort; the feed and the daily
+    reconciliation catch up otherwise). Decided before sending: the order's state follows its
     invoices and requests, not whether they were sent, so it is already what it will be after."""
     completes = message.kind == Kind.INVOICE and message.order.state in (
         Order.State.INVOICED,
@@ -465,8 +400,8 @@ def _reads_back(message: OutboxMessage) -> bool:
 
 
 def _call_vtex(client: VtexClient, job: _Job) -> _Answer:
-    """outbox_send's VTEX side, for a worker thread: no database access (the row comes with its
-    order, invoice and cancellation loaded)."""
+    """A row's VTEX side, for a worker thread: no database access (the row comes with its order,
+    invoice and cancellation loaded)."""
     from integration.services.intake import vtex_fetch_order
 
     message = job.message
@@ -487,28 +422,21 @@ def _call_vtex(client: VtexClient, job: _Job) -> _Answer:
 def _record_answers(batch: list) -> list[SendOutcome]:
     """Record the answers of a batch of sends (WorkerPool Done objects), in job order.
 
-    Accepted rows of BATCHED_KINDS are written together (_record_sent_many); a failure or a
-    cancellation is written alone, as outbox_send does. The orders read back are stored after.
+    Accepted rows are written together (_record_sent); a failure is written alone. The orders
+    read back are stored after.
     """
     from integration.services.orders import order_store_from_vtex, orders_store_from_vtex
 
     for done in batch:
         if done.error is not None and not isinstance(done.error, VtexError):
             raise done.error  # a bug, not a VTEX answer; the claims lapse after CLAIM_STALE_AFTER
-    accepted = [
-        (done.job.message, done.result.answer, done.result.note)
-        for done in batch
-        if done.error is None and done.job.message.kind in BATCHED_KINDS
-    ]
-    by_message = {outcome.message.pk: outcome for outcome in _record_sent_many(accepted)}
+    accepted = [(done.job.message, done.result.answer, done.result.note) for done in batch if done.error is None]
+    by_message = {outcome.message.pk: outcome for outcome in _record_sent(accepted)}
     outcomes = []
     for done in batch:
         message = done.job.message
         if message.pk not in by_message:
-            if done.error is not None:
-                by_message[message.pk] = _record_failure(message, done.error, refresh=False)
-            else:
-                by_message[message.pk] = _record_sent(message, done.result.answer, note=done.result.note, refresh=False)
+            by_message[message.pk] = _record_failure(message, done.error)
         outcomes.append(by_message[message.pk])
         crash_point("outbox.recorded")
     fetched = [done.result.fetched for done in batch if done.error is None and done.result.fetched is not None]
@@ -521,7 +449,7 @@ def _record_answers(batch: list) -> list[SendOutcome]:
             for order in fetched:
                 try:
                     order_store_from_vtex(data=order.data, raw=order.raw)
-                except Exception:  # noqa: BLE001 - as in _read_back_status
+                except Exception:  # noqa: BLE001 - as above
                     logger.warning(
                         "could not store order %s read back after sending", order.data.order_id, exc_info=True
                     )
@@ -540,7 +468,7 @@ def outbox_send_due(
 
     Up to `concurrency` rows (VTEX_CONCURRENCY) are on the wire at once. Worker threads only
     speak to VTEX; this thread claims each row before handing it over and records each answer,
-    so outbox_send's rules hold: one sender per row (the claim), the rows of one invoice in
+    so the outbox's rules hold: one sender per row (the claim), the rows of one invoice in
     order (a row is not due while an earlier one of its invoice is being sent), the read-back
     after an unknown outcome and after a completing invoice or a cancellation. The shared rate
     budget paces the workers. Rows are claimed only as the pool has room for them (a claim

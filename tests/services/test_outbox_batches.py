@@ -1,4 +1,4 @@
-"""The batched paths of outbox_send_due (outbox_claim_many, _record_sent_many, the read-back stored
+"""The batched paths of outbox_send_due (outbox_claim_many, _record_sent, the read-back stored
 in batches, orders_derive_states): the same rows, states and timeline as outbox_send row by row."""
 
 from __future__ import annotations
@@ -24,13 +24,8 @@ from integration.services.outbox import outbox_claim, outbox_claim_many, outbox_
 from integration.services.tracking import invoice_set_tracking
 from integration.services.vtex import vtex_client
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
 State = OutboxMessage.State
-
-
-@pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
 
 
 def _invoice(order: Order, *, number: str, lines=None, tracking: bool = False) -> Invoice:
@@ -125,8 +120,8 @@ def test_the_batched_sender_leaves_what_the_one_by_one_sender_leaves(make_sandbo
         model.objects.all().delete()
     settings.VTEX_CONCURRENCY = 3
     recorded, read_back = [], []
-    record_many, update_stored = outbox_module._record_sent_many, orders_module._update_stored_orders
-    monkeypatch.setattr(outbox_module, "_record_sent_many", lambda e: recorded.extend(e) or record_many(e))
+    record_many, update_stored = outbox_module._record_sent, orders_module._update_stored_orders
+    monkeypatch.setattr(outbox_module, "_record_sent", lambda e: recorded.extend(e) or record_many(e))
     monkeypatch.setattr(
         orders_module, "_update_stored_orders", lambda b, now: read_back.extend(b) or update_stored(b, now)
     )
