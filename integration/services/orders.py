@@ -28,10 +28,10 @@ HANDLED_STATUSES = frozenset(
 CANCELED_STATUSES = frozenset({"cancel", "canceled"})
 #: A claim on start-handling older than this belongs to a process that died mid-call.
 ACK_CLAIM_STALE_AFTER = timedelta(minutes=5)
+#: VTEX statuses that show our start-handling (or an earlier, lost one) took effect.
+ACK_TOOK_EFFECT_STATUSES = HANDLED_STATUSES - CANCELED_STATUSES - {"cancellation-requested"}
 #: VTEX statuses of orders whose start-handling is retried until recorded (orders_awaiting_acknowledgement).
-ACK_RETRY_STATUSES = frozenset({READY_FOR_HANDLING}) | (
-    HANDLED_STATUSES - CANCELED_STATUSES - {"cancellation-requested"}
-)
+ACK_RETRY_STATUSES = frozenset({READY_FOR_HANDLING}) | ACK_TOOK_EFFECT_STATUSES
 
 #: Fields staff may correct in the admin; each change is written to the timeline.
 STAFF_EDITABLE_FIELDS = (*SHIPPING_ADDRESS_FIELDS, "notes")
@@ -221,39 +221,65 @@ def order_store_from_vtex(
         # The stored JSON is large and not needed to decide anything here: never load it.
         order = Order.objects.select_for_update().defer("raw").filter(order_id=data.order_id).first()
         if order is None:
-            inserted = _insert_order(data, raw, payment_status or {}, now)
-            if inserted is not None:
+            try:
+                (inserted,) = _insert_orders([(data, raw, payment_status or {})], now)
+            except IntegrityError:
+                # A concurrent run stored it between our read and our insert: update theirs.
+                order = Order.objects.select_for_update().defer("raw").get(order_id=data.order_id)
+            else:
                 return StoreOutcome(order=inserted, created=True, changed=True)
-            # A concurrent run stored it between our read and our insert: update theirs.
-            order = Order.objects.select_for_update().defer("raw").get(order_id=data.order_id)
         return _update_order(order, data, raw, payment_status or {}, now)
 
 
-def _insert_order(data: OrderData, raw: dict[str, Any], payment_status: dict[str, dict[str, str]], now) -> Order | None:
-    """A new order in one INSERT (the VTEX JSON is large: write it once), its rows in bulk."""
-    order = Order(
-        order_id=data.order_id,
-        **data.fields,
-        raw=raw,
-        raw_hash=data.raw_hash,
-        is_complete=True,
-        last_synced_at=now,
-    )
-    order.state = order_derive_state(order)  # no invoices or requests yet: no query
-    try:
-        with transaction.atomic():
-            order.save(force_insert=True)
-    except IntegrityError:
-        return None
-    OrderItem.objects.bulk_create(OrderItem(order=order, **row) for row in data.items)
-    _store_payments(order, data.payments, payment_status, existing={})
-    order_event_record(
+def _insert_orders(
+    new: list[tuple[OrderData, dict[str, Any], dict[str, dict[str, str]]]],
+    now,
+    *,
+    claim_acknowledgement: bool = False,
+) -> list[Order]:
+    """New orders with their items, payments and timeline entries, in one transaction: each table
+    in one multi-row INSERT (the VTEX JSON is large: written once). Raises IntegrityError, having
+    written nothing, when another process stored one of them meanwhile.
+
+    With claim_acknowledgement, orders in ready-for-handling are inserted already claimed for
+    start-handling (see orders_store_from_vtex)."""
+    orders = []
+    for data, raw, _ in new:
+        order = Order(
+            order_id=data.order_id,
+            **data.fields,
+            raw=_JsonDocument(raw),
+            raw_hash=data.raw_hash,
+            is_complete=True,
+            last_synced_at=now,
+        )
+        if claim_acknowledgement and order.vtex_status == READY_FOR_HANDLING:
+            order.ack_state, order.ack_claimed_at, order.ack_attempts = Order.AckState.SENDING, now, 1
+        order.state = order_derive_state(order)  # no invoices or requests yet: no query
+        orders.append(order)
+    with transaction.atomic():
+        Order.objects.bulk_create(orders)
+        for order, (_, raw, _) in zip(orders, new, strict=True):
+            order.raw = raw  # the document, not the expression that wrote it
+        items, payments, events = [], [], []
+        for order, (data, _, payment_status) in zip(orders, new, strict=True):
+            items += [OrderItem(order=order, **row) for row in data.items]
+            payments += [Payment(order=order, **_payment_values(row, payment_status, now)) for row in data.payments]
+            events.append(_imported_event(order))
+        OrderItem.objects.bulk_create(items)
+        crash_point("intake.store_in_transaction")
+        Payment.objects.bulk_create(payments)
+        OrderEvent.objects.bulk_create(events)
+    return orders
+
+
+def _imported_event(order: Order) -> OrderEvent:
+    return OrderEvent(
         order=order,
         kind=OrderEvent.Kind.IMPORTED,
         message=f"Imported from VTEX in status {order.vtex_status}.",
         actor_label="intake",
     )
-    return order
 
 
 def orders_store_from_vtex(
@@ -287,44 +313,8 @@ def orders_store_from_vtex(
         # In order_id order: two processes inserting overlapping batches wait for each other's
         # rows in the same order, never in a cycle (a deadlock on PostgreSQL's unique index).
         new.sort(key=lambda entry: entry[0].order_id)
-        orders = []
-        for data, raw, _ in new:
-            order = Order(
-                order_id=data.order_id,
-                **data.fields,
-                raw=_JsonDocument(raw),
-                raw_hash=data.raw_hash,
-                is_complete=True,
-                last_synced_at=now,
-            )
-            if claim_acknowledgement and order.vtex_status == READY_FOR_HANDLING:
-                order.ack_state, order.ack_claimed_at, order.ack_attempts = Order.AckState.SENDING, now, 1
-            order.state = order_derive_state(order)  # no invoices or requests yet: no query
-            orders.append(order)
         try:
-            with transaction.atomic():
-                Order.objects.bulk_create(orders)
-                for order, (_, raw, _) in zip(orders, new, strict=True):
-                    order.raw = raw  # the document, not the expression that wrote it
-                items, payments, events = [], [], []
-                for order, (data, _, payment_status) in zip(orders, new, strict=True):
-                    items += [OrderItem(order=order, **row) for row in data.items]
-                    for row in data.payments:
-                        extra = payment_status.get(row["payment_id"], {})
-                        values = dict(row, **extra, **({"fetched_at": now} if extra else {}))
-                        payments.append(Payment(order=order, **values))
-                    events.append(
-                        OrderEvent(
-                            order=order,
-                            kind=OrderEvent.Kind.IMPORTED,
-                            message=f"Imported from VTEX in status {order.vtex_status}.",
-                            actor_label="intake",
-                        )
-                    )
-                OrderItem.objects.bulk_create(items)
-                crash_point("intake.store_in_transaction")
-                Payment.objects.bulk_create(payments)
-                OrderEvent.objects.bulk_create(events)
+            orders = _insert_orders(new, now, claim_acknowledgement=claim_acknowledgement)
         except IntegrityError:
             pass  # another process stored one of them meanwhile: every order goes one by one below
         else:
@@ -382,25 +372,13 @@ def _update_stored_orders(
             if new_status in CANCELED_STATUSES and new_status != order.vtex_status:
                 continue
             changed.append((order, data, raw, order.vtex_status))
-        if unchanged:
-            Order.objects.filter(pk__in=[order.pk for order in unchanged]).update(
-                last_synced_at=now, intake_error="", intake_failed_at=None
-            )
-            for order in unchanged:
-                order.last_synced_at, order.intake_error, order.intake_failed_at = now, "", None
-                outcomes[order.order_id] = StoreOutcome(order=order, created=False, changed=False)
+        _note_synced(unchanged, now)
+        for order in unchanged:
+            outcomes[order.order_id] = StoreOutcome(order=order, created=False, changed=False)
         if not changed:
             return outcomes
         for order, data, raw, _ in changed:
-            for name, value in data.fields.items():
-                if name in SHIPPING_ADDRESS_FIELDS and order.shipping_address_edited:
-                    continue  # staff corrected it; VTEX's copy stays in raw
-                setattr(order, name, value)
-            order.raw = raw
-            order.raw_hash = data.raw_hash
-            order.intake_error = ""
-            order.intake_failed_at = None
-            order.last_synced_at = now
+            _apply_vtex_data(order, data, raw, now)
         # As in _update_order: the state from the new status and the rows as they were.
         states = orders_derive_states([order for order, _, _, _ in changed])
         pks = [order.pk for order, _, _, _ in changed]
@@ -416,26 +394,7 @@ def _update_stored_orders(
             order.save()
             _store_items(order, data.items, existing=items[order.pk])
             _store_payments(order, data.payments, {}, existing=payments[order.pk])
-            if previous_status != order.vtex_status:
-                events.append(
-                    OrderEvent(
-                        order=order,
-                        kind=OrderEvent.Kind.STATUS_CHANGED,
-                        message=f"VTEX status changed from {previous_status} to {order.vtex_status}.",
-                        actor_label="system",
-                        data={"from": previous_status, "to": order.vtex_status},
-                    )
-                )
-            else:
-                events.append(
-                    OrderEvent(
-                        order=order,
-                        kind=OrderEvent.Kind.UPDATED,
-                        message="Order data changed at VTEX.",
-                        actor_label="system",
-                        data={},
-                    )
-                )
+            events.append(_changed_at_vtex_event(order, previous_status))
             outcomes[order.order_id] = StoreOutcome(order=order, created=False, changed=True)
         OrderEvent.objects.bulk_create(events)
     return outcomes
@@ -447,13 +406,36 @@ def _update_order(
     created = not order.is_complete  # a stub left by a failed first import, completed now
     changed = created or order.raw_hash != data.raw_hash
     if not changed:
-        # Nothing new at VTEX: note the sync (and clear an old error) without rewriting the JSON.
-        Order.objects.filter(pk=order.pk).update(last_synced_at=now, intake_error="", intake_failed_at=None)
-        order.last_synced_at, order.intake_error, order.intake_failed_at = now, "", None
+        _note_synced([order], now)
         if payment_status:
             _store_payments(order, data.payments, payment_status)
         return StoreOutcome(order=order, created=False, changed=False)
     previous_status = order.vtex_status
+    _apply_vtex_data(order, data, raw, now)
+    order.state = order_derive_state(order)
+    order.save()
+    _store_items(order, data.items)
+    _store_payments(order, data.payments, payment_status)
+    if created:
+        _imported_event(order).save()
+    else:
+        if previous_status != order.vtex_status:
+            _follow_vtex_status(order, previous_status)
+        _changed_at_vtex_event(order, previous_status).save()
+    return StoreOutcome(order=order, created=created, changed=True)
+
+
+def _note_synced(orders: list[Order], now) -> None:
+    """Nothing new at VTEX: note the sync (and clear an old error) without rewriting the JSON."""
+    if orders:
+        Order.objects.filter(pk__in=[order.pk for order in orders]).update(
+            last_synced_at=now, intake_error="", intake_failed_at=None
+        )
+    for order in orders:
+        order.last_synced_at, order.intake_error, order.intake_failed_at = now, "", None
+
+
+def _apply_vtex_data(order: Order, data: OrderData, raw: dict[str, Any], now) -> None:
     for name, value in data.fields.items():
         if name in SHIPPING_ADDRESS_FIELDS and order.shipping_address_edited:
             continue  # staff corrected it; VTEX's copy stays in raw
@@ -464,28 +446,17 @@ def _update_order(
     order.intake_error = ""
     order.intake_failed_at = None
     order.last_synced_at = now
-    order.state = order_derive_state(order)
-    order.save()
-    _store_items(order, data.items)
-    _store_payments(order, data.payments, payment_status)
-    if created:
-        order_event_record(
-            order=order,
-            kind=OrderEvent.Kind.IMPORTED,
-            message=f"Imported from VTEX in status {order.vtex_status}.",
-            actor_label="intake",
-        )
-    elif previous_status != order.vtex_status:
-        _follow_vtex_status(order, previous_status)
-        order_event_record(
+
+
+def _changed_at_vtex_event(order: Order, previous_status: str) -> OrderEvent:
+    if previous_status != order.vtex_status:
+        return OrderEvent(
             order=order,
             kind=OrderEvent.Kind.STATUS_CHANGED,
             message=f"VTEX status changed from {previous_status} to {order.vtex_status}.",
             data={"from": previous_status, "to": order.vtex_status},
         )
-    else:
-        order_event_record(order=order, kind=OrderEvent.Kind.UPDATED, message="Order data changed at VTEX.")
-    return StoreOutcome(order=order, created=created, changed=True)
+    return OrderEvent(order=order, kind=OrderEvent.Kind.UPDATED, message="Order data changed at VTEX.")
 
 
 def _follow_vtex_status(order: Order, previous_status: str) -> None:
@@ -526,8 +497,7 @@ def _store_payments(
         existing = {payment.payment_id: payment for payment in order.payments.all()}
     new_payments = []
     for row in payments:
-        extra = status.get(row["payment_id"], {})
-        values = dict(row, **extra, **({"fetched_at": now} if extra else {}))
+        values = _payment_values(row, status, now)
         payment = existing.get(row["payment_id"])
         if payment is None:
             new_payments.append(Payment(order=order, **values))
@@ -536,6 +506,12 @@ def _store_payments(
                 setattr(payment, name, value)
             payment.save()
     Payment.objects.bulk_create(new_payments)
+
+
+def _payment_values(row: dict[str, Any], status: dict[str, dict[str, str]], now) -> dict[str, Any]:
+    """A payment's fields from the order, plus its status from the Payments API when it was read."""
+    extra = status.get(row["payment_id"], {})
+    return dict(row, **extra, **({"fetched_at": now} if extra else {}))
 
 
 def order_record_intake_failure(*, order_id: str, summary: dict[str, Any] | None, error: Exception) -> Order:
@@ -570,16 +546,27 @@ def error_message(error: Exception) -> str:
 # ---- start-handling -----------------------------------------------------------------------------
 
 
+def _ack_claimable(now) -> Q:
+    """Not acknowledged, and nobody is acknowledging it now (a claim gone stale is free again)."""
+    return Q(is_complete=True) & (
+        Q(ack_state__in=[Order.AckState.PENDING, Order.AckState.FAILED])
+        | Q(ack_state=Order.AckState.SENDING, ack_claimed_at__lt=now - ACK_CLAIM_STALE_AFTER)
+    )
+
+
+def _ack_claim(orders, now) -> int:
+    """The claim: a conditional UPDATE, so of two processes exactly one changes a row."""
+    return orders.filter(_ack_claimable(now)).update(
+        ack_state=Order.AckState.SENDING, ack_claimed_at=now, ack_attempts=F("ack_attempts") + 1
+    )
+
+
 def orders_awaiting_acknowledgement():
     """Stored orders whose start-handling is not recorded and that nobody is acknowledging now."""
-    stale = timezone.now() - ACK_CLAIM_STALE_AFTER
-    claimable = Q(ack_state__in=[Order.AckState.PENDING, Order.AckState.FAILED]) | Q(
-        ack_state=Order.AckState.SENDING, ack_claimed_at__lt=stale
-    )
     # Also an order VTEX already shows in handling (or later): an attempt whose answer was lost
     # took effect and the order was read again before the retry. Retried, VTEX answers 409 and
     # the read-back records it done; left out, it stayed "failed" and could never be invoiced.
-    return Order.objects.filter(claimable, is_complete=True, vtex_status__in=ACK_RETRY_STATUSES)
+    return Order.objects.filter(_ack_claimable(timezone.now()), vtex_status__in=ACK_RETRY_STATUSES)
 
 
 def order_claim_acknowledgement(*, order_id: str) -> bool:
@@ -587,15 +574,7 @@ def order_claim_acknowledgement(*, order_id: str) -> bool:
 
     A conditional UPDATE is the lock: of two processes, exactly one changes the row.
     """
-    stale = timezone.now() - ACK_CLAIM_STALE_AFTER
-    claimable = Q(ack_state__in=[Order.AckState.PENDING, Order.AckState.FAILED]) | Q(
-        ack_state=Order.AckState.SENDING, ack_claimed_at__lt=stale
-    )
-    return bool(
-        Order.objects.filter(claimable, order_id=order_id, is_complete=True).update(
-            ack_state=Order.AckState.SENDING, ack_claimed_at=timezone.now(), ack_attempts=F("ack_attempts") + 1
-        )
-    )
+    return bool(_ack_claim(Order.objects.filter(order_id=order_id), timezone.now()))
 
 
 def orders_claim_acknowledgement(*, order_ids: list[str]) -> list[str]:
@@ -606,14 +585,7 @@ def orders_claim_acknowledgement(*, order_ids: list[str]) -> list[str]:
     if not order_ids:
         return []
     now = timezone.now()
-    stale = now - ACK_CLAIM_STALE_AFTER
-    claimable = Q(ack_state__in=[Order.AckState.PENDING, Order.AckState.FAILED]) | Q(
-        ack_state=Order.AckState.SENDING, ack_claimed_at__lt=stale
-    )
-    changed = Order.objects.filter(claimable, order_id__in=order_ids, is_complete=True).update(
-        ack_state=Order.AckState.SENDING, ack_claimed_at=now, ack_attempts=F("ack_attempts") + 1
-    )
-    if not changed:
+    if not _ack_claim(Order.objects.filter(order_id__in=order_ids), now):
         return []
     claimed = set(
         Order.objects.filter(order_id__in=order_ids, ack_state=Order.AckState.SENDING, ack_claimed_at=now).values_list(
@@ -662,7 +634,7 @@ def vtex_send_start_handling(*, client: VtexClient, order_id: str) -> AckResult:
             message=f"{error_message(first_error)}; reading the order back failed: {exc}",
             reason="vtex",
         )
-    if status in HANDLED_STATUSES - CANCELED_STATUSES - {"cancellation-requested"}:
+    if status in ACK_TOOK_EFFECT_STATUSES:
         return AckResult(order_id, done=True, vtex_status=status, message=f"VTEX shows the order in {status}.")
     return AckResult(
         order_id,
