@@ -61,22 +61,22 @@ class WorkerPool:
         buffer_calls_in_this_thread()
         try:
             while (job := self._jobs.get()) is not _STOP:
-                try:
-                    self._done.put(Done(job, result=self.work(job)))
-                except BaseException as exc:  # handed to the owner, who decides
-                    self._done.put(Done(job, error=exc))
+                self._do(job)
         finally:
             connections.close_all()
+
+    def _do(self, job: Any) -> None:
+        try:
+            self._done.put(Done(job, result=self.work(job)))
+        except BaseException as exc:  # handed to the owner, who decides
+            self._done.put(Done(job, error=exc))
 
     def submit(self, job: Any) -> None:
         self.in_flight += 1
         if self.inline:
-            try:
-                self._done.put(Done(job, result=self.work(job)))
-            except BaseException as exc:  # handed to the owner, as from a thread
-                self._done.put(Done(job, error=exc))
-            return
-        self._jobs.put(job)
+            self._do(job)
+        else:
+            self._jobs.put(job)
 
     @property
     def full(self) -> bool:
