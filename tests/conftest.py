@@ -59,12 +59,29 @@ def vtex_settings(settings):
     return settings
 
 
-def _start_sandbox(*, orders: int, **server_options):
+@pytest.fixture
+def no_task_queue(monkeypatch):
+    """Tests send the outbox explicitly (as push_pending does) instead of through a django-q2 cluster."""
+    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
+
+
+def database_url_for_children() -> str:
+    """DATABASE_URL of the test's database, for child processes (manage.py commands)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def start_sandbox(*, orders: int, **server_options):
     from integration.sandbox import SandboxServer, SandboxStore
 
     store_options = {
         key: server_options.pop(key)
-        for key in ("seed", "cancel_delay_s", "feed_duplicate_rate", "feed_shuffle")
+        for key in ("seed", "cancel_delay_s", "feed_duplicate_rate", "feed_shuffle", "clock")
         if key in server_options
     }
     store = SandboxStore(
@@ -75,24 +92,28 @@ def _start_sandbox(*, orders: int, **server_options):
     return server
 
 
+def point_settings_at_sandbox(settings, server, *, fetch_payments: bool = False) -> None:
+    settings.VTEX_OMS_URL = server.url
+    settings.VTEX_PAYMENTS_URL = server.url
+    settings.VTEX_APP_KEY = SANDBOX_APP_KEY
+    settings.VTEX_APP_TOKEN = SANDBOX_APP_TOKEN
+    settings.VTEX_FETCH_PAYMENTS = fetch_payments
+    settings.VTEX_RATE_LIMIT_RPM = 600000
+    # Short timeouts keep fault tests quick; the sandbox's slow answers exceed them.
+    settings.VTEX_READ_TIMEOUT_S = 1.0
+    settings.VTEX_CONNECT_TIMEOUT_S = 1.0
+    reset_vtex_client()
+
+
 @pytest.fixture
 def make_sandbox(settings):
     """Start a sandbox store on a real port and point the settings at it: make_sandbox(orders=150, ...)."""
     servers = []
 
     def start(*, orders: int = 10, fetch_payments: bool = False, **options):
-        server = _start_sandbox(orders=orders, **options)
+        server = start_sandbox(orders=orders, **options)
         servers.append(server)
-        settings.VTEX_OMS_URL = server.url
-        settings.VTEX_PAYMENTS_URL = server.url
-        settings.VTEX_APP_KEY = SANDBOX_APP_KEY
-        settings.VTEX_APP_TOKEN = SANDBOX_APP_TOKEN
-        settings.VTEX_FETCH_PAYMENTS = fetch_payments
-        settings.VTEX_RATE_LIMIT_RPM = 600000
-        # Short timeouts keep fault tests quick; the sandbox's slow answers exceed them.
-        settings.VTEX_READ_TIMEOUT_S = 1.0
-        settings.VTEX_CONNECT_TIMEOUT_S = 1.0
-        reset_vtex_client()
+        point_settings_at_sandbox(settings, server, fetch_payments=fetch_payments)
         return server
 
     yield start

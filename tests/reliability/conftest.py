@@ -17,8 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from integration.services.vtex import reset_vtex_client
-from tests.conftest import PROJECT_ROOT, SANDBOX_APP_KEY, SANDBOX_APP_TOKEN, skip_or_fail
+from tests.conftest import (
+    PROJECT_ROOT,
+    SANDBOX_APP_KEY,
+    SANDBOX_APP_TOKEN,
+    database_url_for_children,
+    point_settings_at_sandbox,
+    skip_or_fail,
+    start_sandbox,
+)
 
 REPORT_DIR = PROJECT_ROOT / "var" / "reports"
 _deselected_for_sqlite: list[str] = []
@@ -91,30 +98,16 @@ def sandbox(settings):
     Like tests/conftest.py's make_sandbox, plus a movable store clock (server.clock) and short
     client timeouts, so that slow answers time out quickly and the matrices stay fast.
     """
-    from integration.sandbox import SandboxServer, SandboxStore
-
     servers = []
 
     def start(*, orders: int = 0, seed: int = 1, **server_options):
         clock = MovableClock()
-        store = SandboxStore(
-            orders=orders, seed=seed, app_key=SANDBOX_APP_KEY, app_token=SANDBOX_APP_TOKEN, clock=clock
-        )
-        server = SandboxServer(store, host="127.0.0.1", port=0, **server_options)
+        server = start_sandbox(orders=orders, seed=seed, clock=clock, **server_options)
         server.clock = clock
-        server.start()
         servers.append(server)
-        settings.VTEX_OMS_URL = server.url
-        settings.VTEX_PAYMENTS_URL = server.url
-        settings.VTEX_APP_KEY = SANDBOX_APP_KEY
-        settings.VTEX_APP_TOKEN = SANDBOX_APP_TOKEN
-        settings.VTEX_FETCH_PAYMENTS = False
-        settings.VTEX_RATE_LIMIT_RPM = 600000
-        settings.VTEX_READ_TIMEOUT_S = 1.0
-        settings.VTEX_CONNECT_TIMEOUT_S = 1.0
         settings.VTEX_FEED_VISIBILITY_TIMEOUT_S = 10
         settings.VTEX_START_HANDLING = "on_import"
-        reset_vtex_client()
+        point_settings_at_sandbox(settings, server)
         return server
 
     yield start
@@ -123,16 +116,6 @@ def sandbox(settings):
 
 
 # ---- child processes on the test's database -----------------------------------------------------
-
-
-def database_url_for_children() -> str:
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def child_env(server, **extra: str) -> dict[str, str]:

@@ -33,6 +33,9 @@ from tests.reliability.workload import run_workload, verify_exactly_once, worklo
 ORDERS = 20
 WORKLOAD_COMMAND = ["shell", "-c", "from tests.reliability.workload import run_workload; run_workload()"]
 
+# In this (the test's) process the outbox is sent explicitly; the children queue as usual.
+pytestmark = pytest.mark.usefixtures("no_task_queue")
+
 
 @dataclass(frozen=True)
 class Case:
@@ -87,12 +90,6 @@ def outbox_empty() -> bool:
     return not OutboxMessage.objects.filter(
         state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.SENDING]
     ).exists()
-
-
-@pytest.fixture(autouse=True)
-def _send_from_the_test(monkeypatch):
-    # In this (the test's) process the outbox is sent explicitly; the children queue as usual.
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
 
 
 @pytest.mark.heavy

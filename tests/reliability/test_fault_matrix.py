@@ -24,17 +24,12 @@ from integration.services.reconciliation import reconciliation_run
 from integration.services.vtex import reset_vtex_client, vtex_client
 from tests.reliability.workload import run_workload, verify_exactly_once
 
-pytestmark = [pytest.mark.heavy, pytest.mark.django_db(transaction=True)]
+# The outbox is sent as push_pending sends it; no django-q2 cluster runs in this test.
+pytestmark = [pytest.mark.heavy, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
 
 ORDERS = 500
 FAULTS = FaultConfig(fail_rate=0.20, lost_rate=0.05, retry_after_s=1, slow_s=1.5, seed=6)
 State = OutboxMessage.State
-
-
-@pytest.fixture(autouse=True)
-def _send_from_the_test(monkeypatch):
-    # The outbox is sent as push_pending sends it; no django-q2 cluster runs in this test.
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
 
 
 def send_outbox_rounds(client, *, rounds: int, until_empty: bool, settle_s: float) -> int:

@@ -15,12 +15,7 @@ from integration.services.invoicing import InvoiceInput, invoice_create
 from integration.services.outbox import CLAIM_STALE_AFTER, outbox_claim, outbox_send, outbox_send_due
 from integration.services.vtex import vtex_client
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
 
 
 def a_row_a_dead_sender_had_sent(make_sandbox):

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connections
 
 from integration.models import Order, OrderEvent, VtexCall
 from integration.sandbox import FaultConfig
@@ -18,7 +18,7 @@ from integration.services import intake as intake_module
 from integration.services.intake import intake_run
 from integration.services.vtex import vtex_client
 from integration.vtex import VtexServerError
-from tests.conftest import PROJECT_ROOT, SANDBOX_APP_KEY, SANDBOX_APP_TOKEN
+from tests.conftest import PROJECT_ROOT, SANDBOX_APP_KEY, SANDBOX_APP_TOKEN, database_url_for_children
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -251,18 +251,11 @@ class _always_granted:
         return False
 
 
-def _database_url_for_children() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def test_two_processes_pulling_at_once_never_import_or_acknowledge_twice(make_sandbox):
     server = make_sandbox(orders=120, latency_ms=5)
     env = dict(
         os.environ,
-        DATABASE_URL=_database_url_for_children(),
+        DATABASE_URL=database_url_for_children(),
         VTEX_OMS_URL=server.url,
         VTEX_PAYMENTS_URL=server.url,
         VTEX_APP_KEY=SANDBOX_APP_KEY,

@@ -33,7 +33,7 @@ from integration.services.tracking import (
 )
 from tests.admin.factories import make_item, make_order
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_task_queue")]
 
 # Mostly valid input, as real use is, with a share of everything that must be refused.
 numbers = st.one_of(
@@ -148,11 +148,6 @@ class OrderLifecycle(RuleBasedStateMachine):
     def the_state_follows_from_the_data(self):
         self.order.refresh_from_db()
         assert self.order.state == order_derive_state(self.order)
-
-
-@pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
 
 
 def test_order_lifecycle_invariants_hold_in_any_order():

@@ -12,12 +12,7 @@ from integration.services.errors import NotAllowed, ValidationFailed
 from integration.services.invoicing import InvoiceInput, invoice_create, invoice_plan, order_item_quantities
 from tests.admin.factories import make_item, make_order
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_task_queue")]
 
 
 @pytest.fixture

@@ -24,14 +24,9 @@ from integration.services.tracking import (
 )
 from integration.services.vtex import vtex_client
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Tests send explicitly (as push_pending does) instead of through a django-q2 cluster.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
 State = OutboxMessage.State
-
-
-@pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
-    # Tests send explicitly (as push_pending does) instead of through a django-q2 cluster.
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
 
 
 def imported(make_sandbox, *, orders: int = 3, **options):

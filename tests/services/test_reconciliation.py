@@ -15,13 +15,8 @@ from integration.services.outbox import outbox_send_due
 from integration.services.reconciliation import reconciliation_run
 from integration.services.vtex import vtex_client
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
 Kind = Drift.Kind
-
-
-@pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
 
 
 @pytest.fixture

@@ -19,12 +19,7 @@ from integration.services.tracking import (
 )
 from tests.admin.factories import make_item, make_order
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_task_queue")]
 
 
 def acknowledged_order(**fields) -> Order:
