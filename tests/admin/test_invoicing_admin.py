@@ -23,9 +23,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
+def _no_task_queue(no_task_queue):
     """The services queue a send after commit; these tests look at the outbox rows only."""
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
 
 
 @pytest.fixture(autouse=True)

@@ -31,8 +31,8 @@ REFUSAL = "POST /api/oms/pvt/orders/{order_id}/invoice: HTTP 400 [400] Order is 
 
 
 @pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
+def _no_task_queue(no_task_queue):
+    """No django-q2 task is queued: tests/conftest.py's no_task_queue, for every test here."""
 
 
 @pytest.fixture(autouse=True)

@@ -18,9 +18,8 @@ ALL_API_PERMISSIONS = ("view_order", "change_order", "enter_invoices", "request_
 
 
 @pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
+def _no_task_queue(no_task_queue):
     """Outbox rows are written, but no django-q2 task is queued to send them."""
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
 
 
 @pytest.fixture(autouse=True)

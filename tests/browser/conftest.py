@@ -111,10 +111,9 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
+def _no_task_queue(no_task_queue):
     """No django-q2 cluster here: the tests send the outbox themselves (outbox_send_due) after
     each step, so each VTEX call happens where the test can count it."""
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
 
 
 @pytest.fixture

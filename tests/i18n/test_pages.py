@@ -23,9 +23,8 @@ NBSP = "\u00a0"
 
 
 @pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
+def _no_task_queue(no_task_queue):
     """Saving an invoice or a cancellation writes an outbox row; no task is queued to send it."""
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
 
 
 def order_url(order: Order) -> str:

@@ -52,9 +52,8 @@ def staff_groups(db) -> dict[str, Group]:
 
 
 @pytest.fixture(autouse=True)
-def _no_task_queue(monkeypatch):
+def _no_task_queue(no_task_queue):
     """Outbox rows are written, but no django-q2 task is queued to send them."""
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
 
 
 @pytest.fixture(autouse=True)

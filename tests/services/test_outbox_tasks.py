@@ -48,8 +48,7 @@ def test_a_rolled_back_change_queues_nothing(make_sandbox):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_task_sends_its_row_and_running_it_twice_sends_nothing_more(make_sandbox, monkeypatch):
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
+def test_the_task_sends_its_row_and_running_it_twice_sends_nothing_more(make_sandbox, no_task_queue):
     server = make_sandbox(orders=1)
     intake_run()
     order = Order.objects.get()
@@ -64,8 +63,7 @@ def test_the_task_sends_its_row_and_running_it_twice_sends_nothing_more(make_san
 
 
 @pytest.mark.django_db(transaction=True)
-def test_push_pending_sends_what_is_due_and_says_so(make_sandbox, monkeypatch, capsys):
-    monkeypatch.setattr("integration.services.outbox._queue_send", lambda message_id: None)
+def test_push_pending_sends_what_is_due_and_says_so(make_sandbox, no_task_queue, capsys):
     server = make_sandbox(orders=2)
     intake_run()
     for number, order in enumerate(Order.objects.all()):
