@@ -54,6 +54,8 @@ INTAKE_LEASE = "intake"
 INTAKE_LEASE_TTL = timedelta(minutes=5)
 #: Fetches and acknowledgements in flight per worker thread (see _Cycle.run).
 INTAKE_WINDOW_PER_THREAD = 8
+#: The owner waits up to this long for one result per worker before storing a batch (see _next_batch).
+INTAKE_GATHER_WITHIN_S = 0.02
 #: Renew the lease this often; far below its TTL so a slow page never loses it.
 LEASE_RENEW_EVERY_S = 30.0
 #: Write the buffered VTEX call records after about this many calls.
@@ -242,7 +244,13 @@ class _Cycle:
         while self.pool.in_flight or self._waiting:
             self._pump()
             if self.pool.in_flight:
-                self._handle_batch(self.pool.next_batch())
+                self._handle_batch(self._next_batch())
+
+    def _next_batch(self):
+        # One result per worker at least (a short wait for it): storing a few orders costs the
+        # owner's thread nearly as much as storing twenty, and while that thread holds the GIL
+        # the workers' answers wait. The window keeps the workers busy meanwhile.
+        return self.pool.next_batch(gather=self.pool.size, within_s=INTAKE_GATHER_WITHIN_S)
 
     def _submit(self, job: tuple[str, str]) -> None:
         self._waiting.append(job)
@@ -251,7 +259,7 @@ class _Cycle:
     def _pump(self) -> None:
         while self._waiting:
             if self.pool.full:
-                self._handle_batch(self.pool.next_batch())
+                self._handle_batch(self._next_batch())
             else:
                 self.pool.submit(self._waiting.popleft())
 

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.db.models import F
 
 from integration.models import RateBudget
@@ -74,29 +74,39 @@ class DatabaseRateBudget:
 
     def acquire(self) -> None:
         while True:
+            holds_token = False
             with self._lock:
                 now = self.clock()
                 if now < self._paused_until:
                     wait = self._paused_until - now
                 elif int(now) == self._second and self._tokens > 0:
-                    # Tokens held for this second were reserved before any 429 another process may
-                    # have had since: read the shared pause first (a read, no write), or a 429
-                    # elsewhere would not stop this process until the second ends.
-                    paused_until = self._shared_paused_until()
-                    if paused_until <= now:
-                        self._tokens -= 1
-                        return
-                    self._tokens, self._paused_until = 0, paused_until
-                    wait = paused_until - now
+                    self._tokens -= 1
+                    holds_token = True
                 else:
                     tokens, wait = self._reserve(now)
                     if tokens:
                         self._second, self._tokens = int(now), tokens - 1
                         return
+            if holds_token:
+                # Tokens held for this second were reserved before any 429 another process may
+                # have had since: read the shared pause first (a read, no write), or a 429
+                # elsewhere would not stop this process until the second ends. Read outside the
+                # lock, so the threads of a pool do not queue behind each other's reads.
+                paused_until = self._shared_paused_until()
+                if paused_until <= now:
+                    return
+                with self._lock:  # the token is given up: the pause outlasts its second anyway
+                    self._tokens, self._paused_until = 0, max(self._paused_until, paused_until)
+                wait = paused_until - now
             self.sleep(max(wait, 0.001))
 
     def _shared_paused_until(self) -> float:
-        return self._row().values_list("paused_until", flat=True).first() or 0.0
+        # Read before nearly every request: a plain SELECT, as building the ORM query costs
+        # more than SQLite or PostgreSQL spends answering it.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT paused_until FROM {RateBudget._meta.db_table} WHERE name = %s", [self.name])
+            row = cursor.fetchone()
+        return row[0] if row else 0.0
 
     def pause(self, seconds: float) -> None:
         until = self.clock() + seconds

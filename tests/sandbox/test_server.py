@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
 import time
 from datetime import datetime, timedelta
 
@@ -270,6 +271,39 @@ def test_latency_delays_vtex_answers(make_server):
     started = time.monotonic()
     vtex.get(ORDERS)
     assert time.monotonic() - started >= 0.15
+
+
+def test_latency_is_the_whole_answer_time_the_sandboxs_own_work_included(make_server, monkeypatch):
+    vtex = make_server(latency_ms=400)
+    list_orders = vtex.server.store.list_orders
+
+    def slow_list_orders(*args, **kwargs):
+        time.sleep(0.25)
+        return list_orders(*args, **kwargs)
+
+    monkeypatch.setattr(vtex.server.store, "list_orders", slow_list_orders)
+    started = time.monotonic()
+    assert vtex.get(ORDERS).status_code == 200
+    took = time.monotonic() - started
+    # 400 ms in all, not 400 + 250: a client measured against the latency meets the latency.
+    assert 0.4 <= took < 0.6
+
+
+def test_an_answer_leaves_in_one_write_headers_and_body_together(vtex, monkeypatch):
+    writes = []
+    write = socket.SocketIO.write
+
+    def counting_write(self, data):
+        writes.append(bytes(data))
+        return write(self, data)
+
+    order_id = first_order_id(vtex)
+    vtex.get(ORDERS)  # the connection is open before counting
+    monkeypatch.setattr(socket.SocketIO, "write", counting_write)
+    answer = vtex.get(f"{ORDERS}/{order_id}")
+    assert answer.status_code == 200 and len(answer.content) > 5000
+    assert len(writes) == 1, "headers and body should leave in one write"
+    assert writes[0].startswith(b"HTTP/1.1 200") and writes[0].endswith(answer.content)
 
 
 def test_keep_alive_reuses_one_connection(vtex):
