@@ -40,6 +40,9 @@ class Order(models.Model):
     )
     ack_attempts = models.PositiveIntegerField(_("start-handling attempts"), default=0)
     ack_claimed_at = models.DateTimeField(_("ack claimed at"), null=True, blank=True)
+    #: Written by the claim's UPDATE: a batch claim reads back its own rows by it (two
+    #: processes can claim at the same microsecond, never with the same token).
+    ack_claim_token = models.CharField(_("ack claim token"), max_length=32, blank=True, editable=False)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     ack_error = models.TextField(_("start-handling error"), blank=True)
 

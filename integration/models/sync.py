@@ -51,6 +51,9 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"))
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    #: Written by the claim's UPDATE: a batch claim reads back its own rows by it (two
+    #: processes can claim at the same microsecond, never with the same token).
+    claim_token = models.CharField(_("claim token"), max_length=32, blank=True, editable=False)
     #: The last attempt got no answer (timeout, dropped connection, 5xx): read the order back
     #: from VTEX before sending again.
     outcome_unknown = models.BooleanField(_("outcome unknown"), default=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -554,10 +555,10 @@ def _ack_claimable(now) -> Q:
     )
 
 
-def _ack_claim(orders, now) -> int:
+def _ack_claim(orders, now, token: str = "") -> int:
     """The claim: a conditional UPDATE, so of two processes exactly one changes a row."""
     return orders.filter(_ack_claimable(now)).update(
-        ack_state=Order.AckState.SENDING, ack_claimed_at=now, ack_attempts=F("ack_attempts") + 1
+        ack_state=Order.AckState.SENDING, ack_claimed_at=now, ack_claim_token=token, ack_attempts=F("ack_attempts") + 1
     )
 
 
@@ -580,17 +581,17 @@ def order_claim_acknowledgement(*, order_id: str) -> bool:
 def orders_claim_acknowledgement(*, order_ids: list[str]) -> list[str]:
     """order_claim_acknowledgement for many orders in one UPDATE; returns the ids claimed.
 
-    The rows this UPDATE changed are the ones now SENDING with exactly its claim time.
+    The rows this UPDATE changed are the ones now SENDING with its token.
     """
     if not order_ids:
         return []
-    now = timezone.now()
-    if not _ack_claim(Order.objects.filter(order_id__in=order_ids), now):
+    token = uuid.uuid4().hex
+    if not _ack_claim(Order.objects.filter(order_id__in=order_ids), timezone.now(), token):
         return []
     claimed = set(
-        Order.objects.filter(order_id__in=order_ids, ack_state=Order.AckState.SENDING, ack_claimed_at=now).values_list(
-            "order_id", flat=True
-        )
+        Order.objects.filter(
+            order_id__in=order_ids, ack_state=Order.AckState.SENDING, ack_claim_token=token
+        ).values_list("order_id", flat=True)
     )
     return [order_id for order_id in order_ids if order_id in claimed]
 

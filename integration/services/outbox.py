@@ -14,6 +14,7 @@ Rules (DESIGN.md "Side effects after commit", issue 3 §3):
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -119,13 +120,17 @@ def outbox_due(*, now=None) -> QuerySet[OutboxMessage]:
     return OutboxMessage.objects.filter(_claimable(now)).exclude(_earlier_unsent_of_same_invoice()).order_by("id")
 
 
-def _claim(rows: QuerySet[OutboxMessage], now) -> int:
+def _claim(rows: QuerySet[OutboxMessage], now, token: str = "") -> int:
     """The claim: a conditional UPDATE, so of two senders exactly one changes a row."""
     return (
         rows.filter(_claimable(now))
         .exclude(_earlier_unsent_of_same_invoice())
         .update(
-            state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1, outcome_unknown=_unknown_if_taken_back()
+            state=State.SENDING,
+            claimed_at=now,
+            claim_token=token,
+            attempts=F("attempts") + 1,
+            outcome_unknown=_unknown_if_taken_back(),
         )
     )
 
@@ -138,17 +143,17 @@ def outbox_claim_many(*, message_ids: list[int]) -> list[OutboxMessage]:
     """outbox_claim for many rows in one UPDATE; returns the rows claimed (with their order,
     invoice and cancellation), oldest first.
 
-    The rows this UPDATE changed are the ones now SENDING with exactly its claim time.
+    The rows this UPDATE changed are the ones now SENDING with its token.
     """
     if not message_ids:
         return []
-    now = timezone.now()
-    if not _claim(OutboxMessage.objects.filter(pk__in=message_ids), now):
+    token = uuid.uuid4().hex
+    if not _claim(OutboxMessage.objects.filter(pk__in=message_ids), timezone.now(), token):
         return []
     return list(
         OutboxMessage.objects.select_related("order", "invoice", "cancellation")
         .defer("order__raw")
-        .filter(pk__in=message_ids, state=State.SENDING, claimed_at=now)
+        .filter(pk__in=message_ids, state=State.SENDING, claim_token=token)
         .order_by("id")
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+from django.utils import timezone
 
 from integration.models import CancellationRequest, Order, OrderEvent, OrderItem, Payment
 from integration.sandbox import SandboxStore
@@ -56,6 +57,20 @@ def test_a_batch_claim_takes_only_the_orders_nobody_is_acknowledging():
     assert orders_claim_acknowledgement(order_ids=ids) == ids[1:]
     assert orders_claim_acknowledgement(order_ids=ids) == []
     assert set(Order.objects.values_list("ack_state", flat=True)) == {Order.AckState.SENDING}
+
+
+def test_two_batch_claims_at_the_same_instant_each_get_only_their_own_orders(monkeypatch):
+    batch = vtex_orders(3)
+    orders_store_from_vtex(batch=batch)
+    ids = [data.order_id for data, _, _ in batch]
+    instant = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: instant)  # two processes, one microsecond
+
+    first = orders_claim_acknowledgement(order_ids=ids[:2])
+    second = orders_claim_acknowledgement(order_ids=ids[1:])
+
+    assert first == ids[:2]
+    assert second == ids[2:]  # not ids[1], which the first claim holds with the same claim time
 
 
 def test_batch_acknowledgements_match_the_one_by_one_rules():

@@ -143,6 +143,22 @@ def test_the_batched_sender_leaves_what_the_one_by_one_sender_leaves(make_sandbo
     assert "invoiced" in {vtex_status for _, _, vtex_status, *_ in batched["orders"]}
 
 
+def test_two_claims_at_the_same_instant_each_get_only_their_own_rows(make_sandbox, monkeypatch):
+    make_sandbox(orders=3)
+    intake_run()
+    for n, order in enumerate(Order.objects.order_by("pk")):
+        _invoice(order, number=f"NF-{n}")
+    rows = list(OutboxMessage.objects.order_by("pk").values_list("pk", flat=True))
+    instant = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: instant)  # two senders, one microsecond
+
+    first = outbox_claim_many(message_ids=rows[:2])
+    second = outbox_claim_many(message_ids=rows[1:])
+
+    assert [m.pk for m in first] == rows[:2]
+    assert [m.pk for m in second] == rows[2:]  # not rows[1], which the first claim holds
+
+
 def test_claim_many_takes_only_due_rows_and_never_a_later_row_of_an_invoice_being_sent(make_sandbox):
     make_sandbox(orders=3)
     intake_run()
