@@ -603,13 +603,13 @@ class OrderAdmin(CsvExportMixin, OrderInvoicingMixin, admin.ModelAdmin):
             messages.success(
                 request,
                 gettext("%(order)s: start-handling done. %(detail)s")
-                % {"order": order.order_id, "detail": gettext(result.message)},
+                % {"order": order.order_id, "detail": result.text()},
             )
         else:
             messages.warning(
                 request,
                 gettext("%(order)s: start-handling not done. %(detail)s")
-                % {"order": order.order_id, "detail": gettext(result.message)},
+                % {"order": order.order_id, "detail": result.text()},
             )
 
     def get_urls(self):

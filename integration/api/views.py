@@ -268,12 +268,12 @@ class OrderAckApi(ApiView):
             order = get_order(order_id)
             if result.reason == "vtex":
                 raise VtexUnavailable(
-                    gettext("VTEX did not confirm start-handling: %(detail)s") % {"detail": result.message}
+                    gettext("VTEX did not confirm start-handling: %(detail)s") % {"detail": result.text()}
                 )
             if result.reason == "busy":  # the intake or an admin action is sending it right now
-                raise Conflict(gettext("%(detail)s Try again in a minute.") % {"detail": result.message})
-            # A fixed message of the service (stored in English) is shown in the client's language.
-            message = gettext(result.message)
+                raise Conflict(gettext("%(detail)s Try again in a minute.") % {"detail": result.text()})
+            # The service's message (stored in English) is shown in the client's language.
+            message = result.text()
         order = get_order(order_id)
         body = {"order_id": order.order_id, "mode": mode, "vtex_status": order.vtex_status, "message": message}
         return Response(AckResultSerializer({**body, "ack": order}).data)

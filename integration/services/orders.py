@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -601,10 +601,30 @@ class AckResult:
     order_id: str
     done: bool
     vtex_status: str = ""
+    #: In English: stored as the order's ack_error and on its timeline.
     message: str = ""
     #: Why it is not done: "vtex" (VTEX refused or did not answer), "busy" (another process is
     #: sending it now), "incomplete" (the order was never read in full). Empty when done.
     reason: str = ""
+    #: `message` as a gettext_noop template and its values, to show it in the reader's language.
+    template: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The message in the active language (the admin's and the API's answers)."""
+        return gettext(self.template) % self.params if self.template else gettext(self.message)
+
+
+def _read_back_result(order_id: str, template: str, *, done: bool, vtex_status: str = "", **params: str) -> AckResult:
+    return AckResult(
+        order_id,
+        done=done,
+        vtex_status=vtex_status,
+        message=template % params,
+        reason="" if done else "vtex",
+        template=template,
+        params=params,
+    )
 
 
 def vtex_send_start_handling(*, client: VtexClient, order_id: str) -> AckResult:
@@ -626,24 +646,20 @@ def vtex_send_start_handling(*, client: VtexClient, order_id: str) -> AckResult:
         if not exc.outcome_unknown:
             return AckResult(order_id, done=False, message=error_message(exc), reason="vtex")
         first_error = exc
+    error = error_message(first_error)
     try:
         status = str(client.get_order(order_id).get("status") or "")
     except VtexError as exc:
-        return AckResult(
-            order_id,
-            done=False,
-            message=f"{error_message(first_error)}; reading the order back failed: {exc}",
-            reason="vtex",
-        )
+        template = gettext_noop("%(error)s; reading the order back failed: %(read_error)s")
+        return _read_back_result(order_id, template, done=False, error=error, read_error=str(exc))
     if status in ACK_TOOK_EFFECT_STATUSES:
-        return AckResult(order_id, done=True, vtex_status=status, message=f"VTEX shows the order in {status}.")
-    return AckResult(
-        order_id,
-        done=False,
-        vtex_status=status,
-        message=f"{error_message(first_error)}; VTEX shows the order in {status or 'an unknown status'}.",
-        reason="vtex",
-    )
+        template = gettext_noop("VTEX shows the order in %(status)s.")
+        return _read_back_result(order_id, template, done=True, vtex_status=status, status=status)
+    if not status:
+        template = gettext_noop("%(error)s; VTEX shows the order in an unknown status.")
+        return _read_back_result(order_id, template, done=False, error=error)
+    template = gettext_noop("%(error)s; VTEX shows the order in %(status)s.")
+    return _read_back_result(order_id, template, done=False, vtex_status=status, error=error, status=status)
 
 
 def order_record_acknowledgement(*, result: AckResult, actor=None) -> Order:
