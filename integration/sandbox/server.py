@@ -590,6 +590,10 @@ def _json_object(raw_body: bytes) -> dict[str, Any]:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a pool opening ten connections at once while the
+    # accepting thread waits for the GIL had some SYNs dropped, and their clients waited for the
+    # kernel's one-second SYN retry (a connect timeout in the tests). Real servers queue hundreds.
+    request_queue_size = 128
     sandbox: SandboxServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:

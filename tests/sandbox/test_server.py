@@ -306,6 +306,24 @@ def test_an_answer_leaves_in_one_write_headers_and_body_together(vtex, monkeypat
     assert writes[0].startswith(b"HTTP/1.1 200") and writes[0].endswith(answer.content)
 
 
+def test_connections_wait_in_the_queue_while_the_server_is_busy(make_store):
+    # Not started: nothing accepts, as when the accepting thread waits for the GIL. A pool opening
+    # a dozen connections at once must still get each one through the kernel's handshake, not
+    # have SYNs dropped and wait out the one-second SYN retry.
+    server = SandboxServer(make_store(), host="127.0.0.1", port=0)
+    address = server._httpd.server_address[:2]
+    clients = []
+    try:
+        for _ in range(32):
+            client = socket.create_connection(address, timeout=0.5)
+            clients.append(client)
+    finally:
+        for client in clients:
+            client.close()
+        server._httpd.server_close()
+    assert len(clients) == 32
+
+
 def test_keep_alive_reuses_one_connection(vtex):
     opened_before = vtex.server.connections_opened
     first = vtex.get(ORDERS)
