@@ -662,24 +662,34 @@ def vtex_send_start_handling(*, client: VtexClient, order_id: str) -> AckResult:
     return _read_back_result(order_id, template, done=False, vtex_status=status, error=error, status=status)
 
 
+def _acknowledgement_fields(result: AckResult) -> dict[str, str]:
+    """What a start-handling result sets on its order (one rule for one order and for a batch);
+    acknowledged_at besides, set by the first success only."""
+    fields = {
+        "ack_state": Order.AckState.DONE if result.done else Order.AckState.FAILED,
+        "ack_error": "" if result.done else result.message,
+    }
+    if result.vtex_status:
+        fields["vtex_status"] = result.vtex_status
+    return fields
+
+
+def _acknowledgement_event_kind(result: AckResult) -> str:
+    return OrderEvent.Kind.ACKNOWLEDGED if result.done else OrderEvent.Kind.ACK_FAILED
+
+
 def order_record_acknowledgement(*, result: AckResult, actor=None) -> Order:
     with transaction.atomic():
         order = Order.objects.select_for_update().defer("raw").get(order_id=result.order_id)
-        now = timezone.now()
-        if result.vtex_status:
-            order.vtex_status = result.vtex_status
+        for name, value in _acknowledgement_fields(result).items():
+            setattr(order, name, value)
         if result.done:
-            order.ack_state = Order.AckState.DONE
-            order.acknowledged_at = order.acknowledged_at or now
-            order.ack_error = ""
-        else:
-            order.ack_state = Order.AckState.FAILED
-            order.ack_error = result.message
+            order.acknowledged_at = order.acknowledged_at or timezone.now()
         order.state = order_derive_state(order)
         order.save(update_fields=["vtex_status", "ack_state", "acknowledged_at", "ack_error", "state", "updated_at"])
         order_event_record(
             order=order,
-            kind=OrderEvent.Kind.ACKNOWLEDGED if result.done else OrderEvent.Kind.ACK_FAILED,
+            kind=_acknowledgement_event_kind(result),
             message=result.message,
             actor=actor,
             actor_label="intake",
@@ -701,18 +711,17 @@ def orders_record_acknowledgements(*, results: list[AckResult]) -> None:
     if simple:
         now = timezone.now()
         with transaction.atomic():
-            groups: dict[tuple[str, str], list[str]] = {}
-            for order_id, result in simple.items():
-                # Without an invoice or a request the state follows from these two alone (no query).
-                state = order_derive_state(Order(vtex_status=result.vtex_status, ack_state=Order.AckState.DONE))
-                groups.setdefault((result.vtex_status, state), []).append(order_id)
-            for (vtex_status, state), order_ids in groups.items():
-                Order.objects.filter(order_id__in=order_ids).update(
-                    vtex_status=vtex_status,
-                    ack_state=Order.AckState.DONE,
+            # Accepted results differ only by the status VTEX shows: one UPDATE per status.
+            groups: dict[str, list[AckResult]] = {}
+            for result in simple.values():
+                groups.setdefault(result.vtex_status, []).append(result)
+            for results_of_status in groups.values():
+                fields = _acknowledgement_fields(results_of_status[0])
+                # Without an invoice or a request the state follows from these fields alone (no query).
+                Order.objects.filter(order_id__in=[r.order_id for r in results_of_status]).update(
+                    **fields,
                     acknowledged_at=Coalesce(F("acknowledged_at"), Value(now)),
-                    ack_error="",
-                    state=state,
+                    state=order_derive_state(Order(**fields)),
                     updated_at=now,
                 )
             # Read after the UPDATE, which holds the orders' row locks: an invoice or a request
@@ -733,14 +742,14 @@ def orders_record_acknowledgements(*, results: list[AckResult]) -> None:
             for order_id, pk, has_invoice, has_request in rows:
                 pks[order_id] = pk
                 if has_invoice or has_request:
-                    busy.append(Order(pk=pk, vtex_status=simple[order_id].vtex_status, ack_state=Order.AckState.DONE))
+                    busy.append(Order(pk=pk, **_acknowledgement_fields(simple[order_id])))
             if busy:
                 orders_recompute_states(busy)
             one_by_one += [result for order_id, result in simple.items() if order_id not in pks]  # raises, as alone
             OrderEvent.objects.bulk_create(
                 OrderEvent(
                     order_id=pks[order_id],
-                    kind=OrderEvent.Kind.ACKNOWLEDGED,
+                    kind=_acknowledgement_event_kind(simple[order_id]),
                     message=simple[order_id].message,
                     actor_label="intake",
                 )
