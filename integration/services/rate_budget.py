@@ -74,30 +74,27 @@ class DatabaseRateBudget:
 
     def acquire(self) -> None:
         while True:
-            holds_token = False
             with self._lock:
                 now = self.clock()
                 if now < self._paused_until:
                     wait = self._paused_until - now
                 elif int(now) == self._second and self._tokens > 0:
-                    self._tokens -= 1
-                    holds_token = True
+                    # Tokens held for this second were reserved before any 429 another process may
+                    # have had since: read the shared pause first (a read, no write), or a 429
+                    # elsewhere would not stop this process until the second ends. Read under the
+                    # lock: a 429 in this process (pause() takes the lock) is then either seen
+                    # here or set after this token was taken.
+                    paused_until = self._shared_paused_until()
+                    if paused_until <= now:
+                        self._tokens -= 1
+                        return
+                    self._tokens, self._paused_until = 0, paused_until
+                    wait = paused_until - now
                 else:
                     tokens, wait = self._reserve(now)
                     if tokens:
                         self._second, self._tokens = int(now), tokens - 1
                         return
-            if holds_token:
-                # Tokens held for this second were reserved before any 429 another process may
-                # have had since: read the shared pause first (a read, no write), or a 429
-                # elsewhere would not stop this process until the second ends. Read outside the
-                # lock, so the threads of a pool do not queue behind each other's reads.
-                paused_until = self._shared_paused_until()
-                if paused_until <= now:
-                    return
-                with self._lock:  # the token is given up: the pause outlasts its second anyway
-                    self._tokens, self._paused_until = 0, max(self._paused_until, paused_until)
-                wait = paused_until - now
             self.sleep(max(wait, 0.001))
 
     def _shared_paused_until(self) -> float:
