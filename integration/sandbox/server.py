@@ -459,10 +459,9 @@ class SandboxServer:
 
     # -- request handling (called from handler threads) ------------------------------------------
     def handle_vtex(self, handler: _Handler, method: str, path: str, query: dict[str, str], raw_body: bytes) -> None:
-        started = time.monotonic()
         route, params = match_route(method, path)
         route_name = route.name if route else "unknown"
-        answer = self._vtex_answer(handler, method, route, params, query, raw_body, started)
+        answer = self._vtex_answer(handler, method, route, params, query, raw_body)
         self.store.record_request(route_name, None if answer is None else answer.status)
         if answer is None:
             handler.drop_connection()
@@ -477,9 +476,9 @@ class SandboxServer:
         params: dict[str, str],
         query: dict[str, str],
         raw_body: bytes,
-        started: float,
     ) -> Answer | None:
         """The answer to send, or None to close the connection without answering."""
+        started = time.monotonic()
         wait_s = self.rate_limiter.acquire()
         if wait_s is not None:
             return error_answer(429, "Too Many Requests: rate limit exceeded", headers={"Retry-After": str(wait_s)})

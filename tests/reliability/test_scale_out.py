@@ -77,13 +77,13 @@ class ClusterFrontEnd(SandboxServer):
         with self.log.lock:
             self.log.entries.append((arrived, self.cluster, f"{method} {path}", handler._status_sent))
 
-    def _vtex_answer(self, handler, method, route, params, query, raw_body, started):
+    def _vtex_answer(self, handler, method, route, params, query, raw_body):
         seconds = self.log.take_forced_429()
         if seconds:
             with self.log.lock:
                 self.log.forced_429.append((time.time(), self.cluster, seconds))
             return error_answer(429, "Too Many Requests (injected)", headers={"Retry-After": str(int(seconds))})
-        return super()._vtex_answer(handler, method, route, params, query, raw_body, started)
+        return super()._vtex_answer(handler, method, route, params, query, raw_body)
 
 
 @dataclass
