@@ -610,6 +610,10 @@ class AckResult:
     template: str = ""
     params: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.template and not self.message:
+            self.message = self.template % self.params  # the template is the English text
+
     def text(self) -> str:
         """The message in the active language (the admin's and the API's answers)."""
         return gettext(self.template) % self.params if self.template else gettext(self.message)
@@ -620,7 +624,6 @@ def _read_back_result(order_id: str, template: str, *, done: bool, vtex_status: 
         order_id,
         done=done,
         vtex_status=vtex_status,
-        message=template % params,
         reason="" if done else "vtex",
         template=template,
         params=params,
