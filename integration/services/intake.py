@@ -56,6 +56,9 @@ INTAKE_LEASE_TTL = timedelta(minutes=5)
 INTAKE_WINDOW_PER_THREAD = 8
 #: The owner waits up to this long for one result per worker before storing a batch (see _next_batch).
 INTAKE_GATHER_WITHIN_S = 0.02
+#: Accepted start-handlings are recorded once this many wait (and whenever the pool runs dry):
+#: recording six costs the owner nearly as much as recording sixty.
+ACK_RECORD_BATCH = 64
 #: Renew the lease this often; far below its TTL so a slow page never loses it.
 LEASE_RENEW_EVERY_S = 30.0
 #: Write the buffered VTEX call records after about this many calls.
@@ -130,6 +133,7 @@ class _Cycle:
         self.summaries: dict[str, dict[str, Any]] = {}
         self.failed_ids: set[str] = set()
         self._waiting: deque[tuple[str, str]] = deque()  # jobs not yet handed to the pool
+        self._unrecorded_acks: list[AckResult] = []  # answered by VTEX, not yet written
         self._unlogged_calls = 0
         self._last_renewal = time.monotonic()
 
@@ -245,6 +249,7 @@ class _Cycle:
             self._pump()
             if self.pool.in_flight:
                 self._handle_batch(self._next_batch())
+        self._record_acks()
 
     def _next_batch(self):
         # One result per worker at least (a short wait for it): storing a few orders costs the
@@ -288,14 +293,11 @@ class _Cycle:
         # order as it goes, or two cycles inserting the same orders deadlock (PostgreSQL).
         if fetched:
             self._store(fetched)
-        if acks:
-            orders_record_acknowledgements(results=acks)
-            for result in acks:
-                crash_point("intake.ack_recorded")
-                if result.done:
-                    self.result.acknowledged += 1
-                else:
-                    self._fail(result.order_id, VtexError(result.message), record=False)
+        # Recorded in lots: an order whose answer is lost with this process (a crash) stays
+        # claimed, and the next cycle sends start-handling again and reads the order back.
+        self._unrecorded_acks += acks
+        if len(self._unrecorded_acks) >= ACK_RECORD_BATCH or not self.pool.in_flight:
+            self._record_acks()
         self._unlogged_calls += len(batch)
         if self._unlogged_calls >= CALL_LOG_FLUSH_EVERY:
             # The workers' call records wait in memory (about 4 KB each): written as they pile
@@ -303,6 +305,18 @@ class _Cycle:
             call_log.flush()
             self._unlogged_calls = 0
         self._keep_alive()
+
+    def _record_acks(self) -> None:
+        acks, self._unrecorded_acks = self._unrecorded_acks, []
+        if not acks:
+            return
+        orders_record_acknowledgements(results=acks)
+        for result in acks:
+            crash_point("intake.ack_recorded")
+            if result.done:
+                self.result.acknowledged += 1
+            else:
+                self._fail(result.order_id, VtexError(result.message), record=False)
 
     def _store(self, fetched: list[tuple[str, FetchedOrder]]) -> None:
         known = set(

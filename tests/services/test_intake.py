@@ -83,6 +83,29 @@ def test_pages_beyond_the_first_are_all_read(make_sandbox, monkeypatch):
     assert len(start_handling_effects(server)) == 250
 
 
+def test_accepted_start_handlings_are_recorded_in_lots_and_every_one_is_recorded(make_sandbox, monkeypatch):
+    server = make_sandbox(orders=130)
+    lots = []
+    record = intake_module.orders_record_acknowledgements
+
+    def record_a_lot(*, results):
+        lots.append(len(results))
+        record(results=results)
+
+    monkeypatch.setattr(intake_module, "ACK_RECORD_BATCH", 50)
+    monkeypatch.setattr(intake_module, "orders_record_acknowledgements", record_a_lot)
+
+    result = intake_run()
+
+    assert (result.imported, result.acknowledged, result.failed) == (130, 130, 0)
+    assert sum(lots) == 130
+    # Lots of 50 or more while the pool is busy; the rest when it runs dry (the end of a page or of the run).
+    assert len(lots) <= 6, lots
+    assert set(Order.objects.values_list("ack_state", flat=True)) == {Order.AckState.DONE}
+    assert OrderEvent.objects.filter(kind=OrderEvent.Kind.ACKNOWLEDGED).count() == 130
+    assert len(start_handling_effects(server)) == 130
+
+
 def test_faults_and_lost_responses_end_with_every_order_imported_and_acknowledged_once(make_sandbox):
     server = make_sandbox(
         orders=60, faults=FaultConfig(fail_rate=0.2, lost_rate=0.1, retry_after_s=1, slow_s=1.5, seed=7)
