@@ -189,12 +189,13 @@ class _JsonDocument(Expression):
 
     output_field = JSONField()
 
-    def __init__(self, document: dict[str, Any]) -> None:
+    def __init__(self, document: dict[str, Any], text: str = "") -> None:
         super().__init__()
         self.document = document
+        self.text = text  # the document's JSON when the caller has it already (OrderData.raw_json)
 
     def as_sql(self, compiler, connection):
-        text = json.dumps(self.document)  # as JSONField writes it
+        text = self.text or json.dumps(self.document)  # as JSONField writes it
         if connection.vendor == "postgresql":
             return "%s::jsonb", [text]
         return "%s", [text]
@@ -249,7 +250,7 @@ def _insert_orders(
         order = Order(
             order_id=data.order_id,
             **data.fields,
-            raw=_JsonDocument(raw),
+            raw=_JsonDocument(raw, data.raw_json),
             raw_hash=data.raw_hash,
             is_complete=True,
             last_synced_at=now,

@@ -27,10 +27,21 @@ class OrderData:
     items: list[dict[str, Any]] = field(default_factory=list)
     payments: list[dict[str, Any]] = field(default_factory=list)
     raw_hash: str = ""
+    #: The order's JSON as raw_json() writes it: hashed here, and stored as is (written once).
+    raw_json: str = ""
+
+
+def raw_json(raw: dict[str, Any]) -> str:
+    """The order as JSON text, keys sorted: the same order always gives the same text."""
+    return json.dumps(raw, sort_keys=True, ensure_ascii=False)
 
 
 def raw_hash(raw: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return _text_hash(raw_json(raw))
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _obj(value: Any, name: str) -> dict[str, Any]:
@@ -235,7 +246,15 @@ def order_data_from_vtex(raw: Any) -> OrderData:
         "country": _text(address.get("country"), "shippingData.address.country", limit=3),
     }
     fields.update(address_fields)
-    return OrderData(order_id=order_id, fields=fields, items=items, payments=_payments(raw), raw_hash=raw_hash(raw))
+    text = raw_json(raw)
+    return OrderData(
+        order_id=order_id,
+        fields=fields,
+        items=items,
+        payments=_payments(raw),
+        raw_hash=_text_hash(text),
+        raw_json=text,
+    )
 
 
 SHIPPING_ADDRESS_FIELDS = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -289,6 +291,17 @@ def test_raw_hash_changes_when_a_value_changes():
     # then
     assert len(raw_hash(raw)) == 64
     assert raw_hash(changed) != raw_hash(raw)
+
+
+def test_the_json_kept_for_storing_is_the_document_hashed_and_reads_back_equal():
+    raw = load_fixture("order_ready.json")
+    raw["clientProfileData"]["firstName"] = "João"
+    data = order_data_from_vtex(_reverse_keys(raw))
+
+    assert json.loads(data.raw_json) == raw
+    assert "João" in data.raw_json  # as written, not as \u escapes
+    assert data.raw_json == order_data_from_vtex(raw).raw_json  # keys sorted: one text per document
+    assert data.raw_hash == hashlib.sha256(data.raw_json.encode()).hexdigest() == raw_hash(raw)
 
 
 def test_summary_fields_maps_a_list_orders_entry():
