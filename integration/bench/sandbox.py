@@ -1,17 +1,12 @@
-"""The sandbox store in a child process, driven over a pipe (one JSON object per line).
+"""The sandbox store in a child process, driven through its control routes (/_sandbox/...).
 
 Why a process: the code being measured and VTEX should not share one GIL and one core. Run in
 the bench's own process, the sandbox's handler threads (JSON encoding, deep copies of orders)
 would be counted against erp-bridge, and against the naive importer by a different amount.
 
-Commands (stdin) and answers (stdout), each one line of JSON:
-    {"cmd": "state"}                        -> {"requests": {...}, "effects": {...}}
-    {"cmd": "rate", "rpm": 6000}            -> a fresh 60 s window limited to rpm (null: none)
-    {"cmd": "latency", "ms": 20}            -> delay before every VTEX answer from now on
-    {"cmd": "stop"} (or end of input)       -> the server stops and the process exits
-
-Run by SandboxProcess; `python -m integration.bench.sandbox '<json options>'` is the child.
-Standard library only, like the sandbox itself: no Django in the child.
+The child serves the sandbox on a free port, prints its address as one line of JSON, and stops
+when its standard input closes. Standard library only, like the sandbox itself: no Django in
+the child. `python -m integration.bench.sandbox '<json options>'` is the child.
 """
 
 from __future__ import annotations
@@ -21,10 +16,13 @@ import subprocess
 import sys
 from typing import Any
 
+import requests
+
 from integration.bench.machine import PROJECT_ROOT
 
 APP_KEY = "vtexappkey-bench"
 APP_TOKEN = "bench-token-not-a-secret"  # noqa: S105 - the sandbox's own, for the bench only
+CONTROL_TIMEOUT_S = 30
 
 
 def _effects_summary(effects: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -40,7 +38,6 @@ def _effects_summary(effects: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
 
 def _serve(options: dict[str, Any]) -> None:
     from integration.sandbox import SandboxServer, SandboxStore
-    from integration.sandbox.server import RateLimiter
 
     store = SandboxStore(
         orders=int(options.get("orders", 0)), seed=options.get("seed", 1), app_key=APP_KEY, app_token=APP_TOKEN
@@ -53,30 +50,10 @@ def _serve(options: dict[str, Any]) -> None:
         latency_ms=int(options.get("latency_ms", 0)),
     )
     server.start()
-    out = sys.stdout
-
-    def answer(body: dict[str, Any]) -> None:
-        out.write(json.dumps(body) + "\n")
-        out.flush()
-
-    answer({"url": server.url})
     try:
-        for line in sys.stdin:
-            command = json.loads(line)
-            cmd = command.get("cmd")
-            if cmd == "state":
-                answer({"requests": store.requests_count, "effects": _effects_summary(store.effects)})
-            elif cmd == "rate":
-                server.rate_limiter = RateLimiter(command.get("rpm"))  # a fresh window: earlier traffic forgotten
-                answer({"ok": True})
-            elif cmd == "latency":
-                server.latency_ms = int(command["ms"])
-                answer({"ok": True})
-            elif cmd == "stop":
-                answer({"ok": True})
-                break
-            else:
-                answer({"error": f"unknown command {cmd!r}"})
+        sys.stdout.write(json.dumps({"url": server.url}) + "\n")
+        sys.stdout.flush()
+        sys.stdin.read()  # until the bench closes the pipe (or ends)
     finally:
         server.stop()
 
@@ -93,44 +70,45 @@ class SandboxProcess:
             text=True,
             cwd=PROJECT_ROOT,
         )
-        self.url: str = self._read()["url"]
-        self.app_key = APP_KEY
-        self.app_token = APP_TOKEN
-
-    def _read(self) -> dict[str, Any]:
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
         if not line:
             code = self._process.wait(timeout=10)
             raise RuntimeError(f"the sandbox process ended (exit code {code}); see its error output above")
-        return json.loads(line)
+        self.url: str = json.loads(line)["url"]
+        self.app_key = APP_KEY
+        self.app_token = APP_TOKEN
+        self._control = requests.Session()
+        self._control.trust_env = False
 
-    def _ask(self, **command: Any) -> dict[str, Any]:
-        assert self._process.stdin is not None
-        self._process.stdin.write(json.dumps(command) + "\n")
-        self._process.stdin.flush()
-        answer = self._read()
-        if "error" in answer:
-            raise RuntimeError(answer["error"])
-        return answer
+    def _call(self, method: str, route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        answer = self._control.request(method, f"{self.url}/_sandbox/{route}", json=body, timeout=CONTROL_TIMEOUT_S)
+        if answer.status_code != 200:
+            raise RuntimeError(f"the sandbox answered {answer.status_code} to {method} {route}: {answer.text[:300]}")
+        return answer.json()
 
     def state(self) -> dict[str, Any]:
-        return self._ask(cmd="state")
+        """The request counts, and each effect kind summed up (see _effects_summary)."""
+        state = self._call("GET", "state")
+        return {"requests": state["requests"], "effects": _effects_summary(state["effects"])}
 
     def requests_count(self) -> dict[str, int]:
-        return self.state()["requests"]
+        return self._call("GET", "state")["requests"]
 
     def set_rate_limit(self, rpm: int | None) -> None:
-        self._ask(cmd="rate", rpm=rpm)
+        """A new limit in a fresh 60 s window: the requests made so far do not count against it."""
+        self._call("POST", "rate-limit", {"rpm": rpm, "fresh_window": True})
 
     def set_latency(self, ms: int) -> None:
-        self._ask(cmd="latency", ms=ms)
+        self._call("POST", "latency", {"ms": ms})
 
     def stop(self) -> None:
+        self._control.close()
         if self._process.poll() is None:
+            assert self._process.stdin is not None
             try:
-                self._ask(cmd="stop")
-            except (OSError, RuntimeError, ValueError):
+                self._process.stdin.close()  # the child's signal to stop
+            except OSError:
                 pass
             try:
                 self._process.wait(timeout=10)
@@ -138,7 +116,7 @@ class SandboxProcess:
                 self._process.kill()
                 self._process.wait()
         for stream in (self._process.stdin, self._process.stdout):
-            if stream is not None:
+            if stream is not None and not stream.closed:
                 stream.close()
 
     def __enter__(self) -> SandboxProcess:

@@ -110,6 +110,10 @@ class FaultInjector:
             return self._rng.random() < self.config.lost_rate
 
 
+#: The longest latency the control route accepts (a minute: longer would only hang clients).
+MAX_LATENCY_MS = 60_000
+
+
 class RateLimiter:
     """A sliding 60-second window over every VTEX route; rejected requests take no slot."""
 
@@ -120,11 +124,14 @@ class RateLimiter:
         self.rpm: int | None = None
         self.set_rpm(rpm)
 
-    def set_rpm(self, rpm: int | None) -> None:
+    def set_rpm(self, rpm: int | None, *, fresh_window: bool = False) -> None:
+        """A new limit; with fresh_window, the requests accepted so far stop counting against it."""
         if rpm is not None and (isinstance(rpm, bool) or not isinstance(rpm, int) or rpm < 1):
             raise ValueError("rpm must be a positive integer or null")
         with self._lock:
             self.rpm = rpm
+            if fresh_window:
+                self._accepted.clear()
 
     def acquire(self) -> int | None:
         """None when the request may go on, else the seconds until a slot frees (at least 1)."""
@@ -397,8 +404,13 @@ class SandboxServer:
         """Change fault settings at run time (keeps the RNG unless ``seed`` is given)."""
         return self._faults.update(**changes)
 
-    def set_rate_limit(self, rpm: int | None) -> None:
-        self.rate_limiter.set_rpm(rpm)
+    def set_rate_limit(self, rpm: int | None, *, fresh_window: bool = False) -> None:
+        self.rate_limiter.set_rpm(rpm, fresh_window=fresh_window)
+
+    def set_latency(self, ms: int) -> None:
+        if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= MAX_LATENCY_MS:
+            raise ValueError(f"ms must be an integer between 0 and {MAX_LATENCY_MS}")
+        self.latency_ms = ms
 
     def start(self) -> SandboxServer:
         """Serve in a daemon thread."""
@@ -550,8 +562,12 @@ class SandboxServer:
                 body["kinds"] = tuple(body["kinds"])
             return Answer(200, self.set_faults(**body).as_dict())
         if method == "POST" and path == "/_sandbox/rate-limit":
-            self.set_rate_limit(_json_object(raw_body).get("rpm"))
+            body = _json_object(raw_body)
+            self.set_rate_limit(body.get("rpm"), fresh_window=body.get("fresh_window") is True)
             return Answer(200, {"rate_limit_rpm": self.rate_limiter.rpm})
+        if method == "POST" and path == "/_sandbox/latency":
+            self.set_latency(_json_object(raw_body).get("ms"))
+            return Answer(200, {"latency_ms": self.latency_ms})
         match = re.fullmatch(r"/_sandbox/orders/(?P<order_id>[^/]+)(?P<status>/status)?", path)
         if match and method == "GET" and not match["status"]:
             return Answer(200, store.order(unquote(match["order_id"])))
@@ -565,7 +581,12 @@ class SandboxServer:
         raise NotFound(f"No such control route: {method} {path}")
 
     def state(self) -> dict[str, Any]:
-        return {**self.store.state(), "faults": self.faults.as_dict(), "rate_limit_rpm": self.rate_limiter.rpm}
+        return {
+            **self.store.state(),
+            "faults": self.faults.as_dict(),
+            "rate_limit_rpm": self.rate_limiter.rpm,
+            "latency_ms": self.latency_ms,
+        }
 
 
 def _parse_json(raw_body: bytes) -> Any:

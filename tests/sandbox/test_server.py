@@ -273,6 +273,30 @@ def test_latency_delays_vtex_answers(make_server):
     assert time.monotonic() - started >= 0.15
 
 
+def test_a_new_rate_limit_can_start_a_fresh_window(make_server):
+    vtex = make_server(rate_limit_rpm=2)
+    assert [vtex.get(ORDERS).status_code for _ in range(3)] == [200, 200, 429]
+
+    vtex.post("/_sandbox/rate-limit", json={"rpm": 2})  # the same window: still full
+    assert vtex.get(ORDERS).status_code == 429
+    vtex.post("/_sandbox/rate-limit", json={"rpm": 2, "fresh_window": True})
+    assert [vtex.get(ORDERS).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_latency_is_set_through_its_control_route_within_bounds(make_server):
+    vtex = make_server()
+    assert vtex.post("/_sandbox/latency", json={"ms": 150}).json() == {"latency_ms": 150}
+    started = time.monotonic()
+    vtex.get(ORDERS)
+    assert time.monotonic() - started >= 0.15
+    assert vtex.get("/_sandbox/state").json()["latency_ms"] == 150
+
+    for bad in (-1, 60_001, "20", True, None):
+        refused = vtex.post("/_sandbox/latency", json={"ms": bad})
+        assert refused.status_code == 400 and "ms must be an integer between 0 and 60000" in refused.text
+    assert vtex.server.latency_ms == 150  # a refused value changes nothing
+
+
 def test_latency_is_the_whole_answer_time_the_sandboxs_own_work_included(make_server, monkeypatch):
     vtex = make_server(latency_ms=400)
     list_orders = vtex.server.store.list_orders
