@@ -74,27 +74,33 @@ class DatabaseRateBudget:
 
     def acquire(self) -> None:
         while True:
+            holds_token = False
             with self._lock:
                 now = self.clock()
                 if now < self._paused_until:
                     wait = self._paused_until - now
                 elif int(now) == self._second and self._tokens > 0:
-                    # Tokens held for this second were reserved before any 429 another process may
-                    # have had since: read the shared pause first (a read, no write), or a 429
-                    # elsewhere would not stop this process until the second ends. Read under the
-                    # lock: a 429 in this process (pause() takes the lock) is then either seen
-                    # here or set after this token was taken.
-                    paused_until = self._shared_paused_until()
-                    if paused_until <= now:
-                        self._tokens -= 1
-                        return
-                    self._tokens, self._paused_until = 0, paused_until
-                    wait = paused_until - now
+                    self._tokens -= 1
+                    holds_token = True
                 else:
-                    tokens, wait = self._reserve(now)
+                    tokens, wait = self._reserve(now)  # its UPDATE checks the shared pause itself
                     if tokens:
                         self._second, self._tokens = int(now), tokens - 1
                         return
+            if holds_token:
+                # Tokens held for this second were reserved before any 429 another process may
+                # have had since: read the shared pause (a read, no write) before the request
+                # goes. Read after the token is taken and outside the lock: no thread waits for
+                # another's read (a database call under a lock made every worker queue behind
+                # the slowest), and no wait for the lock comes between the read and the request.
+                paused_until = self._shared_paused_until()
+                now = self.clock()
+                if paused_until <= now and self._paused_until <= now:  # and no 429 here meanwhile
+                    return
+                with self._lock:
+                    self._tokens = 0  # they lapse: taken before the pause
+                    self._paused_until = max(self._paused_until, paused_until)
+                    wait = self._paused_until - now
             self.sleep(max(wait, 0.001))
 
     def _shared_paused_until(self) -> float:

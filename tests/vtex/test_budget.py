@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 import pytest
@@ -221,6 +222,40 @@ def test_database_budget_pause_stops_the_other_process_even_with_tokens_it_alrea
     assert second.chunk > 1, "the second process must hold tokens for this test to mean anything"
     assert granted_during_pause == 0
     assert clock() == pytest.approx(START + 30.1, abs=0.01)
+
+
+@db_transactional
+def test_database_budget_a_thread_reading_the_shared_pause_does_not_hold_up_the_others(monkeypatch):
+    # given: one process's budget holding tokens for this second, and a read of the shared pause
+    # that stalls in one thread (a busy database, a thread waiting for the GIL)
+    clock = FakeClock(START + 0.1)
+    budget = DatabaseRateBudget(6000, clock=clock, sleep=clock.sleep)
+    budget.acquire()
+    stalled, release = threading.Event(), threading.Event()
+    read = budget._shared_paused_until
+
+    def read_the_pause() -> float:
+        if threading.current_thread().name == "stalled":
+            stalled.set()
+            release.wait(10)
+        return read()
+
+    monkeypatch.setattr(budget, "_shared_paused_until", read_the_pause)
+    slow = threading.Thread(target=budget.acquire, name="stalled")
+    slow.start()
+    assert stalled.wait(5)
+    # when another thread asks for a token meanwhile
+    other = threading.Thread(target=budget.acquire, name="other")
+    other.start()
+    other.join(2)
+    # then it gets one without waiting for the stalled read
+    try:
+        assert not other.is_alive(), "a thread waited for another thread's read of the shared pause"
+    finally:
+        release.set()
+        slow.join(5)
+        other.join(5)
+    assert budget._tokens == budget.chunk - 3
 
 
 @db_transactional
