@@ -9,7 +9,7 @@ Modules:
 - runner: runs the scenarios in order, builds the report (the entry point of the command);
 - scenarios: one function per scenario;
 - naive: the naive sequential importer the intake is compared with;
-- sandbox: the sandbox in a child process, driven over a pipe;
+- sandbox: the sandbox in a child process, driven through its control routes;
 - databases: a fresh database per scenario (SQLite temp files, or the PostgreSQL bench database);
 - child: the child process of the memory scenario;
 - report: targets, the printed table and the JSON file.

@@ -5,8 +5,9 @@ the bench's own process, the sandbox's handler threads (JSON encoding, deep copi
 would be counted against erp-bridge, and against the naive importer by a different amount.
 
 The child serves the sandbox on a free port, prints its address as one line of JSON, and stops
-when its standard input closes. Standard library only, like the sandbox itself: no Django in
-the child. `python -m integration.bench.sandbox '<json options>'` is the child.
+when its standard input closes. The child runs on the standard library only, like the sandbox
+itself (no Django, no requests: those are imported by the bench's side only).
+`python -m integration.bench.sandbox '<json options>'` is the child.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import json
 import subprocess
 import sys
 from typing import Any
-
-import requests
 
 from integration.bench.machine import PROJECT_ROOT
 
@@ -78,6 +77,8 @@ class SandboxProcess:
         self.url: str = json.loads(line)["url"]
         self.app_key = APP_KEY
         self.app_token = APP_TOKEN
+        import requests  # the bench's side only: the child imports this module too
+
         self._control = requests.Session()
         self._control.trust_env = False
 

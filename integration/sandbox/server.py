@@ -110,8 +110,14 @@ class FaultInjector:
             return self._rng.random() < self.config.lost_rate
 
 
-#: The longest latency the control route accepts (a minute: longer would only hang clients).
+#: The longest latency the sandbox takes (a minute: longer would only hang clients).
 MAX_LATENCY_MS = 60_000
+
+
+def _checked_latency(ms: object, name: str) -> int:
+    if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= MAX_LATENCY_MS:
+        raise ValueError(f"{name} must be an integer between 0 and {MAX_LATENCY_MS}")
+    return ms
 
 
 class RateLimiter:
@@ -378,7 +384,7 @@ class SandboxServer:
         latency_ms: int = 0,
     ) -> None:
         self.store = store
-        self.latency_ms = latency_ms
+        self.latency_ms = _checked_latency(latency_ms, "latency_ms")
         self._faults = FaultInjector(faults or FaultConfig())
         self.rate_limiter = RateLimiter(rate_limit_rpm)
         self._httpd = _HTTPServer((host, port), _Handler)
@@ -408,9 +414,7 @@ class SandboxServer:
         self.rate_limiter.set_rpm(rpm, fresh_window=fresh_window)
 
     def set_latency(self, ms: int) -> None:
-        if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= MAX_LATENCY_MS:
-            raise ValueError(f"ms must be an integer between 0 and {MAX_LATENCY_MS}")
-        self.latency_ms = ms
+        self.latency_ms = _checked_latency(ms, "ms")
 
     def start(self) -> SandboxServer:
         """Serve in a daemon thread."""
@@ -563,7 +567,10 @@ class SandboxServer:
             return Answer(200, self.set_faults(**body).as_dict())
         if method == "POST" and path == "/_sandbox/rate-limit":
             body = _json_object(raw_body)
-            self.set_rate_limit(body.get("rpm"), fresh_window=body.get("fresh_window") is True)
+            fresh_window = body.get("fresh_window", False)
+            if not isinstance(fresh_window, bool):
+                raise ValueError("fresh_window must be true or false")
+            self.set_rate_limit(body.get("rpm"), fresh_window=fresh_window)
             return Answer(200, {"rate_limit_rpm": self.rate_limiter.rpm})
         if method == "POST" and path == "/_sandbox/latency":
             self.set_latency(_json_object(raw_body).get("ms"))

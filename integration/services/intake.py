@@ -8,13 +8,15 @@ One cycle (DESIGN.md "The flow"):
    (List orders lags about 4 minutes behind, VTEX-API.md §1);
 4. read each new order (and its payment transaction when VTEX_FETCH_PAYMENTS is on) in worker
    threads, store the orders read so far in one transaction (a batch), and only then send
-   start-handling; the answers are recorded in batches too.
+   start-handling; its answers are recorded in lots (ACK_RECORD_BATCH, and whenever the pool
+   has nothing left to do).
 
 Worker threads only speak to VTEX; this module's thread does every database write.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -47,6 +49,8 @@ from integration.services.workers import WorkerPool
 from integration.vtex import VtexClient, VtexConfigurationError, VtexError
 from integration.vtex.mapping import OrderData, VtexDataError, order_data_from_vtex
 
+logger = logging.getLogger(__name__)
+
 INTAKE_SOURCES = ("list", "feed", "hook", "sweep")
 #: A busy feed is read in lots of 10; this bounds one cycle (the next one goes on).
 FEED_MAX_BATCHES_PER_CYCLE = 1000
@@ -56,8 +60,8 @@ INTAKE_LEASE_TTL = timedelta(minutes=5)
 INTAKE_WINDOW_PER_THREAD = 8
 #: The owner waits up to this long for one result per worker before storing a batch (see _next_batch).
 INTAKE_GATHER_WITHIN_S = 0.02
-#: Accepted start-handlings are recorded once this many wait (and whenever the pool runs dry):
-#: recording six costs the owner nearly as much as recording sixty.
+#: Start-handling answers are recorded once this many wait (and whenever the pool has nothing
+#: left to do): recording six costs the owner nearly as much as recording sixty.
 ACK_RECORD_BATCH = 64
 #: Renew the lease this often; far below its TTL so a slow page never loses it.
 LEASE_RENEW_EVERY_S = 30.0
@@ -154,12 +158,15 @@ class _Cycle:
                 for order_id in list(orders_awaiting_acknowledgement().values_list("order_id", flat=True)):
                     self._submit_ack(order_id)
             try:
-                source()
-            except VtexConfigurationError:
-                raise  # nothing can work: say so instead of counting a failed order
-            except VtexError as exc:  # the source itself failed: finish what was started, then report
-                self._fail(f"({source_name})", exc)
-            self._drain()
+                try:
+                    source()
+                except VtexConfigurationError:
+                    raise  # nothing can work: say so instead of counting a failed order
+                except VtexError as exc:  # the source itself failed: finish what was started, then report
+                    self._fail(f"({source_name})", exc)
+                self._drain()
+            finally:
+                self._record_acks_despite_error()
         call_log.flush()
         self._report()
         return self.result
@@ -289,14 +296,15 @@ class _Cycle:
             else:
                 acks.append(done.result)
                 crash_point("intake.start_handling_sent")
+        # Recorded in lots. The answers of a lot die with this process if it is killed: their
+        # orders stay claimed until the claim goes stale (ACK_CLAIM_STALE_AFTER), and a later
+        # cycle sends start-handling again and reads the order back (VTEX answers 409 to a repeat).
+        self._unrecorded_acks += acks
         # Not one transaction around both: the one-by-one fallback of a store must commit each
         # order as it goes, or two cycles inserting the same orders deadlock (PostgreSQL).
         if fetched:
             self._store(fetched)
-        # Recorded in lots: an order whose answer is lost with this process (a crash) stays
-        # claimed, and the next cycle sends start-handling again and reads the order back.
-        self._unrecorded_acks += acks
-        if len(self._unrecorded_acks) >= ACK_RECORD_BATCH or not self.pool.in_flight:
+        if len(self._unrecorded_acks) >= ACK_RECORD_BATCH or not (self.pool.in_flight or self._waiting):
             self._record_acks()
         self._unlogged_calls += len(batch)
         if self._unlogged_calls >= CALL_LOG_FLUSH_EVERY:
@@ -317,6 +325,17 @@ class _Cycle:
                 self.result.acknowledged += 1
             else:
                 self._fail(result.order_id, VtexError(result.message), record=False)
+
+    def _record_acks_despite_error(self) -> None:
+        """When an error ends the cycle early: the answers VTEX already gave are written if the
+        database still takes them, without hiding the error that ended the cycle."""
+        unrecorded = len(self._unrecorded_acks)
+        if not unrecorded:
+            return
+        try:
+            self._record_acks()
+        except Exception:
+            logger.exception("intake: %d start-handling answers could not be recorded", unrecorded)
 
     def _store(self, fetched: list[tuple[str, FetchedOrder]]) -> None:
         known = set(

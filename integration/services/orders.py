@@ -195,7 +195,9 @@ class _JsonDocument(Expression):
         self.text = text  # the document's JSON when the caller has it already (OrderData.raw_json)
 
     def as_sql(self, compiler, connection):
-        text = self.text or json.dumps(self.document)  # as JSONField writes it
+        # The text given (keys sorted, as the mapping wrote it to hash it), else as JSONField
+        # writes it; either reads back as the same document.
+        text = self.text or json.dumps(self.document)
         if connection.vendor == "postgresql":
             return "%s::jsonb", [text]
         return "%s", [text]
@@ -291,6 +293,9 @@ def orders_store_from_vtex(
     stored: set[str] | None = None,
 ) -> list[StoreOutcome]:
     """order_store_from_vtex for a batch of (data, raw, payment_status), outcomes in the same order.
+
+    Each `data` must be mapped from its `raw` (order_data_from_vtex): a new order's JSON is
+    written from data.raw_json, the text the mapping hashed.
 
     The orders not stored yet (intake's usual case) go in one transaction: their rows, items,
     payments and timeline entries each in one multi-row INSERT for the whole batch, instead of

@@ -279,6 +279,9 @@ def test_a_new_rate_limit_can_start_a_fresh_window(make_server):
 
     vtex.post("/_sandbox/rate-limit", json={"rpm": 2})  # the same window: still full
     assert vtex.get(ORDERS).status_code == 429
+    refused = vtex.post("/_sandbox/rate-limit", json={"rpm": 2, "fresh_window": "yes"})
+    assert refused.status_code == 400 and "fresh_window must be true or false" in refused.text
+    assert vtex.get(ORDERS).status_code == 429  # the refused call changed nothing
     vtex.post("/_sandbox/rate-limit", json={"rpm": 2, "fresh_window": True})
     assert [vtex.get(ORDERS).status_code for _ in range(3)] == [200, 200, 429]
 
@@ -430,3 +433,12 @@ def test_management_command_prints_how_to_connect_and_hides_a_given_token(monkey
     assert "VTEX_APP_KEY=vtexappkey-mine" in text
     assert "my-real-secret" not in text
     assert "Bye" in text
+
+
+def test_management_command_refuses_a_latency_out_of_bounds():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--latency-ms must be between 0 and 60000"):
+        call_command("vtex_sandbox", "--port", "0", "--latency-ms", "-1")
+    with pytest.raises(ValueError, match="latency_ms must be an integer between 0 and 60000"):
+        SandboxServer(SandboxStore(orders=0), latency_ms=60_001)

@@ -99,11 +99,35 @@ def test_accepted_start_handlings_are_recorded_in_lots_and_every_one_is_recorded
 
     assert (result.imported, result.acknowledged, result.failed) == (130, 130, 0)
     assert sum(lots) == 130
-    # Lots of 50 or more while the pool is busy; the rest when it runs dry (the end of a page or of the run).
-    assert len(lots) <= 6, lots
+    # Lots of 50 or more while there is work left; the rest once nothing is left to do.
+    assert lots[-1] <= 50 and all(size >= 50 for size in lots[:-1]), lots
     assert set(Order.objects.values_list("ack_state", flat=True)) == {Order.AckState.DONE}
     assert OrderEvent.objects.filter(kind=OrderEvent.Kind.ACKNOWLEDGED).count() == 130
     assert len(start_handling_effects(server)) == 130
+
+
+def test_start_handlings_answered_before_an_error_ends_the_cycle_are_still_recorded(make_sandbox, monkeypatch):
+    server = make_sandbox(orders=150)
+    monkeypatch.setattr(intake_module, "ACK_RECORD_BATCH", 1000)  # nothing written until the end
+    store = intake_module.orders_store_from_vtex
+    calls = []
+
+    def store_then_break(**kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("the database went away")
+        return store(**kwargs)
+
+    monkeypatch.setattr(intake_module, "orders_store_from_vtex", store_then_break)
+
+    with pytest.raises(RuntimeError, match="the database went away"):
+        intake_run()
+
+    # Answers still in flight when the error came are not seen; every answer the cycle had is kept.
+    recorded = set(Order.objects.filter(ack_state=Order.AckState.DONE).values_list("order_id", flat=True))
+    assert recorded, "none recorded: the answers the cycle had were lost with the error"
+    assert recorded <= set(start_handling_effects(server))
+    assert OrderEvent.objects.filter(kind=OrderEvent.Kind.ACKNOWLEDGED).count() == len(recorded)
 
 
 def test_faults_and_lost_responses_end_with_every_order_imported_and_acknowledged_once(make_sandbox):

@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 
 import pytest
+from django.db import connections
 
 from integration.models import RateBudget
 from integration.services.rate_budget import BUDGET_NAME, DatabaseRateBudget
@@ -224,6 +225,38 @@ def test_database_budget_pause_stops_the_other_process_even_with_tokens_it_alrea
     assert clock() == pytest.approx(START + 30.1, abs=0.01)
 
 
+def _then_close_connections(work):
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connections.close_all()  # this thread's own; the test database is dropped after
+
+    return run
+
+
+@db_transactional
+def test_database_budget_a_429_in_this_process_while_the_pause_is_read_stops_the_request(monkeypatch):
+    # given a budget holding tokens for this second
+    clock = FakeClock(START + 0.1)
+    budget = DatabaseRateBudget(6000, clock=clock, sleep=clock.sleep)
+    budget.acquire()
+    read = budget._shared_paused_until
+
+    def read_while_another_thread_gets_a_429() -> float:
+        paused_until = read()  # not paused yet
+        pause = threading.Thread(target=_then_close_connections(lambda: budget.pause(30)))
+        pause.start()
+        pause.join(2)
+        return paused_until
+
+    monkeypatch.setattr(budget, "_shared_paused_until", read_while_another_thread_gets_a_429)
+    # when the next request asks for a token
+    budget.acquire()
+    # then it waited out the pause instead of going with the token it took before the 429
+    assert clock() >= START + 30
+
+
 @db_transactional
 def test_database_budget_a_thread_reading_the_shared_pause_does_not_hold_up_the_others(monkeypatch):
     # given: one process's budget holding tokens for this second, and a read of the shared pause
@@ -241,11 +274,11 @@ def test_database_budget_a_thread_reading_the_shared_pause_does_not_hold_up_the_
         return read()
 
     monkeypatch.setattr(budget, "_shared_paused_until", read_the_pause)
-    slow = threading.Thread(target=budget.acquire, name="stalled")
+    slow = threading.Thread(target=_then_close_connections(budget.acquire), name="stalled")
     slow.start()
     assert stalled.wait(5)
     # when another thread asks for a token meanwhile
-    other = threading.Thread(target=budget.acquire, name="other")
+    other = threading.Thread(target=_then_close_connections(budget.acquire), name="other")
     other.start()
     other.join(2)
     # then it gets one without waiting for the stalled read
