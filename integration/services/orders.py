@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -180,7 +179,8 @@ def order_record_erp_receipt(*, order: Order, actor=None) -> bool:
 
 
 class _JsonDocument(Expression):
-    """A VTEX document for a JSONField in bulk_create, as one placeholder per row.
+    """A VTEX document's JSON text (OrderData.raw_json) for a JSONField in bulk_create, as one
+    placeholder per row.
 
     On PostgreSQL, bulk_create otherwise sends each column as one array (UNNEST), and psycopg
     escapes every quote of every ~15 KB document in Python to build the array: about 7 ms an
@@ -189,18 +189,14 @@ class _JsonDocument(Expression):
 
     output_field = JSONField()
 
-    def __init__(self, document: dict[str, Any], text: str = "") -> None:
+    def __init__(self, text: str) -> None:
         super().__init__()
-        self.document = document
-        self.text = text  # the document's JSON when the caller has it already (OrderData.raw_json)
+        self.text = text  # written once by the mapping, which hashed it: not encoded again here
 
     def as_sql(self, compiler, connection):
-        # The text given (keys sorted, as the mapping wrote it to hash it), else as JSONField
-        # writes it; either reads back as the same document.
-        text = self.text or json.dumps(self.document)
         if connection.vendor == "postgresql":
-            return "%s::jsonb", [text]
-        return "%s", [text]
+            return "%s::jsonb", [self.text]
+        return "%s", [self.text]
 
 
 @dataclass
@@ -248,11 +244,11 @@ def _insert_orders(
     With claim_acknowledgement, orders in ready-for-handling are inserted already claimed for
     start-handling (see orders_store_from_vtex)."""
     orders = []
-    for data, raw, _ in new:
+    for data, _, _ in new:
         order = Order(
             order_id=data.order_id,
             **data.fields,
-            raw=_JsonDocument(raw, data.raw_json),
+            raw=_JsonDocument(data.raw_json),
             raw_hash=data.raw_hash,
             is_complete=True,
             last_synced_at=now,

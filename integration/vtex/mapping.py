@@ -36,10 +36,6 @@ def raw_json(raw: dict[str, Any]) -> str:
     return json.dumps(raw, sort_keys=True, ensure_ascii=False)
 
 
-def raw_hash(raw: dict[str, Any]) -> str:
-    return _text_hash(raw_json(raw))
-
-
 def _text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
