@@ -114,7 +114,8 @@ class FaultInjector:
 MAX_LATENCY_MS = 60_000
 
 
-def _checked_latency(ms: object, name: str) -> int:
+def checked_latency_ms(ms: object, name: str) -> int:
+    """`ms` when it is a latency the sandbox takes; else ValueError naming `name`."""
     if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= MAX_LATENCY_MS:
         raise ValueError(f"{name} must be an integer between 0 and {MAX_LATENCY_MS}")
     return ms
@@ -384,7 +385,7 @@ class SandboxServer:
         latency_ms: int = 0,
     ) -> None:
         self.store = store
-        self.latency_ms = _checked_latency(latency_ms, "latency_ms")
+        self.latency_ms = checked_latency_ms(latency_ms, "latency_ms")
         self._faults = FaultInjector(faults or FaultConfig())
         self.rate_limiter = RateLimiter(rate_limit_rpm)
         self._httpd = _HTTPServer((host, port), _Handler)
@@ -414,7 +415,7 @@ class SandboxServer:
         self.rate_limiter.set_rpm(rpm, fresh_window=fresh_window)
 
     def set_latency(self, ms: int) -> None:
-        self.latency_ms = _checked_latency(ms, "ms")
+        self.latency_ms = checked_latency_ms(ms, "ms")
 
     def start(self) -> SandboxServer:
         """Serve in a daemon thread."""

@@ -438,7 +438,7 @@ def test_management_command_prints_how_to_connect_and_hides_a_given_token(monkey
 def test_management_command_refuses_a_latency_out_of_bounds():
     from django.core.management import CommandError, call_command
 
-    with pytest.raises(CommandError, match="--latency-ms must be between 0 and 60000"):
+    with pytest.raises(CommandError, match="--latency-ms must be an integer between 0 and 60000"):
         call_command("vtex_sandbox", "--port", "0", "--latency-ms", "-1")
     with pytest.raises(ValueError, match="latency_ms must be an integer between 0 and 60000"):
         SandboxServer(SandboxStore(orders=0), latency_ms=60_001)

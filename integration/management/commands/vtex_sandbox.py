@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from integration.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, FaultConfig, SandboxServer, SandboxStore
-from integration.sandbox.server import MAX_LATENCY_MS
+from integration.sandbox.server import checked_latency_ms
 
 
 class Command(BaseCommand):
@@ -53,10 +53,9 @@ class Command(BaseCommand):
                 retry_after_s=options["retry_after_s"],
                 seed=options["seed"],
             )
+            checked_latency_ms(options["latency_ms"], "--latency-ms")
         except ValueError as error:
             raise CommandError(str(error)) from error
-        if not 0 <= options["latency_ms"] <= MAX_LATENCY_MS:
-            raise CommandError(f"--latency-ms must be between 0 and {MAX_LATENCY_MS}")
         store = SandboxStore(
             orders=options["orders"],
             seed=options["seed"],
