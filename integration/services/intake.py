@@ -158,18 +158,22 @@ class _Cycle:
                 for order_id in list(orders_awaiting_acknowledgement().values_list("order_id", flat=True)):
                     self._submit_ack(order_id)
             try:
-                try:
-                    source()
-                except VtexConfigurationError:
-                    raise  # nothing can work: say so instead of counting a failed order
-                except VtexError as exc:  # the source itself failed: finish what was started, then report
-                    self._fail(f"({source_name})", exc)
-                self._drain()
+                self._take(source, source_name)
             finally:
                 self._record_acks_despite_error()
         call_log.flush()
         self._report()
         return self.result
+
+    def _take(self, source: Callable[[], None], source_name: str) -> None:
+        """Everything the source names, then every job it started finished and recorded."""
+        try:
+            source()
+        except VtexConfigurationError:
+            raise  # nothing can work: say so instead of counting a failed order
+        except VtexError as exc:  # the source itself failed: finish what was started, then report
+            self._fail(f"({source_name})", exc)
+        self._drain()
 
     # ---- sources --------------------------------------------------------------------------------
 
