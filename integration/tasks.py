@@ -24,7 +24,7 @@ def process_hook_notifications() -> str:
 
 def send_outbox_message(message_id: int) -> str:
     from integration.services.outbox import outbox_send
-    from integration.services.vtex import vtex_client
+    from integration.infra.vtex_client import vtex_client
 
     outcome = outbox_send(message_id=message_id, client=vtex_client())
     return "nothing to do (sent, claimed elsewhere or not due)" if outcome is None else outcome.detail
@@ -32,7 +32,7 @@ def send_outbox_message(message_id: int) -> str:
 
 def push_pending() -> str:
     from integration.services.outbox import outbox_send_due
-    from integration.services.vtex import vtex_client
+    from integration.infra.vtex_client import vtex_client
 
     summary = outbox_send_due(client=vtex_client())
     return f"sent {summary.sent}, retrying {summary.retrying}, failed {summary.failed}"
@@ -40,7 +40,7 @@ def push_pending() -> str:
 
 def reconcile() -> str:
     from integration.services.reconciliation import reconciliation_run
-    from integration.services.vtex import vtex_client
+    from integration.infra.vtex_client import vtex_client
 
     return reconciliation_run(client=vtex_client()).summary()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
-from integration.services.vtex import reset_vtex_client
+from integration.infra.vtex_client import reset_vtex_client
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SPEC_DIR = PROJECT_ROOT.parent / "shared" / "vtex-openapi"

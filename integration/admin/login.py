@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from integration.services.login_throttle import login_failed, login_locked_until, login_succeeded
+from integration.infra.login_throttle import login_failed, login_locked_until, login_succeeded
 
 
 def client_address(request) -> str:

@@ -42,8 +42,8 @@ from integration.services.orders import (
     order_refresh_from_vtex,
     order_update_local_fields,
 )
-from integration.services.rate_budget import vtex_budget_paused_for
-from integration.services.vtex import vtex_client
+from integration.infra.rate_budget import vtex_budget_paused_for
+from integration.infra.vtex_client import vtex_client
 from integration.vtex import VtexError
 from integration.vtex.mapping import VtexDataError
 

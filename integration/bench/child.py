@@ -41,7 +41,7 @@ def main(overrides: dict) -> dict:
     from django.conf import settings
 
     from integration.services.intake import intake_run
-    from integration.services.vtex import reset_vtex_client
+    from integration.infra.vtex_client import reset_vtex_client
 
     settings.DEBUG = False  # as in production: no query log kept in memory
     for name, value in overrides.items():

@@ -114,7 +114,7 @@ def vtex_overrides(sandbox: SandboxProcess, *, rpm: int) -> dict[str, Any]:
 
 @contextmanager
 def vtex_settings(sandbox: SandboxProcess, *, rpm: int) -> Iterator[None]:
-    from integration.services.vtex import reset_vtex_client
+    from integration.infra.vtex_client import reset_vtex_client
 
     with override_settings(**vtex_overrides(sandbox, rpm=rpm)):
         reset_vtex_client()
@@ -273,7 +273,7 @@ def outbox(ctx: BenchContext, r: ScenarioResult) -> None:
     from integration.models import Invoice
     from integration.services.intake import intake_run
     from integration.services.outbox import outbox_send_due
-    from integration.services.vtex import vtex_client
+    from integration.infra.vtex_client import vtex_client
 
     with SandboxProcess(orders=count, latency_ms=0) as sandbox:
         ctx.log(f"  importing {count} orders and entering one invoice each (not timed)")

@@ -38,7 +38,7 @@ from integration.models import (
     VtexCall,
 )
 from integration.services.orders import CANCELED_STATUSES, READY_FOR_HANDLING
-from integration.services.rate_budget import vtex_budget_paused_for
+from integration.infra.rate_budget import vtex_budget_paused_for
 from integration.services.reconciliation import CANCELLATION_CONFIRM_WITHIN
 
 DEFAULT_STUCK_READY_MINUTES = 30

@@ -25,7 +25,7 @@ from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, SendState
-from integration.services.crashpoints import crash_point
+from integration.infra.crashpoints import crash_point
 from integration.services.events import order_event_record, stored_text
 from integration.vtex import VtexClient, VtexError, VtexRateLimited, VtexServerError
 
@@ -208,7 +208,7 @@ def outbox_send(*, message_id: int, client: VtexClient) -> SendOutcome | None:
     """Send one row if it is due and nobody else is sending it; None when there was nothing to do.
 
     The same steps as outbox_send_due, for one row in this thread."""
-    from integration.services.workers import Done
+    from integration.infra.workers import Done
 
     claimed = outbox_claim_many(message_ids=[message_id])
     if not claimed:
@@ -479,8 +479,8 @@ def outbox_send_due(
     budget paces the workers. Rows are claimed only as the pool has room for them (a claim
     never waits long enough to go stale), and answers are recorded in batches.
     """
-    from integration.services.vtex import call_log
-    from integration.services.workers import WorkerPool
+    from integration.infra.vtex_client import call_log
+    from integration.infra.workers import WorkerPool
 
     summary = PushSummary()
     seen: set[int] = set()

@@ -3,7 +3,7 @@
 VTEX limits the whole account (about 6000 requests/minute on Get order, VTEX-API.md §11) and
 answers 429 beyond it. The budget spreads `rpm` over seconds and pauses everyone after a 429.
 This module holds the interface and an in-process implementation; the one shared by every
-process of an installation lives in integration.services.rate_budget (it needs the database).
+process of an installation lives in integration.infra.rate_budget (it needs the database).
 """
 
 from __future__ import annotations

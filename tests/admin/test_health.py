@@ -27,7 +27,7 @@ from integration.models import (
     RateBudget,
 )
 from integration.services import health
-from integration.services.rate_budget import BUDGET_NAME
+from integration.infra.rate_budget import BUDGET_NAME
 from tests.admin.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_order
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from integration.models import CancellationRequest, Drift, Invoice, Order, RateBudget, SendState
 from integration.services import health
-from integration.services.rate_budget import BUDGET_NAME
+from integration.infra.rate_budget import BUDGET_NAME
 from integration.services.reconciliation import Finding, ReconciliationResult
 from integration.vtex import VtexConnectionError
 from tests.admin.factories import make_acknowledged_order, make_invoice, make_order

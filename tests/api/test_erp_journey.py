@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from integration.services.intake import intake_run
 from integration.services.outbox import outbox_send_due
-from integration.services.vtex import vtex_client
+from integration.infra.vtex_client import vtex_client
 from tests.api.conftest import ALL_API_PERMISSIONS, client_for, user_with
 
 pytestmark = pytest.mark.django_db(transaction=True)

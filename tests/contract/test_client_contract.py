@@ -16,7 +16,7 @@ from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_core.templating.paths.exceptions import PathNotFound
 
-from integration.services.vtex import vtex_client
+from integration.infra.vtex_client import vtex_client
 from tests.contract_deviations import SPEC_DEVIATIONS, relaxed_spec
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from integration.models import Order
 from integration.services.intake import intake_run
 from integration.services.invoicing import order_invoicing_blocker
 from integration.services.orders import order_refresh_from_vtex
-from integration.services.vtex import vtex_client
+from integration.infra.vtex_client import vtex_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

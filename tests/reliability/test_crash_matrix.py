@@ -4,7 +4,7 @@ once, nothing lost or left pending.
 
 Each case runs `manage.py pull_orders`, `manage.py push_pending` or the back-office workload
 (`manage.py shell`) as a child process on the test's database, against a sandbox on a real port,
-with ERP_BRIDGE_CRASH_POINT naming the point (integration/services/crashpoints.py). The child must
+with ERP_BRIDGE_CRASH_POINT naming the point (integration/infra/crashpoints.py). The child must
 die by SIGKILL. Before the restart, the time a dead holder's claims take to expire is skipped by
 moving those claims back in time (the intake lease, a start-handling claim, an outbox row left
 "sending" all expire after 5 minutes); the feed's unacknowledged events come back after its
@@ -21,12 +21,12 @@ import pytest
 from django.utils import timezone
 
 from integration.models import Lease, Order, OutboxMessage
-from integration.services.crashpoints import CRASH_POINTS
+from integration.infra.crashpoints import CRASH_POINTS
 from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
 from integration.services.outbox import outbox_send_due
 from integration.services.reconciliation import reconciliation_run
-from integration.services.vtex import vtex_client
+from integration.infra.vtex_client import vtex_client
 from tests.reliability.conftest import child_env, run_manage
 from tests.reliability.workload import run_workload, verify_exactly_once, workload_left
 

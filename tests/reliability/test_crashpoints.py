@@ -7,13 +7,13 @@ import subprocess
 import sys
 import textwrap
 
-from integration.services import crashpoints
+from integration.infra import crashpoints
 from tests.conftest import PROJECT_ROOT
 
 PROGRAM = textwrap.dedent(
     """
     import sys
-    from integration.services.crashpoints import crash_point
+    from integration.infra.crashpoints import crash_point
     for n in range(1, 6):
         crash_point("intake.order_stored")
         crash_point("outbox.claimed")

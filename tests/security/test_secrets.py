@@ -32,7 +32,7 @@ from integration.models import Order, OutboxMessage, VtexCall
 from integration.services.cancellation import cancellation_request_create
 from integration.services.intake import intake_run
 from integration.services.outbox import outbox_send_due
-from integration.services.vtex import reset_vtex_client, vtex_client
+from integration.infra.vtex_client import reset_vtex_client, vtex_client
 from integration.vtex.client import REDACTED
 from tests.admin.factories import make_acknowledged_order, make_invoice, make_item, make_order
 

@@ -16,7 +16,7 @@ from integration.models import Order, OrderEvent, VtexCall
 from integration.sandbox import FaultConfig
 from integration.services import intake as intake_module
 from integration.services.intake import intake_run
-from integration.services.vtex import vtex_client
+from integration.infra.vtex_client import vtex_client
 from integration.vtex import VtexServerError
 from tests.conftest import PROJECT_ROOT, SANDBOX_APP_KEY, SANDBOX_APP_TOKEN, database_url_for_children
 

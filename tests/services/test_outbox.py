@@ -22,7 +22,7 @@ from integration.services.tracking import (
     invoice_set_tracking,
     tracking_events_add,
 )
-from integration.services.vtex import vtex_client
+from integration.infra.vtex_client import vtex_client
 
 # Tests send explicitly (as push_pending does) instead of through a django-q2 cluster.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]

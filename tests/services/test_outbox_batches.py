@@ -22,7 +22,7 @@ from integration.services.invoicing import InvoiceInput, invoice_create
 from integration.services.orders import order_derive_state, orders_derive_states
 from integration.services.outbox import outbox_claim, outbox_claim_many, outbox_send, outbox_send_due
 from integration.services.tracking import invoice_set_tracking
-from integration.services.vtex import vtex_client
+from integration.infra.vtex_client import vtex_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
 State = OutboxMessage.State

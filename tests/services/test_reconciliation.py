@@ -13,7 +13,7 @@ from integration.services.intake import intake_run
 from integration.services.invoicing import InvoiceInput, invoice_create
 from integration.services.outbox import outbox_send_due
 from integration.services.reconciliation import reconciliation_run
-from integration.services.vtex import vtex_client
+from integration.infra.vtex_client import vtex_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
 Kind = Drift.Kind
@@ -129,7 +129,7 @@ def test_a_drift_seen_again_stays_one_row(store, capsys):
 
 
 def test_two_reconciliations_never_run_at_once(store):
-    from integration.services.leases import lease
+    from integration.infra.leases import lease
 
     with lease("reconcile", ttl=timedelta(minutes=1)):
         result = reconciliation_run(client=vtex_client())

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from integration.models import Lease
-from integration.services.leases import lease, lease_acquire, lease_renew
+from integration.infra.leases import lease, lease_acquire, lease_renew
 from integration.services.schedules import PULL_ORDERS_SCHEDULE, schedules_ensure
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from integration.services.workers import WorkerPool
+from integration.infra.workers import WorkerPool
 
 
 def test_next_batch_returns_what_is_finished_without_waiting_for_more():

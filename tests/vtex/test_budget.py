@@ -10,7 +10,7 @@ import pytest
 from django.db import connections
 
 from integration.models import RateBudget
-from integration.services.rate_budget import BUDGET_NAME, DatabaseRateBudget
+from integration.infra.rate_budget import BUDGET_NAME, DatabaseRateBudget
 from integration.vtex.budget import LocalRateBudget, tokens_per_second
 
 START = 1_700_000_000.0

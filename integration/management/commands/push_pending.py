@@ -3,7 +3,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from integration.services.outbox import PushSummary, outbox_send_due
-from integration.services.vtex import vtex_client
+from integration.infra.vtex_client import vtex_client
 from integration.vtex import VtexConfigurationError
 
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from integration.services.hook import hook_config_payload
-from integration.services.vtex import vtex_client
+from integration.infra.vtex_client import vtex_client
 from integration.vtex import VtexError
 
 

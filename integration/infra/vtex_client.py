@@ -7,14 +7,14 @@ import threading
 from django.conf import settings
 
 from integration.models import VtexCall
-from integration.services.rate_budget import DatabaseRateBudget
+from integration.infra.rate_budget import DatabaseRateBudget
 from integration.vtex import CallRecord, VtexClient, VtexConfig
 
 _client: VtexClient | None = None
 _client_lock = threading.Lock()
 
 # Threads of an intake worker pool buffer their call records; the pool's owner writes them in
-# batches (see integration.services.workers), so worker threads stay off the database writer.
+# batches (see integration.infra.workers), so worker threads stay off the database writer.
 _buffering = threading.local()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connections
 
-from integration.services.vtex import buffer_calls_in_this_thread
+from integration.infra.vtex_client import buffer_calls_in_this_thread
 
 _STOP = object()
 
