@@ -23,24 +23,24 @@ def process_hook_notifications() -> str:
 
 
 def send_outbox_message(message_id: int) -> str:
-    from integration.services.outbox import outbox_send
     from integration.infra.vtex_client import vtex_client
+    from integration.services.outbox import outbox_send
 
     outcome = outbox_send(message_id=message_id, client=vtex_client())
     return "nothing to do (sent, claimed elsewhere or not due)" if outcome is None else outcome.detail
 
 
 def push_pending() -> str:
-    from integration.services.outbox import outbox_send_due
     from integration.infra.vtex_client import vtex_client
+    from integration.services.outbox import outbox_send_due
 
     summary = outbox_send_due(client=vtex_client())
     return f"sent {summary.sent}, retrying {summary.retrying}, failed {summary.failed}"
 
 
 def reconcile() -> str:
-    from integration.services.reconciliation import reconciliation_run
     from integration.infra.vtex_client import vtex_client
+    from integration.services.reconciliation import reconciliation_run
 
     return reconciliation_run(client=vtex_client()).summary()
 

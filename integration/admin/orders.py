@@ -32,6 +32,8 @@ from integration.admin.base import ReadOnlyTabularInline, day_and_hour
 from integration.admin.exports import EXPORT_SELECTED_ORDERS, CsvExportMixin
 from integration.admin.invoicing import CancellationRequestInline, InvoiceInline, OrderInvoicingMixin
 from integration.admin.money import format_cents
+from integration.infra.rate_budget import vtex_budget_paused_for
+from integration.infra.vtex_client import vtex_client
 from integration.models import Order, OrderEvent, OrderItem, Payment, VtexCall
 from integration.services.exports import order_export_csv
 from integration.services.health import orders_stuck, stuck_counts
@@ -42,8 +44,6 @@ from integration.services.orders import (
     order_refresh_from_vtex,
     order_update_local_fields,
 )
-from integration.infra.rate_budget import vtex_budget_paused_for
-from integration.infra.vtex_client import vtex_client
 from integration.vtex import VtexError
 from integration.vtex.mapping import VtexDataError
 

@@ -20,11 +20,11 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.admin.base import ReadOnlyAdmin
 from integration.admin.invoicing import RETRY_SENDS, can_retry_sends, order_url
+from integration.infra.rate_budget import vtex_budget_paused_for
+from integration.infra.vtex_client import vtex_client
 from integration.models import Drift
 from integration.services.orders import error_message
-from integration.infra.rate_budget import vtex_budget_paused_for
 from integration.services.reconciliation import reconciliation_run
-from integration.infra.vtex_client import vtex_client
 from integration.vtex import VtexError
 
 #: Errors of single orders listed in the message after a run; the rest are counted.

@@ -32,13 +32,13 @@ from integration.api.serializers import (
     OrderDetailSerializer,
     OrderSummarySerializer,
 )
+from integration.infra.vtex_client import vtex_client
 from integration.models import Invoice, InvoiceItem, Order, OrderEvent
 from integration.services.cancellation import cancellation_request_create
 from integration.services.errors import Conflict, NotAllowed, ServiceError
 from integration.services.invoicing import InvoiceInput, invoice_create, invoice_find_same, order_item_quantities
 from integration.services.orders import order_acknowledge, order_record_erp_receipt
 from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
-from integration.infra.vtex_client import vtex_client
 
 #: JSON numbers above this lose precision in JavaScript clients; no amount in cents gets near it.
 MAX_SAFE_INTEGER = 2**53 - 1

@@ -40,8 +40,8 @@ def main(overrides: dict) -> dict:
     django.setup()
     from django.conf import settings
 
-    from integration.services.intake import intake_run
     from integration.infra.vtex_client import reset_vtex_client
+    from integration.services.intake import intake_run
 
     settings.DEBUG = False  # as in production: no query log kept in memory
     for name, value in overrides.items():

@@ -270,10 +270,10 @@ def outbox(ctx: BenchContext, r: ScenarioResult) -> None:
     count = ctx.counts.outbox_invoices
     r.params.update(invoices=count, latency_ms=LATENCY_MS, rpm=VTEX_RPM, sandbox_rpm=VTEX_RPM)
     ctx.db.fresh("outbox")
+    from integration.infra.vtex_client import vtex_client
     from integration.models import Invoice
     from integration.services.intake import intake_run
     from integration.services.outbox import outbox_send_due
-    from integration.infra.vtex_client import vtex_client
 
     with SandboxProcess(orders=count, latency_ms=0) as sandbox:
         ctx.log(f"  importing {count} orders and entering one invoice each (not timed)")

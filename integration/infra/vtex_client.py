@@ -6,8 +6,8 @@ import threading
 
 from django.conf import settings
 
-from integration.models import VtexCall
 from integration.infra.rate_budget import DatabaseRateBudget
+from integration.models import VtexCall
 from integration.vtex import CallRecord, VtexClient, VtexConfig
 
 _client: VtexClient | None = None

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django_q.models import Failure, Task
 
+from integration.infra.rate_budget import vtex_budget_paused_for
 from integration.models import (
     CancellationRequest,
     Drift,
@@ -38,7 +39,6 @@ from integration.models import (
     VtexCall,
 )
 from integration.services.orders import CANCELED_STATUSES, READY_FOR_HANDLING
-from integration.infra.rate_budget import vtex_budget_paused_for
 from integration.services.reconciliation import CANCELLATION_CONFIRM_WITHIN
 
 DEFAULT_STUCK_READY_MINUTES = 30

@@ -27,11 +27,13 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from integration.models import HookNotification, Order
 from integration.infra.crashpoints import crash_point
+from integration.infra.leases import lease, lease_holder
+from integration.infra.vtex_client import call_log, vtex_client
+from integration.infra.workers import WorkerPool
+from integration.models import HookNotification, Order
 from integration.services.feed import feed_config_ensure, feed_read
 from integration.services.hook import hook_pending_order_ids
-from integration.infra.leases import lease, lease_holder
 from integration.services.orders import (
     READY_FOR_HANDLING,
     AckResult,
@@ -44,8 +46,6 @@ from integration.services.orders import (
     orders_store_from_vtex,
     vtex_send_start_handling,
 )
-from integration.infra.vtex_client import call_log, vtex_client
-from integration.infra.workers import WorkerPool
 from integration.vtex import VtexClient, VtexConfigurationError, VtexError
 from integration.vtex.mapping import OrderData, VtexDataError, order_data_from_vtex
 

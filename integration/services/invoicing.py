@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from integration.models import CancellationRequest, Invoice, InvoiceItem, Order, OrderEvent, OrderItem, OutboxMessage
 from integration.infra.crashpoints import crash_point
+from integration.models import CancellationRequest, Invoice, InvoiceItem, Order, OrderEvent, OrderItem, OutboxMessage
 from integration.services.errors import Conflict, FieldErrors, NotAllowed
 from integration.services.events import order_event_record, stored_text
 from integration.services.orders import CANCELED_STATUSES, order_recompute_state

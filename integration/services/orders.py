@@ -14,8 +14,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from integration.models import Order, OrderEvent, OrderItem, Payment
 from integration.infra.crashpoints import crash_point
+from integration.models import Order, OrderEvent, OrderItem, Payment
 from integration.services.events import order_event_record, stored_text
 from integration.vtex import VtexClient, VtexConflict, VtexError
 from integration.vtex.mapping import SHIPPING_ADDRESS_FIELDS, OrderData, VtexDataError, summary_fields

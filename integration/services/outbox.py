@@ -24,8 +24,8 @@ from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, SendState
 from integration.infra.crashpoints import crash_point
+from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, SendState
 from integration.services.events import order_event_record, stored_text
 from integration.vtex import VtexClient, VtexError, VtexRateLimited, VtexServerError
 

@@ -16,12 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from integration.models import CancellationRequest, Drift, Invoice, Order
-from integration.services.intake import vtex_fetch_order
 from integration.infra.leases import lease
-from integration.services.orders import READY_FOR_HANDLING, order_store_from_vtex
 from integration.infra.vtex_client import call_log
 from integration.infra.workers import WorkerPool
+from integration.models import CancellationRequest, Drift, Invoice, Order
+from integration.services.intake import vtex_fetch_order
+from integration.services.orders import READY_FOR_HANDLING, order_store_from_vtex
 from integration.vtex import VtexClient, VtexError
 from integration.vtex.mapping import VtexDataError, parse_datetime
 

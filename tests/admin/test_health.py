@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from django_q.models import Failure, Success
 
 from integration.admin.health import activity_chart, headline_text, nice_ceiling
+from integration.infra.rate_budget import BUDGET_NAME
 from integration.models import (
     CancellationRequest,
     Drift,
@@ -27,7 +28,6 @@ from integration.models import (
     RateBudget,
 )
 from integration.services import health
-from integration.infra.rate_budget import BUDGET_NAME
 from tests.admin.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_order
 
 pytestmark = pytest.mark.django_db

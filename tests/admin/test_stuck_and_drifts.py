@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from integration.infra.rate_budget import BUDGET_NAME
 from integration.models import CancellationRequest, Drift, Invoice, Order, RateBudget, SendState
 from integration.services import health
-from integration.infra.rate_budget import BUDGET_NAME
 from integration.services.reconciliation import Finding, ReconciliationResult
 from integration.vtex import VtexConnectionError
 from tests.admin.factories import make_acknowledged_order, make_invoice, make_order

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from integration.infra.vtex_client import vtex_client
 from integration.services.intake import intake_run
 from integration.services.outbox import outbox_send_due
-from integration.infra.vtex_client import vtex_client
 from tests.api.conftest import ALL_API_PERMISSIONS, client_for, user_with
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -26,10 +26,10 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from integration.admin.money import format_cents
+from integration.infra.vtex_client import vtex_client
 from integration.models import CancellationRequest, Invoice, Order, OrderItem, OutboxMessage
 from integration.services.intake import intake_run
 from integration.services.outbox import PushSummary, outbox_send_due
-from integration.infra.vtex_client import vtex_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from integration.infra.vtex_client import vtex_client
 from integration.models import Order
 from integration.services.intake import intake_run
 from integration.services.invoicing import order_invoicing_blocker
 from integration.services.orders import order_refresh_from_vtex
-from integration.infra.vtex_client import vtex_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

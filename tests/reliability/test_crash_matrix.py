@@ -20,13 +20,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integration.models import Lease, Order, OutboxMessage
 from integration.infra.crashpoints import CRASH_POINTS
+from integration.infra.vtex_client import vtex_client
+from integration.models import Lease, Order, OutboxMessage
 from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
 from integration.services.outbox import outbox_send_due
 from integration.services.reconciliation import reconciliation_run
-from integration.infra.vtex_client import vtex_client
 from tests.reliability.conftest import child_env, run_manage
 from tests.reliability.workload import run_workload, verify_exactly_once, workload_left
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from integration.infra.vtex_client import vtex_client
 from integration.models import Order, OrderEvent, OutboxMessage
 from integration.services.intake import intake_run
 from integration.services.invoicing import InvoiceInput, invoice_create
 from integration.services.outbox import CLAIM_STALE_AFTER, outbox_claim, outbox_send, outbox_send_due
-from integration.infra.vtex_client import vtex_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
 

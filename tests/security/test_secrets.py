@@ -28,11 +28,11 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from integration.infra.vtex_client import reset_vtex_client, vtex_client
 from integration.models import Order, OutboxMessage, VtexCall
 from integration.services.cancellation import cancellation_request_create
 from integration.services.intake import intake_run
 from integration.services.outbox import outbox_send_due
-from integration.infra.vtex_client import reset_vtex_client, vtex_client
 from integration.vtex.client import REDACTED
 from tests.admin.factories import make_acknowledged_order, make_invoice, make_item, make_order
 

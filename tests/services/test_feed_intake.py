@@ -7,10 +7,10 @@ import time
 import pytest
 from django.core.management import call_command
 
+from integration.infra.vtex_client import vtex_client
 from integration.models import FeedState, Order, VtexCall
 from integration.services.feed import FEED_STATUSES, feed_config_ensure
 from integration.services.intake import intake_run
-from integration.infra.vtex_client import vtex_client
 from integration.vtex import VtexServerError
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from integration.infra.vtex_client import vtex_client
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, SendState
 from integration.sandbox import FaultConfig
 from integration.services.cancellation import cancellation_request_create
@@ -22,7 +23,6 @@ from integration.services.tracking import (
     invoice_set_tracking,
     tracking_events_add,
 )
-from integration.infra.vtex_client import vtex_client
 
 # Tests send explicitly (as push_pending does) instead of through a django-q2 cluster.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from integration.infra.vtex_client import vtex_client
 from integration.models import (
     CancellationRequest,
     Invoice,
@@ -22,7 +23,6 @@ from integration.services.invoicing import InvoiceInput, invoice_create
 from integration.services.orders import order_derive_state, orders_derive_states
 from integration.services.outbox import outbox_claim, outbox_claim_many, outbox_send, outbox_send_due
 from integration.services.tracking import invoice_set_tracking
-from integration.infra.vtex_client import vtex_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
 State = OutboxMessage.State

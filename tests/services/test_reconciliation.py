@@ -8,12 +8,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from integration.infra.vtex_client import vtex_client
 from integration.models import CancellationRequest, Drift, Invoice, Order
 from integration.services.intake import intake_run
 from integration.services.invoicing import InvoiceInput, invoice_create
 from integration.services.outbox import outbox_send_due
 from integration.services.reconciliation import reconciliation_run
-from integration.infra.vtex_client import vtex_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
 Kind = Drift.Kind

@@ -5,8 +5,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
-from integration.models import Lease
 from integration.infra.leases import lease, lease_acquire, lease_renew
+from integration.models import Lease
 from integration.services.schedules import PULL_ORDERS_SCHEDULE, schedules_ensure
 
 pytestmark = pytest.mark.django_db

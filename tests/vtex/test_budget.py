@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 from django.db import connections
 
-from integration.models import RateBudget
 from integration.infra.rate_budget import BUDGET_NAME, DatabaseRateBudget
+from integration.models import RateBudget
 from integration.vtex.budget import LocalRateBudget, tokens_per_second
 
 START = 1_700_000_000.0

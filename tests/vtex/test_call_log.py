@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 import responses
 
-from integration.models import VtexCall
 from integration.infra import vtex_client as vtex_service
 from integration.infra.rate_budget import DatabaseRateBudget
 from integration.infra.vtex_client import CallLog, buffer_calls_in_this_thread, reset_vtex_client, vtex_client
+from integration.models import VtexCall
 from integration.vtex import CallRecord, VtexClient, VtexConfigurationError, VtexConflict
 from integration.vtex.budget import tokens_per_second
 

@@ -18,9 +18,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from integration.infra.vtex_client import reset_vtex_client, vtex_client
 from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
-from integration.infra.vtex_client import reset_vtex_client, vtex_client
 
 DEMO_USER = "admin"
 DEMO_PASSWORD = "admin"  # noqa: S105 - a local demo login, printed on purpose

@@ -2,8 +2,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.services.outbox import PushSummary, outbox_send_due
 from integration.infra.vtex_client import vtex_client
+from integration.services.outbox import PushSummary, outbox_send_due
 from integration.vtex import VtexConfigurationError
 
 

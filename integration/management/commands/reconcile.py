@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.services.reconciliation import reconciliation_run
 from integration.infra.vtex_client import vtex_client
+from integration.services.reconciliation import reconciliation_run
 from integration.vtex import VtexConfigurationError
 
 

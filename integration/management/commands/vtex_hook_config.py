@@ -3,8 +3,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.services.hook import hook_config_payload
 from integration.infra.vtex_client import vtex_client
+from integration.services.hook import hook_config_payload
 from integration.vtex import VtexError
 
 
