@@ -37,13 +37,15 @@ from integration.infra.vtex_client import vtex_client
 from integration.models import Order, OrderEvent, OrderItem, Payment, VtexCall
 from integration.services.exports import order_export_csv
 from integration.services.health import orders_stuck, stuck_counts
-from integration.services.orders import (
-    STAFF_EDITABLE_FIELDS,
-    error_message,
-    order_acknowledge,
-    order_refresh_from_vtex,
-    order_update_local_fields,
+from integration.selectors.start_handling import (
+    StartHandlingState,
+    order_start_handling,
+    start_handling_done_q,
+    start_handling_failed_q,
+    start_handling_prefetch,
 )
+from integration.services.order_sync import error_message, order_refresh_from_vtex
+from integration.services.orders import STAFF_EDITABLE_FIELDS, order_start_handling_now, order_update_local_fields
 from integration.vtex import VtexError
 from integration.vtex.mapping import VtexDataError
 
@@ -68,7 +70,7 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
         return [("yes", _("Yes: intake or start-handling failed")), ("no", _("No"))]
 
     def queryset(self, request, queryset):
-        problem = ~Q(intake_error="") | Q(ack_state=Order.AckState.FAILED)
+        problem = ~Q(intake_error="") | start_handling_failed_q()
         if self.value() == "yes":
             return queryset.filter(problem)
         if self.value() == "no":
@@ -263,12 +265,35 @@ STATE_TONES = {
     Order.State.CANCELLATION_REQUESTED: "warning",
     Order.State.CANCELED: "neutral",
 }
-ACK_TONES = {
-    Order.AckState.PENDING: "neutral",
-    Order.AckState.SENDING: "info",
-    Order.AckState.DONE: "success",
-    Order.AckState.FAILED: "danger",
+START_HANDLING_TONES = {
+    StartHandlingState.PENDING: "neutral",
+    StartHandlingState.SENDING: "info",
+    StartHandlingState.DONE: "success",
+    StartHandlingState.FAILED: "danger",
 }
+
+
+class StartHandlingFilter(admin.SimpleListFilter):
+    """Start-handling as its outbox row and VTEX's status say (StartHandlingState)."""
+
+    title = _("start-handling")
+    parameter_name = "start_handling"
+
+    def lookups(self, request, model_admin):
+        return [
+            (StartHandlingState.DONE, StartHandlingState.DONE.label),
+            (StartHandlingState.FAILED, StartHandlingState.FAILED.label),
+            ("not_done", _("Not done")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == StartHandlingState.DONE:
+            return queryset.filter(start_handling_done_q())
+        if self.value() == StartHandlingState.FAILED:
+            return queryset.filter(start_handling_failed_q())
+        if self.value() == "not_done":
+            return queryset.exclude(start_handling_done_q())
+        return queryset
 
 
 def badge(text: str, tone: str, *, title: str = "") -> str:
@@ -286,13 +311,13 @@ def order_status_badges(order: Order) -> str:
     # explanation in parentheses after the short label, so the cut works in each language.
     short = state_label.split(" (")[0]
     parts = [badge(short, STATE_TONES.get(order.state, "neutral"), title=state_label if short != state_label else "")]
-    if order.ack_state != Order.AckState.DONE:
-        ack_label = str(order.get_ack_state_display())
+    start_handling = order_start_handling(order)
+    if start_handling.state != StartHandlingState.DONE:
         parts.append(
             format_html(
                 '<span class="vtex-status">{} {}</span>',
                 gettext("Start-handling:"),
-                badge(ack_label.split(" (")[0], ACK_TONES.get(order.ack_state, "neutral"), title=ack_label),
+                badge(start_handling.label, START_HANDLING_TONES[start_handling.state], title=start_handling.error),
             )
         )
     parts.append(format_html('<span class="vtex-status">{} {}</span>', gettext("VTEX:"), order.vtex_status or "-"))
@@ -302,7 +327,9 @@ def order_status_badges(order: Order) -> str:
 class OrderChangeList(ChangeList):
     def get_queryset(self, request, exclude_parameters=None):
         # The list never shows the VTEX JSON (about 15 KB an order): not read, not decoded.
-        return super().get_queryset(request, exclude_parameters).defer("raw")
+        return (
+            super().get_queryset(request, exclude_parameters).defer("raw").prefetch_related(start_handling_prefetch())
+        )
 
 
 @admin.register(Order)
@@ -322,7 +349,7 @@ class OrderAdmin(CsvExportMixin, OrderInvoicingMixin, admin.ModelAdmin):
         NeedsAttentionFilter,
         VtexStatusFilter,
         "state",
-        "ack_state",
+        StartHandlingFilter,
         "created_at_vtex",
     )
     # No date_hierarchy: its year links cost a DISTINCT over every order on each page (1.2 s at
@@ -357,8 +384,7 @@ class OrderAdmin(CsvExportMixin, OrderInvoicingMixin, admin.ModelAdmin):
                 "classes": ("order-status",),
                 "fields": (
                     ("vtex_status", "state"),
-                    ("ack_state", "ack_attempts", "acknowledged_at"),
-                    "ack_error",
+                    "start_handling",
                     ("is_complete", "intake_failed_at"),
                     "intake_error",
                 ),
@@ -428,6 +454,21 @@ class OrderAdmin(CsvExportMixin, OrderInvoicingMixin, admin.ModelAdmin):
         # Everything on the page except what the service lets staff edit: the form then holds
         # only those fields, so a crafted POST cannot write anything else.
         return [name for name in flatten_fieldsets(self.fieldsets) if name not in STAFF_EDITABLE_FIELDS]
+
+    @admin.display(description=_("start-handling"))
+    def start_handling(self, order: Order) -> str:
+        start_handling = order_start_handling(order)
+        text = str(start_handling.label)
+        if start_handling.acknowledged_at:
+            text = f"{text}, {day_and_hour(start_handling.acknowledged_at)}"
+        if start_handling.attempts:
+            text = ngettext(
+                "%(text)s (%(count)s attempt)", "%(text)s (%(count)s attempts)", start_handling.attempts
+            ) % {
+                "text": text,
+                "count": start_handling.attempts,
+            }
+        return text
 
     # ---- list ----------------------------------------------------------------------------------------
 
@@ -516,6 +557,7 @@ class OrderAdmin(CsvExportMixin, OrderInvoicingMixin, admin.ModelAdmin):
                 reverse("admin:integration_vtexcall_changelist") + "?" + urlencode({"order_id__exact": obj.order_id})
             )
             context.update(self.invoicing_context(request, obj))
+            context["start_handling"] = order_start_handling(obj)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def save_model(self, request, obj, form, change):
@@ -598,7 +640,7 @@ class OrderAdmin(CsvExportMixin, OrderInvoicingMixin, admin.ModelAdmin):
         messages.success(request, text)
 
     def _acknowledge_one(self, request: HttpRequest, order: Order, client) -> None:
-        result = order_acknowledge(client=client, order=order, actor=request.user)
+        result = order_start_handling_now(client=client, order=order, actor=request.user)
         if result.done:
             messages.success(
                 request,

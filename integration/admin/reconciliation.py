@@ -23,7 +23,7 @@ from integration.admin.invoicing import RETRY_SENDS, can_retry_sends, order_url
 from integration.infra.rate_budget import vtex_budget_paused_for
 from integration.infra.vtex_client import vtex_client
 from integration.models import Drift
-from integration.services.orders import error_message
+from integration.services.order_sync import error_message
 from integration.services.reconciliation import reconciliation_run
 from integration.vtex import VtexError
 

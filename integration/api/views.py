@@ -34,10 +34,11 @@ from integration.api.serializers import (
 )
 from integration.infra.vtex_client import vtex_client
 from integration.models import Invoice, InvoiceItem, Order, OrderEvent
+from integration.selectors.start_handling import start_handling_prefetch
 from integration.services.cancellation import cancellation_request_create
 from integration.services.errors import Conflict, NotAllowed, ServiceError
 from integration.services.invoicing import InvoiceInput, invoice_create, invoice_find_same, order_item_quantities
-from integration.services.orders import order_acknowledge, order_record_erp_receipt
+from integration.services.orders import order_record_erp_receipt, order_start_handling_now
 from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
 
 #: JSON numbers above this lose precision in JavaScript clients; no amount in cents gets near it.
@@ -142,7 +143,9 @@ def _orders() -> QuerySet[Order]:
     receipts = OrderEvent.objects.filter(order=OuterRef("pk"), kind=OrderEvent.Kind.ERP_RECEIVED).order_by(
         "created_at", "id"
     )
-    return Order.objects.annotate(erp_received_at=Subquery(receipts.values("created_at")[:1]))
+    return Order.objects.annotate(erp_received_at=Subquery(receipts.values("created_at")[:1])).prefetch_related(
+        start_handling_prefetch()
+    )
 
 
 def get_order(order_id: str, queryset: QuerySet[Order] | None = None) -> Order:
@@ -264,8 +267,9 @@ class OrderAckApi(ApiView):
                 "(VTEX_START_HANDLING=on_import)."
             )
         else:
-            result = order_acknowledge(client=vtex_client(), order=order, actor=request.user)
-            order = get_order(order_id)
+            result = order_start_handling_now(client=vtex_client(), order=order, actor=request.user)
+            if result.reason in ("incomplete", "not_ready"):
+                raise NotAllowed(result.text())
             if result.reason == "vtex":
                 raise VtexUnavailable(
                     gettext("VTEX did not confirm start-handling: %(detail)s") % {"detail": result.text()}

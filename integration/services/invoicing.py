@@ -22,9 +22,10 @@ from integration.infra.crashpoints import crash_point
 from integration.models import CancellationRequest, Invoice, InvoiceItem, Order, OrderEvent, OrderItem, OutboxMessage
 from integration.services.errors import Conflict, FieldErrors, NotAllowed
 from integration.services.events import order_event_record, stored_text
-from integration.services.orders import CANCELED_STATUSES, order_recompute_state
+from integration.services.order_state import order_recompute_state
 from integration.services.outbox import outbox_enqueue
 from integration.vtex.payloads import InvoiceLinePayload, invoice_payload
+from integration.vtex.statuses import CANCELED, START_HANDLING_TOOK_EFFECT
 
 #: Clocks differ a little between the ERP and us; an issue date this far ahead is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -141,13 +142,13 @@ def invoice_plan(
 
 def order_invoicing_blocker(order: Order) -> str:
     """Why no invoice can be entered now, or "" when one can."""
-    if order.vtex_status in CANCELED_STATUSES or order.state == Order.State.CANCELED:
+    if order.vtex_status in CANCELED or order.state == Order.State.CANCELED:
         return _("The order is canceled; it cannot be invoiced.")
     if order.cancellation_requests.filter(state__in=CancellationRequest.OPEN_STATES).exists():
         return _("A cancellation was requested for this order; it cannot be invoiced.")
     if not order.is_complete:
         return _("The order was never read in full from VTEX; refresh it first.")
-    if order.ack_state != Order.AckState.DONE:
+    if order.vtex_status not in START_HANDLING_TOOK_EFFECT:
         return _("VTEX has not confirmed start-handling for this order yet; invoice it once it has.")
     return ""
 

@@ -15,16 +15,17 @@ from integration.models import Invoice, OrderEvent, OutboxMessage, TrackingEvent
 from integration.services.errors import FieldErrors, NotAllowed
 from integration.services.events import order_event_record
 from integration.services.invoicing import CLOCK_SKEW, _url_validator
-from integration.services.orders import CANCELED_STATUSES, order_recompute_state
+from integration.services.order_state import order_recompute_state
 from integration.services.outbox import outbox_enqueue
 from integration.vtex.payloads import TrackingEventPayload, invoice_tracking_payload, tracking_events_payload
+from integration.vtex.statuses import CANCELED
 
 
 def invoice_tracking_blocker(invoice: Invoice) -> str:
     """Why the invoice takes no tracking, events or delivery now, or "" when it does."""
     if invoice.kind != Invoice.Kind.OUTPUT:
         return _("Only sale (output) invoices are shipped and tracked.")
-    if invoice.order.vtex_status in CANCELED_STATUSES:
+    if invoice.order.vtex_status in CANCELED:
         return _("The order is canceled.")
     if invoice.is_delivered:
         return _("Invoice %(number)s is delivered already; it takes no more tracking.") % {"number": invoice.number}

@@ -240,15 +240,15 @@ def test_4_payment_ids_share_one_column_cut_to_width_with_the_whole_id_kept(admi
 
 
 def test_5_order_list_columns_fit_with_badges_and_money_that_does_not_wrap(admin_client):
-    make_order(sequence="5021", total_cents=40_957, vtex_status="handling", ack_state=Order.AckState.FAILED)
+    make_order(sequence="5021", total_cents=40_957, start_handling="failed")
 
     content = admin_client.get(reverse("admin:integration_order_changelist")).content.decode()
 
     assert "R$409.57" in content  # English: no space at all (pt-BR's no-break space: tests/i18n)
     assert 'class="sequence">seq 5021<' in content
     assert '<span class="badge badge-neutral" title="Received (VTEX not yet told)">Received</span>' in content
-    assert 'title="Failed (retried on the next run)">Failed</span>' in content
-    assert "VTEX: handling" in content
+    assert 'title="VTEX answered 500">Failed</span>' in content  # the badge's title: VTEX's answer
+    assert "VTEX: ready-for-handling" in content
     assert "integration/admin.css" in content
     for header in ("column-vtex_status", "column-ack_state", "column-created_at_vtex"):
         assert header not in content

@@ -25,7 +25,7 @@ def receipts(order: Order) -> int:
 
 def test_on_import_the_ack_records_the_receipt_once_and_calls_no_vtex(api, erp_user, settings):
     settings.VTEX_START_HANDLING = "on_import"
-    order = make_order(vtex_status="handling", ack_state=Order.AckState.DONE)
+    order = make_order(vtex_status="handling", start_handling="done")
 
     first = api.post(f"/api/v1/orders/{order.order_id}/ack/")
     second = api.post(f"/api/v1/orders/{order.order_id}/ack/")
@@ -104,7 +104,7 @@ def test_on_erp_ack_an_order_being_acknowledged_elsewhere_gets_409(api, settings
     from django.utils import timezone
 
     settings.VTEX_START_HANDLING = "on_erp_ack"
-    order = make_order(ack_state=Order.AckState.SENDING, ack_claimed_at=timezone.now())
+    order = make_order(start_handling="sending")
 
     error = assert_error(api.post(f"/api/v1/orders/{order.order_id}/ack/"), 409, "conflict")
     assert "Another process" in error["message"]

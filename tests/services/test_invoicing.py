@@ -15,6 +15,11 @@ from tests.admin.factories import make_item, make_order
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_task_queue")]
 
 
+def sends():
+    """The rows of invoices, tracking and cancellations (not the orders' start-handlings)."""
+    return OutboxMessage.objects.exclude(kind=OutboxMessage.Kind.START_HANDLING)
+
+
 @pytest.fixture
 def order() -> Order:
     """Acknowledged; 3 items with a discount and odd cents; shipping carried by the last invoice.
@@ -23,7 +28,7 @@ def order() -> Order:
     """
     order = make_order(
         vtex_status="handling",
-        ack_state=Order.AckState.DONE,
+        start_handling="done",
         state=Order.State.HANDLING,
         total_cents=7632,
         items_total_cents=6332,
@@ -100,7 +105,7 @@ def test_every_line_error_is_reported_at_once_and_nothing_is_created(order):
     assert "'/'" in fields["number"][0]
     assert "44 digits" in fields["access_key"][0]
     assert "future" in fields["issued_at"][0]
-    assert not Invoice.objects.exists() and not OutboxMessage.objects.exists()
+    assert not Invoice.objects.exists() and not sends().exists()
 
 
 def test_quantity_above_what_earlier_invoices_left_is_refused(order):
@@ -177,7 +182,7 @@ def test_the_plan_shows_the_running_total_before_saving(order):
     ("changes", "message"),
     [
         ({"vtex_status": "canceled"}, "canceled"),
-        ({"ack_state": Order.AckState.PENDING}, "start-handling"),
+        ({"vtex_status": "ready-for-handling"}, "start-handling"),
         ({"is_complete": False}, "never read in full"),
     ],
 )

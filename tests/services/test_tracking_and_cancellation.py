@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_task_queue")]
 
 
 def acknowledged_order(**fields) -> Order:
-    order = make_order(vtex_status="handling", ack_state=Order.AckState.DONE, total_cents=4500, **fields)
+    order = make_order(vtex_status="handling", start_handling="done", total_cents=4500, **fields)
     make_item(order, sku_id="A", name="Livro", quantity=1, unit_price_cents=3000, selling_price_cents=3000)
     make_item(order, sku_id="B", name="Marcador", quantity=1, unit_price_cents=1000, selling_price_cents=1000)
     return order

@@ -1,5 +1,6 @@
 """The two staff groups: "Back office" enters invoices, tracking and cancellations; "Integration
-admin" also retries failed sends and sees the integration's own bookkeeping."""
+admin" also retries failed sends and sees the integration's own bookkeeping (the outbox, VTEX
+calls, leases, the rate budget, the feed, hook notifications and drifts)."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
@@ -30,6 +31,9 @@ INTEGRATION_ADMIN_EXTRA = {
         "view_vtexcall",
         "view_lease",
         "view_ratebudget",
+        "view_feedstate",
+        "view_hooknotification",
+        "view_drift",
     ],
     "django_q": ["view_schedule", "view_success", "view_failure", "view_ormq"],
 }
@@ -66,7 +70,7 @@ def remove_groups(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integration", "0002_invoicing"),
+        ("integration", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("django_q", "0018_task_success_index"),
