@@ -35,8 +35,6 @@ from integration.admin.money import format_cents
 from integration.infra.rate_budget import vtex_budget_paused_for
 from integration.infra.vtex_client import vtex_client
 from integration.models import Order, OrderEvent, OrderItem, Payment, VtexCall
-from integration.services.exports import order_export_csv
-from integration.services.health import orders_stuck, stuck_counts
 from integration.selectors.start_handling import (
     StartHandlingState,
     order_start_handling,
@@ -44,6 +42,8 @@ from integration.selectors.start_handling import (
     start_handling_failed_q,
     start_handling_prefetch,
 )
+from integration.services.exports import order_export_csv
+from integration.services.health import orders_stuck, stuck_counts
 from integration.services.order_sync import error_message, order_refresh_from_vtex
 from integration.services.orders import STAFF_EDITABLE_FIELDS, order_start_handling_now, order_update_local_fields
 from integration.vtex import VtexError

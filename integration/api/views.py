@@ -271,9 +271,7 @@ class OrderAckApi(ApiView):
             if result.reason in ("incomplete", "not_ready"):
                 raise NotAllowed(result.text())
             if result.reason == "vtex":
-                raise VtexUnavailable(
-                    gettext("VTEX did not confirm start-handling: %(detail)s") % {"detail": result.text()}
-                )
+                raise VtexUnavailable(result.text())
             if result.reason == "busy":  # the intake or an admin action is sending it right now
                 raise Conflict(gettext("%(detail)s Try again in a minute.") % {"detail": result.text()})
             # The service's message (stored in English) is shown in the client's language.

@@ -95,8 +95,8 @@ def order_start_handling_now(*, client: VtexClient, order: Order, actor=None) ->
     return StartHandlingAnswer(
         done=False,
         reason="vtex",
-        template=gettext_noop("VTEX did not take start-handling: %(answer)s"),
-        params={"answer": outcome.detail},
+        template=gettext_noop("VTEX did not confirm start-handling: %(detail)s"),
+        params={"detail": outcome.detail},
     )
 
 

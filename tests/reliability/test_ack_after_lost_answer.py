@@ -10,11 +10,11 @@ import pytest
 
 from integration.infra.vtex_client import vtex_client
 from integration.models import Order, OutboxMessage
+from integration.selectors.start_handling import StartHandlingState, order_start_handling
 from integration.services.intake import intake_run
 from integration.services.invoicing import order_invoicing_blocker
 from integration.services.order_sync import order_refresh_from_vtex
 from integration.services.outbox import outbox_enqueue_start_handling
-from integration.selectors.start_handling import StartHandlingState, order_start_handling
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from integration.infra.vtex_client import reset_vtex_client, vtex_client
 from integration.models import Order, OutboxMessage
-from integration.selectors.start_handling import start_handling_done_q
 from integration.sandbox import FaultConfig
+from integration.selectors.start_handling import start_handling_done_q
 from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
 from integration.services.outbox import outbox_send_due
