@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from integration.sandbox import FaultConfig, SandboxServer, SandboxStore
+from vtex_sandbox import FaultConfig, SandboxServer, SandboxStore
 
 from .conftest import APP_KEY, APP_TOKEN, invoice_body
 

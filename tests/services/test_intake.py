@@ -14,11 +14,11 @@ from django.db import connections
 
 from integration.infra.vtex_client import vtex_client
 from integration.models import Order, OrderEvent, VtexCall
-from integration.sandbox import FaultConfig
 from integration.services import intake as intake_module
 from integration.services.intake import intake_run
 from integration.vtex import VtexServerError
 from tests.conftest import PROJECT_ROOT, SANDBOX_APP_KEY, SANDBOX_APP_TOKEN, database_url_for_children
+from vtex_sandbox import FaultConfig
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

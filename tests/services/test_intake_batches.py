@@ -9,7 +9,6 @@ import pytest
 from django.utils import timezone
 
 from integration.models import CancellationRequest, Order, OrderEvent, OrderItem, Payment
-from integration.sandbox import SandboxStore
 from integration.services.orders import (
     AckResult,
     order_claim_acknowledgement,
@@ -19,6 +18,7 @@ from integration.services.orders import (
     orders_store_from_vtex,
 )
 from integration.vtex.mapping import order_data_from_vtex
+from vtex_sandbox import SandboxStore
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,8 +8,8 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, FaultConfig, SandboxServer, SandboxStore
-from integration.sandbox.server import checked_latency_ms
+from vtex_sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, FaultConfig, SandboxServer, SandboxStore
+from vtex_sandbox.faults import checked_latency_ms
 
 
 class Command(BaseCommand):
