@@ -35,8 +35,10 @@ class _Vtex:
         (
             "canceled",
             False,
-            "VTEX did not confirm start-handling: HTTP 409 [OMS003] Order already in handling (VTEX shows the order in canceled)",
-            "A VTEX não confirmou o início do manuseio: HTTP 409 [OMS003] Order already in handling (VTEX shows the order in canceled)",
+            "VTEX did not confirm start-handling: HTTP 409 [OMS003] Order already in handling "
+            "(VTEX shows the order in canceled)",
+            "A VTEX não confirmou o início do manuseio: HTTP 409 [OMS003] Order already in handling "
+            "(VTEX shows the order in canceled)",
         ),
     ],
 )

@@ -17,13 +17,13 @@ from django.utils import timezone
 
 from integration.infra.vtex_client import reset_vtex_client, vtex_client
 from integration.models import Order, OutboxMessage
-from integration.sandbox import FaultConfig
 from integration.selectors.start_handling import start_handling_done_q
 from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
 from integration.services.outbox import outbox_send_due
 from integration.services.reconciliation import reconciliation_run
 from tests.reliability.workload import run_workload, verify_exactly_once
+from vtex_sandbox import FaultConfig
 
 # The outbox is sent as push_pending sends it; no django-q2 cluster runs in this test.
 pytestmark = [pytest.mark.heavy, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]

@@ -30,13 +30,13 @@ from django_q.tasks import async_task
 from integration.infra.rate_budget import BUDGET_NAME
 from integration.infra.vtex_client import reset_vtex_client
 from integration.models import Order, OutboxMessage, RateBudget, VtexCall
-from integration.sandbox import SandboxServer, SandboxStore
-from integration.sandbox.server import error_answer
 from integration.selectors.start_handling import start_handling_done_q
 from integration.services.intake import intake_run
 from tests.conftest import PROJECT_ROOT, SANDBOX_APP_KEY, SANDBOX_APP_TOKEN
 from tests.reliability.conftest import child_env
 from tests.reliability.workload import run_workload, verify_exactly_once, workload_left
+from vtex_sandbox import SandboxServer, SandboxStore
+from vtex_sandbox.routing import error_answer
 
 pytestmark = [
     pytest.mark.heavy,

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from integration.infra.vtex_client import vtex_client
 from integration.models import Order, OrderEvent, OutboxMessage, VtexCall
-from integration.sandbox import FaultConfig
 from integration.selectors.start_handling import start_handling_done_q
 from integration.services import intake as intake_module
 from integration.services import outbox as outbox_module
@@ -23,6 +22,7 @@ from integration.services.intake import intake_run
 from integration.services.outbox import outbox_enqueue_start_handling
 from integration.vtex import VtexServerError
 from tests.conftest import PROJECT_ROOT, SANDBOX_APP_KEY, SANDBOX_APP_TOKEN, database_url_for_children
+from vtex_sandbox import FaultConfig
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from integration.infra.vtex_client import vtex_client
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, SendState
-from integration.sandbox import FaultConfig
 from integration.services.cancellation import cancellation_request_create
 from integration.services.intake import intake_run
 from integration.services.invoicing import InvoiceInput, invoice_create
@@ -23,6 +22,7 @@ from integration.services.tracking import (
     invoice_set_tracking,
     tracking_events_add,
 )
+from vtex_sandbox import FaultConfig
 
 # Tests send explicitly (as push_pending does) instead of through a django-q2 cluster.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]

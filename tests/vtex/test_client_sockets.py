@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from integration.sandbox import FaultConfig, SandboxServer, SandboxStore
 from integration.vtex import VtexClient, VtexConfig, VtexConnectionError, VtexRateLimited, VtexTimeout
 from integration.vtex.budget import LocalRateBudget
+from vtex_sandbox import FaultConfig, SandboxServer, SandboxStore
 
 KEY, TOKEN = "vtexappkey-sockets", "token-sockets"
 

@@ -15,10 +15,10 @@ from typing import Any
 from django.conf import settings
 from django.test import override_settings
 
-from integration.bench import scenarios
-from integration.bench.databases import BenchDatabase
-from integration.bench.machine import PROJECT_ROOT, load_average, machine_info
-from integration.bench.report import Report, ScenarioResult
+from bench import scenarios
+from bench.databases import BenchDatabase
+from bench.machine import PROJECT_ROOT, load_average, machine_info
+from bench.report import Report, ScenarioResult
 
 #: key, title, function. The keys are what --only takes.
 SCENARIOS: tuple[tuple[str, str, Callable[[scenarios.BenchContext, ScenarioResult], None]], ...] = (

@@ -1,10 +1,11 @@
 """The sandbox store over HTTP: VTEX's OMS, Payments, Feed v3 and hook routes on one port.
 
 Pure standard library (``http.server``). One ``SandboxServer`` serves both ``VTEX_OMS_URL`` and
-``VTEX_PAYMENTS_URL``. On top of the store's rules it adds what a client meets on the wire:
+``VTEX_PAYMENTS_URL``. It matches a request against the routes of each API module (oms,
+payments, feed, hook) and, on top of the store's rules, adds what a client meets on the wire:
 authentication, a rate limit answering 429 + Retry-After, injected faults (429/500/503, slow
-answers, dropped connections, lost answers), latency, HTTP/1.1 keep-alive, plus control routes
-under ``/_sandbox/`` and a status page at ``/`` for people running the demo.
+answers, dropped connections, lost answers), latency (faults.py), HTTP/1.1 keep-alive, plus
+control routes under ``/_sandbox/`` and a status page at ``/`` for people running the demo.
 """
 
 from __future__ import annotations
@@ -14,352 +15,32 @@ import html
 import json
 import logging
 import math
-import random
 import re
 import socket
 import sys
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .store import BadRequest, NotFound, SandboxStore, StoreError
+from . import feed, hook, oms, payments
+from .errors import BadRequest, NotFound, StoreError
+from .faults import FAULT_STATUS_MESSAGES, FaultConfig, FaultInjector, RateLimiter, checked_latency_ms
+from .routing import Answer, Request, Route, error_answer
+from .store import SandboxStore
 
-logger = logging.getLogger("integration.sandbox")
+# Under the app's logger, as before the sandbox left the app: the settings' console handler prints it.
+logger = logging.getLogger("vtex_sandbox")
 
-FAULT_KINDS = ("429", "500", "503", "slow", "drop")
-_FAULT_STATUS_MESSAGES = {
-    "429": "Too Many Requests (sandbox fault)",
-    "500": "Internal Server Error (sandbox fault)",
-    "503": "Service Unavailable (sandbox fault)",
-}
-_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
-_RATE_WINDOW_S = 60.0
 _IDLE_CONNECTION_TIMEOUT_S = 120
 _POLL_INTERVAL_S = 0.05  # how soon stop() takes effect
-
-
-@dataclass(frozen=True)
-class FaultConfig:
-    """Which faults to inject, decided per request by a seeded RNG.
-
-    - ``fail_rate``: probability that a VTEX request fails with one of ``kinds``, equally likely:
-      ``429`` (with ``Retry-After: retry_after_s``), ``500``, ``503``, ``slow`` (sleep ``slow_s``,
-      then answer normally, to outlast the client's read timeout) or ``drop`` (close the
-      connection without answering; the effect is not applied).
-    - ``lost_rate``: independently, probability that a POST/PUT/PATCH is applied and then its
-      answer is lost (the connection is closed without answering).
-    """
-
-    fail_rate: float = 0.0
-    lost_rate: float = 0.0
-    retry_after_s: int = 1
-    slow_s: float = 3.0
-    seed: int | None = None
-    kinds: tuple[str, ...] = FAULT_KINDS
-
-    def __post_init__(self) -> None:
-        for name in ("fail_rate", "lost_rate"):
-            rate = getattr(self, name)
-            if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
-                raise ValueError(f"{name} must be a number between 0 and 1")
-        if isinstance(self.retry_after_s, bool) or not isinstance(self.retry_after_s, int | float):
-            raise ValueError("retry_after_s must be a number of seconds")
-        if self.retry_after_s < 0 or self.slow_s < 0:
-            raise ValueError("retry_after_s and slow_s must not be negative")
-        kinds = tuple(self.kinds)
-        unknown = set(kinds) - set(FAULT_KINDS)
-        if not kinds or unknown:
-            raise ValueError(f"kinds must be a non-empty subset of {FAULT_KINDS}")
-        object.__setattr__(self, "kinds", kinds)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "kinds": list(self.kinds)}
-
-
-class FaultInjector:
-    """Draws the faults of ``FaultConfig`` from one RNG, safely across handler threads."""
-
-    def __init__(self, config: FaultConfig) -> None:
-        self._lock = threading.Lock()
-        self.config = config
-        self._rng = random.Random(config.seed)
-
-    def update(self, **changes: Any) -> FaultConfig:
-        with self._lock:
-            self.config = dataclasses.replace(self.config, **changes)
-            if "seed" in changes:
-                self._rng = random.Random(self.config.seed)
-            return self.config
-
-    def pick_failure(self) -> str | None:
-        with self._lock:
-            if self.config.fail_rate and self._rng.random() < self.config.fail_rate:
-                return self._rng.choice(self.config.kinds)
-            return None
-
-    def pick_lost(self, method: str) -> bool:
-        with self._lock:
-            if method not in _WRITE_METHODS or not self.config.lost_rate:
-                return False
-            return self._rng.random() < self.config.lost_rate
-
-
-#: The longest latency the sandbox takes (a minute: longer would only hang clients).
-MAX_LATENCY_MS = 60_000
-
-
-def checked_latency_ms(ms: object, name: str) -> int:
-    """`ms` when it is a latency the sandbox takes; else ValueError naming `name`."""
-    if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= MAX_LATENCY_MS:
-        raise ValueError(f"{name} must be an integer between 0 and {MAX_LATENCY_MS}")
-    return ms
-
-
-class RateLimiter:
-    """A sliding 60-second window over every VTEX route; rejected requests take no slot."""
-
-    def __init__(self, rpm: int | None, clock: Callable[[], float] = time.monotonic) -> None:
-        self._lock = threading.Lock()
-        self._clock = clock
-        self._accepted: deque[float] = deque()
-        self.rpm: int | None = None
-        self.set_rpm(rpm)
-
-    def set_rpm(self, rpm: int | None, *, fresh_window: bool = False) -> None:
-        """A new limit; with fresh_window, the requests accepted so far stop counting against it."""
-        if rpm is not None and (isinstance(rpm, bool) or not isinstance(rpm, int) or rpm < 1):
-            raise ValueError("rpm must be a positive integer or null")
-        with self._lock:
-            self.rpm = rpm
-            if fresh_window:
-                self._accepted.clear()
-
-    def acquire(self) -> int | None:
-        """None when the request may go on, else the seconds until a slot frees (at least 1)."""
-        with self._lock:
-            now = self._clock()
-            while self._accepted and self._accepted[0] <= now - _RATE_WINDOW_S:
-                self._accepted.popleft()
-            if self.rpm is not None and len(self._accepted) >= self.rpm:
-                return max(1, math.ceil(self._accepted[0] + _RATE_WINDOW_S - now))
-            self._accepted.append(now)
-            return None
-
-
-@dataclass
-class Answer:
-    status: int
-    body: Any = None  # JSON-serialisable; None means no body
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json; charset=utf-8"
-    raw: bytes | None = None  # a non-JSON body (the HTML page)
-
-
-def error_answer(status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None) -> Answer:
-    """VTEX's error body (VTEX-API.md §0)."""
-    body = {"error": {"code": code or str(status), "message": message, "exception": None}}
-    return Answer(status, body, headers or {})
-
 
 _UNAUTHORIZED = {"code": "1", "message": "Unauthorized access"}  # VTEX-API.md §3
 
 
-# -- VTEX routes ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Request:
-    method: str
-    params: dict[str, str]  # path parameters, URL-decoded
-    query: dict[str, str]  # first value of each query parameter
-    body: Any  # parsed JSON, or None when there was no body
-
-
-_CREATION_DATE_FILTER = re.compile(r"^creationDate:\[(?P<start>[^\]]+?) TO (?P<end>[^\]]+?)\]$")
-
-
-def _int_param(query: dict[str, str], name: str, default: int) -> int:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer") from None
-
-
-def _parse_filter_date(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise BadRequest(f"f_creationDate: '{text}' is not an ISO 8601 date") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _list_orders(store: SandboxStore, request: Request) -> Answer:
-    query = request.query
-    statuses = [status.strip() for status in query.get("f_status", "").split(",") if status.strip()]
-    created_from = created_to = None
-    if query.get("f_creationDate"):
-        match = _CREATION_DATE_FILTER.match(query["f_creationDate"].strip())
-        if match is None:
-            raise BadRequest(
-                "f_creationDate must look like creationDate:[2024-01-01T00:00:00.000Z TO 2024-01-02T00:00:00.000Z]"
-            )
-        created_from, created_to = _parse_filter_date(match["start"]), _parse_filter_date(match["end"])
-    field_name, _, direction = query.get("orderBy", "creationDate,desc").partition(",")
-    if direction.lower() not in ("asc", "desc", ""):
-        raise BadRequest("orderBy must look like creationDate,desc (direction asc or desc)")
-    answer = store.list_orders(
-        statuses=statuses,
-        created_from=created_from,
-        created_to=created_to,
-        page=_int_param(query, "page", 1),
-        per_page=_int_param(query, "per_page", 15),
-        order_by=field_name,
-        descending=direction.lower() != "asc",
-    )
-    return Answer(200, answer)
-
-
-def _get_order(store: SandboxStore, request: Request) -> Answer:
-    return Answer(200, store.order(request.params["orderId"]))
-
-
-def _start_handling(store: SandboxStore, request: Request) -> Answer:
-    store.start_handling(request.params["orderId"])
-    return Answer(204)
-
-
-def _cancel(store: SandboxStore, request: Request) -> Answer:
-    body = request.body if request.body is not None else {}
-    if not isinstance(body, dict):
-        raise BadRequest("Request body must be a JSON object")
-    reason = body.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise BadRequest("reason must be a string")
-    return Answer(200, store.cancel(request.params["orderId"], reason))
-
-
-def _invoice(store: SandboxStore, request: Request) -> Answer:
-    return Answer(200, store.invoice(request.params["orderId"], request.body))
-
-
-def _invoice_tracking_number(store: SandboxStore, request: Request) -> Answer:
-    params = request.params
-    return Answer(200, store.update_invoice_tracking(params["orderId"], params["invoiceNumber"], request.body))
-
-
-def _invoice_tracking_events(store: SandboxStore, request: Request) -> Answer:
-    params = request.params
-    return Answer(200, store.put_tracking_events(params["orderId"], params["invoiceNumber"], request.body))
-
-
-def _payment_transaction(store: SandboxStore, request: Request) -> Answer:
-    return Answer(200, store.payment_transaction(request.params["orderId"]))
-
-
-def _transaction(store: SandboxStore, request: Request) -> Answer:
-    return Answer(200, store.transaction(request.params["transactionId"]))
-
-
-def _transaction_payments(store: SandboxStore, request: Request) -> Answer:
-    return Answer(200, store.transaction_payments(request.params["transactionId"]))
-
-
-def _transaction_payment(store: SandboxStore, request: Request) -> Answer:
-    params = request.params
-    return Answer(200, store.transaction_payment(params["transactionId"], params["paymentId"]))
-
-
-def _feed_config_get(store: SandboxStore, request: Request) -> Answer:
-    return Answer(200, store.feed_config())
-
-
-def _feed_config_post(store: SandboxStore, request: Request) -> Answer:
-    store.set_feed_config(request.body)
-    return Answer(200)  # the spec documents a bare 200 "OK"
-
-
-def _feed_config_delete(store: SandboxStore, request: Request) -> Answer:
-    store.delete_feed_config()
-    return Answer(200)
-
-
-def _feed_read(store: SandboxStore, request: Request) -> Answer:
-    if not request.query.get("maxlot"):
-        raise BadRequest("maxlot is required (1 to 10)")
-    return Answer(200, store.read_feed(_int_param(request.query, "maxlot", 0)))
-
-
-def _feed_commit(store: SandboxStore, request: Request) -> Answer:
-    store.commit_feed(request.body)
-    return Answer(200)
-
-
-def _hook_config_get(store: SandboxStore, request: Request) -> Answer:
-    return Answer(200, store.hook_config())
-
-
-def _hook_config_post(store: SandboxStore, request: Request) -> Answer:
-    return Answer(200, store.set_hook_config(request.body))
-
-
-def _hook_config_delete(store: SandboxStore, request: Request) -> Answer:
-    store.delete_hook_config()
-    return Answer(200)
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    name: str  # the key in store.requests_count
-    handler: Callable[[SandboxStore, Request], Answer]
-
-
-def _route(method: str, template: str, name: str, handler: Callable[[SandboxStore, Request], Answer]) -> Route:
-    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-    return Route(method, re.compile(f"^{regex}$"), name, handler)
-
-
-VTEX_ROUTES = (
-    _route("GET", "/api/oms/pvt/orders", "list_orders", _list_orders),
-    _route("GET", "/api/oms/pvt/orders/{orderId}", "get_order", _get_order),
-    _route("POST", "/api/oms/pvt/orders/{orderId}/start-handling", "start_handling", _start_handling),
-    _route("POST", "/api/oms/pvt/orders/{orderId}/cancel", "cancel", _cancel),
-    _route("GET", "/api/oms/pvt/orders/{orderId}/payment-transaction", "payment_transaction", _payment_transaction),
-    _route("POST", "/api/oms/pvt/orders/{orderId}/invoice", "invoice", _invoice),
-    _route(
-        "PATCH",
-        "/api/oms/pvt/orders/{orderId}/invoice/{invoiceNumber}",
-        "invoice_tracking_number",
-        _invoice_tracking_number,
-    ),
-    _route(
-        "PUT",
-        "/api/oms/pvt/orders/{orderId}/invoice/{invoiceNumber}/tracking",
-        "invoice_tracking_events",
-        _invoice_tracking_events,
-    ),
-    _route("GET", "/api/pvt/transactions/{transactionId}", "transaction", _transaction),
-    _route("GET", "/api/pvt/transactions/{transactionId}/payments", "transaction_payments", _transaction_payments),
-    _route(
-        "GET", "/api/pvt/transactions/{transactionId}/payments/{paymentId}", "transaction_payment", _transaction_payment
-    ),
-    _route("GET", "/api/orders/feed/config", "feed_config_get", _feed_config_get),
-    _route("POST", "/api/orders/feed/config", "feed_config_post", _feed_config_post),
-    _route("DELETE", "/api/orders/feed/config", "feed_config_delete", _feed_config_delete),
-    _route("GET", "/api/orders/feed", "feed_read", _feed_read),
-    _route("POST", "/api/orders/feed", "feed_commit", _feed_commit),
-    _route("GET", "/api/orders/hook/config", "hook_config_get", _hook_config_get),
-    _route("POST", "/api/orders/hook/config", "hook_config_post", _hook_config_post),
-    _route("DELETE", "/api/orders/hook/config", "hook_config_delete", _hook_config_delete),
-)
+# -- VTEX routes: each API module lists its own -----------------------------------------------------
+VTEX_ROUTES = (*oms.ROUTES, *payments.ROUTES, *feed.ROUTES, *hook.ROUTES)
 
 
 def match_route(method: str, path: str) -> tuple[Route | None, dict[str, str]]:
@@ -502,9 +183,9 @@ class SandboxServer:
         fault = self._faults.pick_failure()
         if fault == "drop":
             return None
-        if fault in _FAULT_STATUS_MESSAGES:
+        if fault in FAULT_STATUS_MESSAGES:
             headers = {"Retry-After": str(math.ceil(self.faults.retry_after_s))} if fault == "429" else {}
-            return error_answer(int(fault), _FAULT_STATUS_MESSAGES[fault], headers=headers)
+            return error_answer(int(fault), FAULT_STATUS_MESSAGES[fault], headers=headers)
         if fault == "slow":
             time.sleep(self.faults.slow_s)
         if route is None:

@@ -7,7 +7,7 @@ would be counted against erp-bridge, and against the naive importer by a differe
 The child serves the sandbox on a free port, prints its address as one line of JSON, and stops
 when its standard input closes. The child runs on the standard library only, like the sandbox
 itself (no Django, no requests: those are imported by the bench's side only).
-`python -m integration.bench.sandbox '<json options>'` is the child.
+`python -m bench.sandbox '<json options>'` is the child.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import subprocess
 import sys
 from typing import Any
 
-from integration.bench.machine import PROJECT_ROOT
+from bench.machine import PROJECT_ROOT
+from vtex_sandbox import SandboxServer, SandboxStore
 
 APP_KEY = "vtexappkey-bench"
 APP_TOKEN = "bench-token-not-a-secret"  # noqa: S105 - the sandbox's own, for the bench only
@@ -36,8 +37,6 @@ def _effects_summary(effects: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
 
 
 def _serve(options: dict[str, Any]) -> None:
-    from integration.sandbox import SandboxServer, SandboxStore
-
     store = SandboxStore(
         orders=int(options.get("orders", 0)), seed=options.get("seed", 1), app_key=APP_KEY, app_token=APP_TOKEN
     )
@@ -63,7 +62,7 @@ class SandboxProcess:
     def __init__(self, *, orders: int, latency_ms: int = 0, rate_limit_rpm: int | None = None, seed: int = 1) -> None:
         options = {"orders": orders, "latency_ms": latency_ms, "rate_limit_rpm": rate_limit_rpm, "seed": seed}
         self._process = subprocess.Popen(  # -m from PROJECT_ROOT: the project is on the child's sys.path
-            [sys.executable, "-m", "integration.bench.sandbox", json.dumps(options)],
+            [sys.executable, "-m", "bench.sandbox", json.dumps(options)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -23,8 +23,10 @@ from django.db import connection, connections, models, transaction
 from django.utils import timezone
 
 from integration.models import Invoice, Order, OrderEvent, OrderItem, Payment, SendState, VtexCall
-from integration.sandbox.orders import OrderGenerator
+from integration.services.invoicing import InvoiceInput, invoice_create
+from integration.services.orders import AckResult, order_record_acknowledgement, order_store_from_vtex
 from integration.vtex.mapping import OrderData, order_data_from_vtex
+from vtex_sandbox.generator import OrderGenerator
 
 BATCH = 5000
 TEMPLATES = 64
@@ -226,9 +228,6 @@ def _bulk_orders(count: int, now: datetime) -> None:
 
 def _page_order(now: datetime) -> Order:
     """One order as the services store it, with everything its page shows."""
-    from integration.services.invoicing import InvoiceInput, invoice_create
-    from integration.services.orders import AckResult, order_record_acknowledgement, order_store_from_vtex
-
     generator = OrderGenerator(seed=5, account="sandbox")
     doc = None
     for sequence in range(100):  # the first with several items, so a partial invoice is possible

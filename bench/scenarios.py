@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -28,14 +28,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from integration.bench.machine import PROJECT_ROOT
-from integration.bench.naive import http_only_ceiling, naive_import
-from integration.bench.report import ScenarioResult
-from integration.bench.sandbox import SandboxProcess
+from bench.machine import PROJECT_ROOT
+from bench.naive import http_only_ceiling, naive_import
+from bench.populate import populate_orders
+from bench.report import ScenarioResult
+from bench.sandbox import SandboxProcess
+from integration.infra.vtex_client import reset_vtex_client, vtex_client
+from integration.models import HookNotification, Invoice, Order
+from integration.services.intake import IntakeResult, intake_run
+from integration.services.invoicing import InvoiceInput, invoice_create
+from integration.services.outbox import outbox_send_due
 from integration.vtex.budget import tokens_per_second
-
-if TYPE_CHECKING:
-    from integration.services.intake import IntakeResult
 
 #: VTEX's documented limit for an account (VTEX-API.md §11).
 VTEX_RPM = 6000
@@ -114,8 +117,6 @@ def vtex_overrides(sandbox: SandboxProcess, *, rpm: int) -> dict[str, Any]:
 
 @contextmanager
 def vtex_settings(sandbox: SandboxProcess, *, rpm: int) -> Iterator[None]:
-    from integration.infra.vtex_client import reset_vtex_client
-
     with override_settings(**vtex_overrides(sandbox, rpm=rpm)):
         reset_vtex_client()
         try:
@@ -145,8 +146,6 @@ def _check_intake(result: IntakeResult, sandbox: SandboxProcess, expected: int, 
 
 def run_intake(*, orders: int, rpm: int, sandbox_rpm: int | None, what: str) -> tuple[float, dict[str, Any]]:
     """One intake cycle of `orders` ready orders at LATENCY_MS; returns (seconds, sandbox state)."""
-    from integration.services.intake import intake_run
-
     with SandboxProcess(orders=orders, latency_ms=LATENCY_MS, rate_limit_rpm=sandbox_rpm) as sandbox:
         with vtex_settings(sandbox, rpm=rpm):
             result, seconds = _timed(lambda: intake_run(source="list"))
@@ -177,7 +176,6 @@ def latency_bound(ctx: BenchContext, r: ScenarioResult) -> None:
 
     ctx.db.fresh("naive")
     ctx.log(f"  naive sequential importer, {naive_orders} orders")
-    from integration.models import Order
 
     with SandboxProcess(orders=naive_orders, latency_ms=LATENCY_MS) as sandbox:
         naive, naive_seconds = _timed(
@@ -243,9 +241,6 @@ def budget_bound(ctx: BenchContext, r: ScenarioResult) -> None:
 
 
 def _enter_invoices(count: int) -> None:
-    from integration.models import Order
-    from integration.services.invoicing import InvoiceInput, invoice_create
-
     issued = timezone.now() - timedelta(minutes=5)
     done = 0
     for order in Order.objects.order_by("pk").prefetch_related("items"):
@@ -270,10 +265,6 @@ def outbox(ctx: BenchContext, r: ScenarioResult) -> None:
     count = ctx.counts.outbox_invoices
     r.params.update(invoices=count, latency_ms=LATENCY_MS, rpm=VTEX_RPM, sandbox_rpm=VTEX_RPM)
     ctx.db.fresh("outbox")
-    from integration.infra.vtex_client import vtex_client
-    from integration.models import Invoice
-    from integration.services.intake import intake_run
-    from integration.services.outbox import outbox_send_due
 
     with SandboxProcess(orders=count, latency_ms=0) as sandbox:
         ctx.log(f"  importing {count} orders and entering one invoice each (not timed)")
@@ -328,8 +319,6 @@ def _measure_page(client: Client, url: str, requests: int, must_contain: str) ->
 
 
 def admin_scale(ctx: BenchContext, r: ScenarioResult) -> None:
-    from integration.bench.populate import populate_orders
-
     small, large = ctx.counts.admin_sizes
     requests = ctx.counts.admin_requests
     r.params.update(sizes=[small, large], requests_each=requests)
@@ -379,8 +368,6 @@ def admin_scale(ctx: BenchContext, r: ScenarioResult) -> None:
 
 
 def memory(ctx: BenchContext, r: ScenarioResult) -> None:
-    from integration.services.intake import IntakeResult
-
     orders = ctx.counts.memory_orders
     r.params.update(orders=orders, latency_ms=0, concurrency=settings.VTEX_CONCURRENCY)
     ctx.db.fresh("memory")
@@ -389,7 +376,7 @@ def memory(ctx: BenchContext, r: ScenarioResult) -> None:
         overrides = vtex_overrides(sandbox, rpm=UNLIMITED_RPM)
         env = {**os.environ, **ctx.db.child_env(), "DJANGO_SETTINGS_MODULE": "erp_bridge.settings"}
         child = subprocess.run(  # -m from PROJECT_ROOT: the project is on the child's sys.path
-            [sys.executable, "-m", "integration.bench.child", json.dumps(overrides)],
+            [sys.executable, "-m", "bench.child", json.dumps(overrides)],
             cwd=PROJECT_ROOT,
             env=env,
             capture_output=True,
@@ -417,8 +404,6 @@ def _percentile(samples: list[float], share: float) -> float:
 
 
 def hook(ctx: BenchContext, r: ScenarioResult) -> None:
-    from integration.models import HookNotification
-
     calls = ctx.counts.hook_calls
     r.params.update(notifications=calls, client="django.test.Client")
     ctx.db.fresh("hook")

@@ -1,6 +1,6 @@
 """The memory scenario's child process: one intake in a process of its own, then its peak RSS.
 
-    DATABASE_URL=... python -m integration.bench.child '<json settings overrides>'
+    DATABASE_URL=... python -m bench.child '<json settings overrides>'
 
 Prints one line of JSON. The peak is the kernel's high-water mark of this process (VmHWM in
 /proc/self/status; ru_maxrss where /proc is missing), so the parent's memory and the sandbox's

@@ -1,4 +1,6 @@
-"""`manage.py bench` (`make bench`): throughput, budget use, admin scale, memory and hook latency.
+"""The benchmark (`make bench`): throughput, budget use, admin scale, memory and hook latency.
+
+It lives outside the app; `manage.py bench` (integration/management/commands/bench.py) runs it.
 
 Each scenario runs erp-bridge's real code against the sandbox store (a fake VTEX) on a real port,
 in a fresh database of the configured engine, and returns its figures and whether its targets
@@ -14,5 +16,6 @@ Modules:
 - child: the child process of the memory scenario;
 - report: targets, the printed table and the JSON file.
 
-This package must stay importable without Django set up (the sandbox child imports it).
+The package and its `sandbox` and `machine` modules must stay importable without Django set up
+(the sandbox child imports them).
 """
