@@ -13,8 +13,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import formats, timezone
 
-from integration.admin.invoicing import REFUSED_ANCHOR, sentence, vtex_answer
+from integration.admin.base import sentence
+from integration.admin.links import REFUSED_ANCHOR
 from integration.admin.money import format_cents
+from integration.admin.outbox import outbox_error_display
 from integration.models import Invoice, Order, OrderEvent, OutboxMessage, SendState
 from integration.services.tracking import (
     TrackingEventInput,
@@ -445,7 +447,7 @@ def test_15_read_only_labels_match_the_forms(admin_client, order):
     ],
 )
 def test_9_vtex_answer_shows_the_status_once(status, stored, headline, sent, note):
-    answer = vtex_answer(status, stored)
+    answer = outbox_error_display(OutboxMessage(last_status_code=status, last_error=stored))
 
     assert (answer.headline, answer.request, answer.note) == (headline, sent, note)
 
