@@ -424,13 +424,8 @@ class InvoiceTrackingApi(ApiView):
         invoice = get_invoice(get_order(order_id), number)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        stored = (invoice.tracking_number, invoice.tracking_url, invoice.courier, invoice.dispatched_at)
-        given = (data["tracking_number"], data["tracking_url"], data["courier"], data["dispatched_at"])
-        # A delivered invoice takes no more tracking (the service refuses), but a replay of what it
-        # already has is still a success. Belongs in the service (see the API's report to the lead).
-        if not (invoice.is_delivered and given == stored):
-            invoice_set_tracking(invoice=invoice, actor=request.user, via="api", **data)
+        # A replay (the same tracking again) is a success that changes nothing: the service says so.
+        invoice_set_tracking(invoice=invoice, actor=request.user, via="api", **serializer.validated_data)
         return Response(invoice_data(invoice))
 
 
@@ -471,28 +466,16 @@ class InvoiceTrackingEventsApi(ApiView):
             TrackingEventInput(occurred_at=e["date"], description=e["description"], city=e["city"], state=e["state"])
             for e in data["events"]
         ]
-        if not self._replay_of_delivered(invoice, events, data):
-            tracking_events_add(
-                invoice=invoice,
-                events=events,
-                delivered_at=(data["delivered_at"] or timezone.now()) if data["delivered"] else None,
-                actor=request.user,
-                via="api",
-            )
+        # A replay (what the invoice has already, delivered or not) is a success: the service adds nothing.
+        tracking_events_add(
+            invoice=invoice,
+            events=events,
+            delivered=data["delivered"],
+            delivered_at=data["delivered_at"],
+            actor=request.user,
+            via="api",
+        )
         return Response(invoice_data(invoice))
-
-    @staticmethod
-    def _replay_of_delivered(invoice: Invoice, events: list[TrackingEventInput], data: dict[str, Any]) -> bool:
-        """A delivered invoice takes nothing more, but a replay of what it has is still a success.
-
-        Belongs in tracking_events_add (see the API's report to the lead).
-        """
-        if not invoice.is_delivered:
-            return False
-        if data["delivered_at"] is not None and data["delivered_at"] != invoice.delivered_at:
-            return False
-        stored = {(e.occurred_at, e.description, e.city, e.state) for e in invoice.tracking_events.all()}
-        return all(event.key() in stored for event in events)
 
 
 # ---- cancellation ------------------------------------------------------------------------------------------------

@@ -547,7 +547,7 @@ def test_start_handling_action_on_an_acknowledged_order_sends_nothing(admin_clie
 
 
 def test_actions_refuse_too_many_orders(admin_client, no_vtex, monkeypatch):
-    monkeypatch.setattr("integration.admin.orders.MAX_ORDERS_PER_ACTION", 2)
+    monkeypatch.setattr("integration.admin.actions.MAX_ORDERS_PER_ACTION", 2)
     orders = [make_order() for _ in range(3)]
 
     reports = sent_messages(run_action(admin_client, "refresh_from_vtex", *orders))

@@ -252,6 +252,20 @@ def test_a_replay_after_delivery_is_accepted_and_changes_nothing():
         tracking_events_add(invoice=invoice, events=[TrackingEventInput(at(0.5), "Novo evento")])
 
 
+def test_delivered_without_a_time_is_a_replay_on_a_delivered_invoice_and_now_on_another():
+    invoice = invoice_all(acknowledged_order())
+    invoice_set_tracking(invoice=invoice, tracking_number="BR1")
+    event = TrackingEventInput(at(3), "Saiu para entrega")
+
+    assert len(tracking_events_add(invoice=invoice, events=[event], delivered=True)) == 1
+    invoice.refresh_from_db()
+    assert timezone.now() - invoice.delivered_at < timedelta(minutes=1)
+    rows = OutboxMessage.objects.count()
+
+    assert tracking_events_add(invoice=invoice, events=[event], delivered=True) == []
+    assert OutboxMessage.objects.count() == rows
+
+
 def test_every_change_moves_the_order_updated_at_for_erp_polling():
     order = acknowledged_order()
     before = Order.objects.get(pk=order.pk).updated_at
