@@ -77,9 +77,7 @@ def naive_import(*, base_url: str, app_key: str, app_token: str) -> NaiveResult:
             f"{base_url}/api/oms/pvt/orders/{order_id}/start-handling", headers=headers, timeout=TIMEOUT_S
         )
         answer.raise_for_status()
-        Order.objects.filter(pk=order.pk).update(
-            ack_state=Order.AckState.DONE, acknowledged_at=timezone.now(), vtex_status="handling"
-        )
+        Order.objects.filter(pk=order.pk).update(vtex_status="handling")
         result.acknowledged += 1
     return result
 

@@ -22,9 +22,11 @@ from django.core.management.color import no_style
 from django.db import connection, connections, models, transaction
 from django.utils import timezone
 
-from integration.models import Invoice, Order, OrderEvent, OrderItem, Payment, SendState, VtexCall
+from integration.models import Invoice, Order, OrderEvent, OrderItem, OutboxMessage, Payment, SendState, VtexCall
 from integration.services.invoicing import InvoiceInput, invoice_create
-from integration.services.orders import AckResult, order_record_acknowledgement, order_store_from_vtex
+from integration.services.order_state import order_recompute_state
+from integration.services.order_sync import FetchedOrder, orders_store_from_vtex
+from integration.services.outbox import outbox_enqueue_start_handling
 from integration.vtex.mapping import OrderData, order_data_from_vtex
 from vtex_sandbox.generator import OrderGenerator
 
@@ -144,8 +146,6 @@ def _bulk_orders(count: int, now: datetime) -> None:
                 order_id=order_id,
                 **fields,
                 state=state,
-                ack_state=Order.AckState.PENDING if ready else Order.AckState.DONE,
-                acknowledged_at=None if ready else acked,
                 # The list shows the newest: those carry a full VTEX JSON, as every stored order does.
                 raw=dict(doc, orderId=order_id, status=status)
                 if i >= count - FULL_RAW_NEWEST
@@ -240,8 +240,8 @@ def _page_order(now: datetime) -> Order:
         if len(doc["items"]) >= 3:
             break
     assert doc is not None
-    data = order_data_from_vtex(doc)
-    order = order_store_from_vtex(data=data, raw=doc).order
+    (stored,) = orders_store_from_vtex(fetched=[FetchedOrder(raw=doc, data=order_data_from_vtex(doc))])
+    order = stored.order
     order_id = order.order_id
     base = now - timedelta(minutes=10)
     VtexCall.objects.bulk_create(
@@ -275,10 +275,14 @@ def _page_order(now: datetime) -> Order:
             ),
         ]
     )
-    order_record_acknowledgement(
-        result=AckResult(order_id, done=True, vtex_status="handling", message="VTEX accepted start-handling.")
+    # Start-handling as the outbox records VTEX's acceptance.
+    (start_handling,) = outbox_enqueue_start_handling(orders=[order])
+    OutboxMessage.objects.filter(pk=start_handling.pk).update(
+        state=OutboxMessage.State.SENT, attempts=1, sent_at=base + timedelta(seconds=1)
     )
+    Order.objects.filter(pk=order.pk).update(vtex_status="handling")
     order.refresh_from_db()
+    order_recompute_state(order)
     first = order.items.order_by("item_index").first()
     invoice_create(
         order=order,

@@ -166,16 +166,15 @@ LOGIN_THROTTLE_WINDOW_MINUTES = env_duration(
     "ERP_BRIDGE_LOGIN_THROTTLE_WINDOW_S", 15 * MINUTE, unit=MINUTE, old="LOGIN_THROTTLE_WINDOW_MINUTES"
 )
 
+LOG_LEVEL = env_str("ERP_BRIDGE_LOG_LEVEL", "INFO", old="LOG_LEVEL") or "INFO"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "integration": {
-            "handlers": ["console"],
-            "level": env_str("ERP_BRIDGE_LOG_LEVEL", "INFO", old="LOG_LEVEL") or "INFO",
-        },
+        "integration": {"handlers": ["console"], "level": LOG_LEVEL},
+        "vtex_sandbox": {"handlers": ["console"], "level": LOG_LEVEL},
     },
 }
 

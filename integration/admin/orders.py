@@ -37,6 +37,7 @@ from integration.services.cancellation import order_cancellation_blocker
 from integration.services.exports import order_export_csv
 from integration.services.invoicing import invoice_kinds_open, order_invoicing_blocker
 from integration.services.orders import STAFF_EDITABLE_FIELDS, order_update_local_fields
+from integration.vtex.statuses import CANCELED
 
 #: "seq123", "seq 123", "seq#123": the sequence as staff say it (the number alone works too).
 SEQUENCE_TERM = re.compile(r"seq\s*[#:-]?\s*(\d+)", re.IGNORECASE)
@@ -80,7 +81,8 @@ def order_status_badges(order: Order) -> str:
     short = state_label.split(" (")[0]
     parts = [badge(short, STATE_TONES.get(order.state, "neutral"), title=state_label if short != state_label else "")]
     start_handling = order_start_handling(order)  # its outbox row, prefetched by the list
-    if start_handling.state != StartHandlingState.DONE:
+    # Not said of an order VTEX canceled: it will never be handled.
+    if start_handling.state != StartHandlingState.DONE and order.vtex_status not in CANCELED:
         parts.append(
             format_html(
                 '<span class="vtex-status">{} {}</span>',

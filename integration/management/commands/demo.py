@@ -63,11 +63,11 @@ class Command(BaseCommand):
             "VTEX_APP_KEY": SANDBOX_APP_KEY,
             "VTEX_APP_TOKEN": SANDBOX_APP_TOKEN,
             "VTEX_FETCH_PAYMENTS": "1",
-            "VTEX_PULL_EVERY_MINUTES": "1",
         }
         os.environ.update(vtex_env)
         for name, value in vtex_env.items():
             setattr(settings, name, value == "1" if name == "VTEX_FETCH_PAYMENTS" else value)
+        os.environ["VTEX_PULL_EVERY_S"] = "60"  # the worker's schedule: a new order every minute
         settings.VTEX_PULL_EVERY_MINUTES = 1
         reset_vtex_client()
         call_command("migrate", interactive=False, verbosity=0)
