@@ -281,7 +281,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "OrderStateEnum": "integration.models.Order.State",
-        "AckStateEnum": "integration.models.Order.AckState",
+        "AckStateEnum": "integration.selectors.start_handling.StartHandlingState",
         "SendStateEnum": "integration.models.SendState",
         "CancellationStateEnum": "integration.models.CancellationRequest.State",
         "InvoiceTypeEnum": "integration.models.Invoice.Kind",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import Order, OutboxMessage
@@ -47,27 +47,40 @@ def start_handling_prefetch() -> Prefetch:
     )
 
 
+def start_handling_state(vtex_status: str, row_state: str | None, row_error: str = "") -> str:
+    """The rule: done once VTEX took it (or shows the order past it); else as its latest row says."""
+    State = OutboxMessage.State
+    if row_state == State.SENT or vtex_status in START_HANDLING_TOOK_EFFECT:
+        return StartHandlingState.DONE
+    if row_state == State.SENDING:
+        return StartHandlingState.SENDING
+    if row_state == State.FAILED or (row_state == State.PENDING and row_error):
+        return StartHandlingState.FAILED  # for good, or waiting for its next attempt
+    return StartHandlingState.PENDING  # no row yet, not sent yet, or stopped (canceled at VTEX)
+
+
 def order_start_handling(order: Order) -> StartHandling:
-    """The order's start-handling: done once VTEX took it (or shows the order past it)."""
+    """The order's start-handling, from its latest row (prefetched by lists) and VTEX's status."""
     rows = getattr(order, ROWS_ATTR, None)
     if rows is None:
         rows = list(order.outbox_messages.filter(kind=OutboxMessage.Kind.START_HANDLING).order_by("id"))
     row = rows[-1] if rows else None
     if row is None:
-        if order.vtex_status in START_HANDLING_TOOK_EFFECT:
-            return StartHandling(StartHandlingState.DONE)
-        return StartHandling(StartHandlingState.PENDING)
-    State = OutboxMessage.State
-    if row.state == State.SENT or order.vtex_status in START_HANDLING_TOOK_EFFECT:
-        state = StartHandlingState.DONE
-    elif row.state == State.SENDING:
-        state = StartHandlingState.SENDING
-    elif row.state == State.FAILED or (row.state == State.PENDING and row.last_error):
-        state = StartHandlingState.FAILED  # for good, or waiting for its next attempt
-    else:  # not sent yet, or stopped (the order was canceled at VTEX meanwhile)
-        state = StartHandlingState.PENDING
+        return StartHandling(start_handling_state(order.vtex_status, None))
+    state = start_handling_state(order.vtex_status, row.state, row.last_error)
     error = "" if state == StartHandlingState.DONE else row.last_error
     return StartHandling(state, attempts=row.attempts, acknowledged_at=row.sent_at, error=error, message=row)
+
+
+def start_handling_annotations() -> dict[str, Subquery]:
+    """The latest row's state and error as columns of the order query (for streams that read
+    orders in chunks, where a prefetch would cost a query per chunk): start_handling_state() of
+    vtex_status, start_handling_row_state and start_handling_row_error."""
+    latest = OutboxMessage.objects.filter(order=OuterRef("pk"), kind=OutboxMessage.Kind.START_HANDLING).order_by("-id")
+    return {
+        "start_handling_row_state": Subquery(latest.values("state")[:1]),
+        "start_handling_row_error": Subquery(latest.values("last_error")[:1]),
+    }
 
 
 # Conditions on the rows are written `pk IN (their order ids)`, not EXISTS per order: the database
@@ -86,15 +99,3 @@ def start_handling_failed_q() -> Q:
     failed = Q(state=OutboxMessage.State.FAILED) | (Q(state=OutboxMessage.State.PENDING) & ~Q(last_error=""))
     return _orders_with_rows(failed) & ~start_handling_done_q()
 
-
-def start_handling_not_written_q() -> Q:
-    """No start-handling row that will be sent or was (in on_erp_ack mode: the ERP has not confirmed)."""
-    live = Q(
-        state__in=[
-            OutboxMessage.State.PENDING,
-            OutboxMessage.State.SENDING,
-            OutboxMessage.State.SENT,
-            OutboxMessage.State.FAILED,
-        ]
-    )
-    return ~_orders_with_rows(live)

@@ -45,7 +45,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import Invoice, InvoiceItem, Order, OrderItem, SendState
-from integration.selectors.start_handling import StartHandlingState, order_start_handling, start_handling_prefetch
+from integration.selectors.start_handling import StartHandlingState, start_handling_annotations, start_handling_state
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +255,7 @@ def _orders_with_invoices(queryset: QuerySet[Order]) -> Iterator[_OrderRow]:
             "currency_code",
             "total_cents",
         )
-        .prefetch_related(start_handling_prefetch())
+        .annotate(**start_handling_annotations())
         .order_by("-pk")
         .iterator(chunk_size=ITERATOR_CHUNK_SIZE)
     )
@@ -296,7 +296,13 @@ def _order_columns(fmt: CsvFormat, zone: tzinfo) -> list[_Column]:
         _Column(_("VTEX status"), lambda r: csv_text(r.order.vtex_status)),
         _Column(
             _("Start-handling"),
-            lambda r: csv_text(start_handling_states[order_start_handling(r.order).state]),
+            lambda r: csv_text(
+                start_handling_states[
+                    start_handling_state(
+                        r.order.vtex_status, r.order.start_handling_row_state, r.order.start_handling_row_error or ""
+                    )
+                ]
+            ),
         ),
         _Column(_("Customer"), lambda r: csv_text(r.order.customer_name)),
         _Column(_("CPF/CNPJ"), lambda r: csv_text(document_text(r.order.customer_document))),

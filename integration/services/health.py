@@ -41,7 +41,6 @@ from integration.models import (
 from integration.selectors.start_handling import (
     start_handling_done_q,
     start_handling_failed_q,
-    start_handling_not_written_q,
 )
 from integration.services.reconciliation import CANCELLATION_CONFIRM_WITHIN
 from integration.vtex.statuses import CANCELED, VtexStatus
@@ -112,7 +111,8 @@ def _intake_failed(now: datetime) -> Q:
 def _waiting_for_erp(now: datetime) -> Q:
     if not waits_for_erp_ack():
         return Q(pk__in=[])  # nothing waits for the ERP when VTEX is told on import
-    return Q(vtex_status=VtexStatus.READY_FOR_HANDLING) & start_handling_not_written_q()
+    # Not sent yet (nor failed: that is a problem of its own, ACK_FAILED).
+    return Q(vtex_status=VtexStatus.READY_FOR_HANDLING) & ~start_handling_done_q() & ~start_handling_failed_q()
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,14 @@ def order_start_handling_now(*, client: VtexClient, order: Order, actor=None) ->
         OutboxMessage.objects.filter(
             pk=row.pk, state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.FAILED]
         ).update(state=OutboxMessage.State.PENDING, next_attempt_at=timezone.now())
+        # Who asked, on the timeline; the send itself is the system's, as every outbox send.
+        order_event_record(
+            order=order,
+            kind=OrderEvent.Kind.SEND_RETRY,
+            message="Start-handling: sent now on request.",
+            actor=actor,
+            actor_label="api" if actor is not None else "system",
+        )
     outcome = outbox_send(message_id=row.pk, client=client)
     if outcome is None:
         return StartHandlingAnswer(

