@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -107,23 +108,43 @@ def test_accepted_start_handlings_are_recorded_in_lots_and_every_one_is_recorded
 
 
 def test_start_handlings_answered_before_an_error_ends_the_cycle_are_still_recorded(make_sandbox, monkeypatch):
+    # given 150 orders, answers recorded only at the end of the cycle, and a store that fails once
+    # the owner has taken in a start-handling answer. The last order's read waits for that moment,
+    # so a store always comes after it, whatever the threads' timing.
     server = make_sandbox(orders=150)
     monkeypatch.setattr(intake_module, "ACK_RECORD_BATCH", 1000)  # nothing written until the end
-    store = intake_module.orders_store_from_vtex
-    calls = []
+    answer_taken_in = threading.Event()
+    fetches_started = itertools.count(1)
+    real_crash_point, real_fetch, real_store = (
+        intake_module.crash_point,
+        intake_module.vtex_fetch_order,
+        intake_module.orders_store_from_vtex,
+    )
+
+    def crash_point(name: str) -> None:
+        if name == "intake.start_handling_sent":  # the owner's thread, with an answer in its batch
+            answer_taken_in.set()
+        real_crash_point(name)
+
+    def fetch_last_after_an_answer(**kwargs):
+        if next(fetches_started) == 150 and not answer_taken_in.wait(timeout=30):
+            raise AssertionError("no start-handling answer reached the owner")
+        return real_fetch(**kwargs)
 
     def store_then_break(**kwargs):
-        calls.append(1)
-        if len(calls) == 4:
+        if answer_taken_in.is_set():
             raise RuntimeError("the database went away")
-        return store(**kwargs)
+        return real_store(**kwargs)
 
+    monkeypatch.setattr(intake_module, "crash_point", crash_point)
+    monkeypatch.setattr(intake_module, "vtex_fetch_order", fetch_last_after_an_answer)
     monkeypatch.setattr(intake_module, "orders_store_from_vtex", store_then_break)
 
+    # when
     with pytest.raises(RuntimeError, match="the database went away"):
         intake_run()
 
-    # Answers still in flight when the error came are not seen; every answer the cycle had is kept.
+    # then every answer the cycle had is kept (answers still in flight when the error came are not seen)
     recorded = set(Order.objects.filter(ack_state=Order.AckState.DONE).values_list("order_id", flat=True))
     assert recorded, "none recorded: the answers the cycle had were lost with the error"
     assert recorded <= set(start_handling_effects(server))
