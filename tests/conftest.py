@@ -31,6 +31,16 @@ def vtex_spec_dir() -> Path:
     return SPEC_DIR
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    """One fast hasher for the whole run: admin_client, the browser's and the security tests' users
+    each hash a password, and the default hasher would spend most of the run on it."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _default_language():
     """A test that renders in pt-BR leaves that language active in this thread; the next test must

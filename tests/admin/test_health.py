@@ -35,11 +35,6 @@ pytestmark = pytest.mark.django_db
 URL = "/admin/integration/health/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def page_of(response) -> str:
     assert response.status_code == 200, response.status_code
     return response.content.decode()

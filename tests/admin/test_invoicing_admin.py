@@ -27,11 +27,6 @@ def _no_task_queue(no_task_queue):
     """The services queue a send after commit; these tests look at the outbox rows only."""
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # ---- helpers -----------------------------------------------------------------------------------------------
 
 

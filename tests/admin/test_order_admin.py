@@ -62,12 +62,6 @@ def order_form_data(client, order: Order, **changes: str) -> dict[str, object]:
     return data
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """admin_client creates a user per test; the default hasher would spend most of the run on it."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def viewer_client(client, django_user_model):
     """Staff who may look at orders and the logs but change nothing."""

@@ -35,11 +35,6 @@ def _no_task_queue(no_task_queue):
     """No django-q2 task is queued: tests/conftest.py's no_task_queue, for every test here."""
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def order() -> Order:
     return make_acknowledged_order()

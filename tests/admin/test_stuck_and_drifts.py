@@ -29,11 +29,6 @@ DRIFTS = "admin:integration_drift_changelist"
 RECONCILE = "admin:integration_drift_reconcile"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def ago(**delta: float):
     return timezone.now() - timedelta(**delta)
 
