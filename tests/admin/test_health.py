@@ -28,7 +28,7 @@ from integration.models import (
     RateBudget,
 )
 from integration.services import health
-from tests.admin.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_order
+from tests.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_order
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from integration.admin.forms import MoneyParseError, parse_money_cents
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, TrackingEvent
 from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
-from tests.admin.factories import make_acknowledged_order, make_invoice, make_order
+from tests.factories import make_acknowledged_order, make_invoice, make_order
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from django.utils import translation
 from integration.admin.money import format_cents
 from integration.infra.rate_budget import BUDGET_NAME
 from integration.models import Order, OrderEvent, RateBudget, VtexCall
-from tests.admin.factories import make_call, make_event, make_item, make_order, make_payment, vtex_order_json
+from tests.factories import make_call, make_event, make_item, make_order, make_payment, vtex_order_json
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from integration.services.tracking import (
     invoice_set_tracking,
     tracking_events_add,
 )
-from tests.admin.factories import make_acknowledged_order, make_event, make_invoice, make_order, make_payment
+from tests.factories import make_acknowledged_order, make_event, make_invoice, make_order, make_payment
 
 pytestmark = pytest.mark.django_db
 

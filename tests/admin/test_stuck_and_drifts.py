@@ -20,7 +20,7 @@ from integration.models import CancellationRequest, Drift, Invoice, Order, RateB
 from integration.services import health
 from integration.services.reconciliation import Finding, ReconciliationResult
 from integration.vtex import VtexConnectionError
-from tests.admin.factories import make_acknowledged_order, make_invoice, make_order
+from tests.factories import make_acknowledged_order, make_invoice, make_order
 
 pytestmark = pytest.mark.django_db
 

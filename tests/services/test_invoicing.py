@@ -10,7 +10,7 @@ from django.utils import timezone
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage
 from integration.services.errors import NotAllowed, ValidationFailed
 from integration.services.invoicing import InvoiceInput, invoice_create, invoice_plan, order_item_quantities
-from tests.admin.factories import make_item, make_order
+from tests.factories import make_item, make_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_task_queue")]
 
