@@ -50,7 +50,7 @@ lint: $(INSTALLED)
 # translate the new entries, then compile the .mo that is committed. Both need GNU gettext.
 messages: $(INSTALLED)
 	$(PY) manage.py makemessages -l pt_BR --no-obsolete --no-wrap --add-location=file -i ".venv/*" -i "tests/*" \
-		-i "var/*" -i "bench/*" -i "integration/bench/*" -i "integration/sandbox/*" -i "docs/*" -i "*.egg-info/*"
+		-i "var/*" -i "bench/*" -i "vtex_sandbox/*" -i "docs/*" -i "*.egg-info/*"
 
 compile-messages:
 	msgfmt --check -o locale/pt_BR/LC_MESSAGES/django.mo locale/pt_BR/LC_MESSAGES/django.po

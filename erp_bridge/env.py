@@ -2,22 +2,68 @@
 
 Every setting of erp-bridge is read here once, so a wrong value fails at start-up with a
 message that names the variable and the rule, instead of deep inside a request.
+
+Names (docs/configuration.md): the prefix says what a variable configures (``DJANGO_`` Django
+itself, ``VTEX_`` the dealings with VTEX, ``Q_`` the django-q2 cluster, ``ERP_BRIDGE_`` erp-bridge's
+own rules; ``DATABASE_URL`` is the one name without a prefix), and every duration is in seconds
+with a name ending in ``_S``. A renamed variable is still read under its old name for one release:
+pass ``old=`` and the old name works, with a warning logged once, and the new name wins when both
+are set.
 """
 
+import logging
 import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+logger = logging.getLogger(__name__)
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
+#: Old names already warned about in this process (the warning is logged once per name).
+_warned: set[str] = set()
 
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+#: Units the code counts some durations in; the ``_S`` variable must then be a whole number of them.
+MINUTE, HOUR, DAY = 60, 3600, 86400
+UNIT_NAMES = {1: "seconds", MINUTE: "minutes", HOUR: "hours", DAY: "days"}
 
 
-def env_bool(name: str, default: bool) -> bool:
+def _is_set(raw: str | None) -> bool:
+    return raw is not None and raw.strip() != ""
+
+
+def _lookup(name: str, old: str | None) -> tuple[str, str | None]:
+    """The raw value and the variable it came from: ``name``, else the deprecated ``old`` name.
+
+    A blank variable counts as unset when deciding between the two names.
+    """
     raw = os.environ.get(name)
+    if old is None:
+        return name, raw
+    old_raw = os.environ.get(old)
+    if not _is_set(old_raw):
+        return name, raw
+    if _is_set(raw):
+        _deprecated(old, f"{old} is ignored: {name}, its new name, is set too and wins. Remove {old}.")
+        return name, raw
+    _deprecated(old, f"{old} is deprecated and will not be read after the next release: rename it {name}.")
+    return old, old_raw
+
+
+def _deprecated(old: str, message: str) -> None:
+    if old not in _warned:
+        _warned.add(old)
+        logger.warning("%s (docs/configuration.md)", message)
+
+
+def env_str(name: str, default: str = "", *, old: str | None = None) -> str:
+    _source, raw = _lookup(name, old)
+    return (default if raw is None else raw).strip()
+
+
+def env_bool(name: str, default: bool, *, old: str | None = None) -> bool:
+    source, raw = _lookup(name, old)
     if raw is None:
         return default
     word = raw.strip().lower()
@@ -25,44 +71,63 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}.")
+    raise ImproperlyConfigured(f"{source} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}.")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    raw = os.environ.get(name)
+def env_int(name: str, default: int, *, minimum: int | None = None, old: str | None = None) -> int:
+    source, raw = _lookup(name, old)
     if raw is None or raw.strip() == "":
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}.") from None
+        raise ImproperlyConfigured(f"{source} must be a whole number; got {raw!r}.") from None
     if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {value}.")
+        raise ImproperlyConfigured(f"{source} must be at least {minimum}; got {value}.")
     return value
 
 
-def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
-    raw = os.environ.get(name)
+def env_float(name: str, default: float, *, minimum: float | None = None, old: str | None = None) -> float:
+    source, raw = _lookup(name, old)
     if raw is None or raw.strip() == "":
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number; got {raw!r}.") from None
+        raise ImproperlyConfigured(f"{source} must be a number; got {raw!r}.") from None
     if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {value}.")
+        raise ImproperlyConfigured(f"{source} must be at least {minimum}; got {value}.")
     return value
 
 
-def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = env_str(name, default) or default
+def env_duration(name: str, default_s: int, *, unit: int = 1, minimum_s: int = 1, old: str | None = None) -> int:
+    """A duration given in seconds (``name`` ends in ``_S``), returned in ``unit`` (the unit the code
+    counts it in: 1, MINUTE, HOUR or DAY); it must then be a whole number of that unit.
+
+    ``old`` is the variable it replaces, which was given in ``unit`` itself (``VTEX_PULL_EVERY_MINUTES``
+    for ``VTEX_PULL_EVERY_S`` counted in minutes), so its value is taken as it is.
+    """
+    source, _raw = _lookup(name, old)
+    if source != name:
+        return env_int(source, default_s // unit, minimum=-(-minimum_s // unit))
+    seconds = env_int(name, default_s, minimum=minimum_s)
+    if seconds % unit:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of {UNIT_NAMES[unit]} (a multiple of {unit} seconds); got {seconds}."
+        )
+    return seconds // unit
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...], *, old: str | None = None) -> str:
+    source, raw = _lookup(name, old)
+    value = (raw or "").strip() or default
     if value not in choices:
-        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
+        raise ImproperlyConfigured(f"{source} must be one of {', '.join(choices)}; got {value!r}.")
     return value
 
 
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
+def env_list(name: str, default: list[str], *, old: str | None = None) -> list[str]:
+    _source, raw = _lookup(name, old)
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]

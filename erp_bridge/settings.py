@@ -1,4 +1,10 @@
-"""Settings for erp-bridge. Every value comes from the environment (see README "Configuration")."""
+"""Settings for erp-bridge. Every value comes from the environment: docs/configuration.md lists them.
+
+Variable names follow one scheme (erp_bridge/env.py): DJANGO_ for Django itself, VTEX_ for the
+dealings with VTEX, Q_ for the django-q2 cluster, ERP_BRIDGE_ for erp-bridge's own rules, and every
+duration in seconds ending in _S. The settings' attribute names (settings.X) keep the unit the code
+counts in; a renamed variable is still read under its old name (``old=``) for one release.
+"""
 
 import os
 import re
@@ -7,7 +13,19 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from erp_bridge.env import env_bool, env_cache, env_choice, env_float, env_int, env_list, env_str
+from erp_bridge.env import (
+    DAY,
+    HOUR,
+    MINUTE,
+    env_bool,
+    env_cache,
+    env_choice,
+    env_duration,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local files of a running installation (test database, collected static files).
@@ -88,7 +106,7 @@ else:
             "NAME": SQLITE_PATH,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
-                "timeout": env_int("SQLITE_BUSY_TIMEOUT_S", 30, minimum=1),
+                "timeout": env_int("DJANGO_SQLITE_BUSY_TIMEOUT_S", 30, minimum=1, old="SQLITE_BUSY_TIMEOUT_S"),
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
             # Tests use a file, not memory: intake runs worker threads and concurrency tests run
@@ -118,10 +136,10 @@ if not {LANGUAGE_CODE.lower(), LANGUAGE_CODE.lower().split("-")[0]} & {code for 
         f"DJANGO_LANGUAGE_CODE must be one of {', '.join(code for code, _name in LANGUAGES)}; got {LANGUAGE_CODE!r}."
     )
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = env_str("TIME_ZONE", "America/Sao_Paulo")  # the store's zone, used for display
+TIME_ZONE = env_str("DJANGO_TIME_ZONE", "America/Sao_Paulo", old="TIME_ZONE")  # the store's zone, for display
 USE_I18N = True
 USE_TZ = True  # stored times are aware and UTC
-STORE_CURRENCY = env_str("STORE_CURRENCY", "BRL")
+STORE_CURRENCY = env_str("ERP_BRIDGE_STORE_CURRENCY", "BRL", old="STORE_CURRENCY")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
@@ -129,7 +147,7 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 # --- Security (production: DJANGO_DEBUG=0) -----------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_S", 0 if DEBUG else 31536000, minimum=0, old="DJANGO_HSTS_SECONDS")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", not DEBUG)
@@ -138,17 +156,25 @@ if env_bool("DJANGO_BEHIND_PROXY", False):
 
 # Admin login throttling: this many failures within the window lock the username (or the address)
 # for the length of the window.
-LOGIN_MAX_FAILURES_PER_USER = env_int("LOGIN_MAX_FAILURES_PER_USER", 5, minimum=1)
-LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1)
-LOGIN_THROTTLE_WINDOW_MINUTES = env_int("LOGIN_THROTTLE_WINDOW_MINUTES", 15, minimum=1)
+LOGIN_MAX_FAILURES_PER_USER = env_int(
+    "ERP_BRIDGE_LOGIN_MAX_FAILURES_PER_USER", 5, minimum=1, old="LOGIN_MAX_FAILURES_PER_USER"
+)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_int(
+    "ERP_BRIDGE_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1, old="LOGIN_MAX_FAILURES_PER_ADDRESS"
+)
+LOGIN_THROTTLE_WINDOW_MINUTES = env_duration(
+    "ERP_BRIDGE_LOGIN_THROTTLE_WINDOW_S", 15 * MINUTE, unit=MINUTE, old="LOGIN_THROTTLE_WINDOW_MINUTES"
+)
 
+LOG_LEVEL = env_str("ERP_BRIDGE_LOG_LEVEL", "INFO", old="LOG_LEVEL") or "INFO"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "integration": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        "integration": {"handlers": ["console"], "level": LOG_LEVEL},
+        "vtex_sandbox": {"handlers": ["console"], "level": LOG_LEVEL},
     },
 }
 
@@ -183,20 +209,21 @@ if VTEX_FEED_RETENTION_S > 1209600:
 VTEX_HOOK_SECRET = env_str("VTEX_HOOK_SECRET")
 VTEX_HOOK_SECRET_HEADER = env_str("VTEX_HOOK_SECRET_HEADER", "X-ERP-Bridge-Secret")
 VTEX_FETCH_PAYMENTS = env_bool("VTEX_FETCH_PAYMENTS", False)
-VTEX_PULL_EVERY_MINUTES = env_int("VTEX_PULL_EVERY_MINUTES", 2, minimum=1)
+# django-q2 schedules count whole minutes.
+VTEX_PULL_EVERY_MINUTES = env_duration("VTEX_PULL_EVERY_S", 2 * MINUTE, unit=MINUTE, old="VTEX_PULL_EVERY_MINUTES")
 # With VTEX_INTAKE=feed, a list sweep over orders created in the last hours catches what the feed
 # lost (VTEX-API.md §12.7: List orders lags, so it is only the safety net).
-VTEX_SWEEP_EVERY_MINUTES = env_int("VTEX_SWEEP_EVERY_MINUTES", 30, minimum=1)
-VTEX_SWEEP_WINDOW_HOURS = env_int("VTEX_SWEEP_WINDOW_HOURS", 48, minimum=1)
+VTEX_SWEEP_EVERY_MINUTES = env_duration("VTEX_SWEEP_EVERY_S", 30 * MINUTE, unit=MINUTE, old="VTEX_SWEEP_EVERY_MINUTES")
+VTEX_SWEEP_WINDOW_HOURS = env_duration("VTEX_SWEEP_WINDOW_S", 48 * HOUR, unit=HOUR, old="VTEX_SWEEP_WINDOW_HOURS")
 # The daily reconciliation reads back every open order changed in this many days.
-VTEX_RECONCILE_DAYS = env_int("VTEX_RECONCILE_DAYS", 30, minimum=1)
+VTEX_RECONCILE_DAYS = env_duration("VTEX_RECONCILE_WINDOW_S", 30 * DAY, unit=DAY, old="VTEX_RECONCILE_DAYS")
 # The order list's "Stuck" filter: ready and not acknowledged after this many minutes; an invoice
 # sent without a tracking number after this many days.
-STUCK_READY_MINUTES = env_int("STUCK_READY_MINUTES", 30, minimum=1)
-STUCK_NO_TRACKING_DAYS = env_int("STUCK_NO_TRACKING_DAYS", 3, minimum=1)
+STUCK_READY_MINUTES = env_duration("ERP_BRIDGE_STUCK_READY_S", 30 * MINUTE, unit=MINUTE, old="STUCK_READY_MINUTES")
+STUCK_NO_TRACKING_DAYS = env_duration("ERP_BRIDGE_STUCK_NO_TRACKING_S", 3 * DAY, unit=DAY, old="STUCK_NO_TRACKING_DAYS")
 VTEX_CONCURRENCY = env_int("VTEX_CONCURRENCY", 8, minimum=1)
 # VTEX call records (the admin timeline) older than this are deleted by a daily job.
-VTEX_CALL_RETENTION_DAYS = env_int("VTEX_CALL_RETENTION_DAYS", 30, minimum=1)
+VTEX_CALL_RETENTION_DAYS = env_duration("VTEX_CALL_RETENTION_S", 30 * DAY, unit=DAY, old="VTEX_CALL_RETENTION_DAYS")
 VTEX_START_HANDLING = env_choice("VTEX_START_HANDLING", "on_import", ("on_import", "on_erp_ack"))
 
 # --- Background work (django-q2, ORM broker: at-least-once, so every task is idempotent) ---------------
@@ -222,9 +249,11 @@ if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
 # (DJANGO_CACHE_URL): per process by default, so with several web processes each one counts on its
 # own unless the cache is shared (redis:// or db://).
 CACHES = {"default": env_cache("DJANGO_CACHE_URL")}
-API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/min") or "600/min"
+API_THROTTLE_RATE = env_str("ERP_BRIDGE_API_THROTTLE_RATE", "600/min", old="API_THROTTLE_RATE") or "600/min"
 if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API_THROTTLE_RATE):
-    raise ImproperlyConfigured(f"API_THROTTLE_RATE must look like 600/min or 20/s; got {API_THROTTLE_RATE!r}.")
+    raise ImproperlyConfigured(
+        f"ERP_BRIDGE_API_THROTTLE_RATE must look like 600/min or 20/s; got {API_THROTTLE_RATE!r}."
+    )
 # Largest request body Django (admin forms) and the API's JSON parser accept; larger ones get 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=1024)
 

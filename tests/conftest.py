@@ -139,7 +139,7 @@ def database_url_for_children() -> str:
 
 
 def start_sandbox(*, orders: int, **server_options):
-    from integration.sandbox import SandboxServer, SandboxStore
+    from vtex_sandbox import SandboxServer, SandboxStore
 
     store_options = {
         key: server_options.pop(key)

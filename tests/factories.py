@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from integration.models import Invoice, Order, OrderEvent, OrderItem, Payment, VtexCall
+from integration.models import Invoice, Order, OrderEvent, OrderItem, OutboxMessage, Payment, VtexCall
 from integration.services.invoicing import InvoiceInput, invoice_create, order_item_quantities
 
 _numbers = itertools.count(1_000_001)
@@ -23,7 +23,16 @@ def next_sequence() -> str:
     return str(next(_numbers))
 
 
-def make_order(**fields: Any) -> Order:
+def make_order(
+    *,
+    start_handling: str = "",
+    start_handling_error: str = "",
+    start_handling_attempts: int | None = None,
+    acknowledged_at: datetime | None = None,
+    **fields: Any,
+) -> Order:
+    """An order; `start_handling` ("pending", "sending", "done", "failed") gives it a start-handling
+    outbox row in that state (none by default: not written yet, or VTEX's status says it is done)."""
     sequence = fields.pop("sequence", None) or next_sequence()
     values: dict[str, Any] = {
         "order_id": f"{sequence}-01",
@@ -33,7 +42,6 @@ def make_order(**fields: Any) -> Order:
         "sales_channel": "1",
         "vtex_status": "ready-for-handling",
         "state": Order.State.RECEIVED,
-        "ack_state": Order.AckState.PENDING,
         "currency_code": "BRL",
         "total_cents": 14_490,
         "items_total_cents": 12_990,
@@ -56,7 +64,43 @@ def make_order(**fields: Any) -> Order:
         "last_synced_at": timezone.now(),
     }
     values.update(fields)
-    return Order.objects.create(**values)
+    order = Order.objects.create(**values)
+    if start_handling:
+        make_start_handling(
+            order,
+            state=start_handling,
+            error=start_handling_error,
+            attempts=start_handling_attempts,
+            sent_at=acknowledged_at,
+        )
+    return order
+
+
+_START_HANDLING_ROW_STATES = {
+    "pending": OutboxMessage.State.PENDING,
+    "sending": OutboxMessage.State.SENDING,
+    "done": OutboxMessage.State.SENT,
+    "failed": OutboxMessage.State.FAILED,
+}
+
+
+def make_start_handling(
+    order: Order, *, state: str, error: str = "", attempts: int | None = None, sent_at: datetime | None = None
+) -> OutboxMessage:
+    """The order's start-handling outbox row, as the outbox leaves it in that state."""
+    now = timezone.now()
+    row_state = _START_HANDLING_ROW_STATES[state]
+    return OutboxMessage.objects.create(
+        kind=OutboxMessage.Kind.START_HANDLING,
+        order=order,
+        payload={},
+        state=row_state,
+        attempts=attempts if attempts is not None else (0 if state == "pending" else 1),
+        next_attempt_at=now,
+        claimed_at=now if row_state == OutboxMessage.State.SENDING else None,
+        sent_at=(sent_at or now) if row_state == OutboxMessage.State.SENT else None,
+        last_error=error or ("VTEX answered 500" if row_state == OutboxMessage.State.FAILED else ""),
+    )
 
 
 def make_item(order: Order, **fields: Any) -> OrderItem:
@@ -88,8 +132,7 @@ def make_acknowledged_order(**fields: Any) -> Order:
     values: dict[str, Any] = {
         "vtex_status": "handling",
         "state": Order.State.HANDLING,
-        "ack_state": Order.AckState.DONE,
-        "acknowledged_at": timezone.now(),
+        "start_handling": "done",
         "total_cents": 17_490,
         "items_total_cents": 16_590,
         "discounts_total_cents": -600,

@@ -1,11 +1,33 @@
 """Building blocks shared by the admin pages."""
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from django.contrib import admin
+from django.urls import URLPattern, path
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+
+
+def admin_page(model_admin: admin.ModelAdmin, route: str, view: Callable, name: str) -> URLPattern:
+    """The URL of one of a ModelAdmin's own pages (integration.admin.views): `view(request,
+    *, model_admin, **url_kwargs)` behind admin_view (staff login, CSRF, no caching)."""
+    return path(route, model_admin.admin_site.admin_view(partial(view, model_admin=model_admin)), name=name)
+
+
+def sentence(text: str) -> str:
+    """The text ending with one full stop: a date such as "2:21 p.m." brings its own."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else f"{text}."
+
+
+def store_datetime(moment: datetime | None) -> str:
+    """A time as the admin shows it (DATETIME_FORMAT), in store time."""
+    if moment is None:
+        return "-"
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def day_and_hour(moment: datetime | None, *, title: str = "") -> str:

@@ -19,48 +19,18 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.admin.base import ReadOnlyAdmin
-from integration.admin.invoicing import RETRY_SENDS, can_retry_sends, order_url
+from integration.admin.filters import DriftStatusFilter
+from integration.admin.links import order_url
+from integration.admin.permissions import RETRY_SENDS, can_retry_sends
 from integration.infra.rate_budget import vtex_budget_paused_for
 from integration.infra.vtex_client import vtex_client
 from integration.models import Drift
-from integration.services.orders import error_message
+from integration.services.order_sync import error_message
 from integration.services.reconciliation import reconciliation_run
 from integration.vtex import VtexError
 
 #: Errors of single orders listed in the message after a run; the rest are counted.
 MAX_ERRORS_SHOWN = 5
-
-
-class DriftStatusFilter(admin.SimpleListFilter):
-    """Open drifts unless asked otherwise: they are the ones that need someone."""
-
-    title = _("status")
-    parameter_name = "status"
-    OPEN, RESOLVED, ALL = "open", "resolved", "all"
-
-    def lookups(self, request, model_admin):
-        return [(self.OPEN, _("Open")), (self.RESOLVED, _("Resolved")), (self.ALL, _("All"))]
-
-    def current(self) -> str:
-        value = self.value()
-        return value if value in (self.OPEN, self.RESOLVED, self.ALL) else self.OPEN
-
-    def choices(self, changelist):
-        # No "All" choice from Django: "no parameter" means open here, so "All" is an explicit value.
-        for value, title in self.lookup_choices:
-            yield {
-                "selected": self.current() == value,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-                "display": title,
-            }
-
-    def queryset(self, request, queryset):
-        current = self.current()
-        if current == self.OPEN:
-            return queryset.filter(resolved_at__isnull=True)
-        if current == self.RESOLVED:
-            return queryset.filter(resolved_at__isnull=False)
-        return queryset
 
 
 @admin.register(Drift)

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from django.contrib import admin
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integration.admin.base import ReadOnlyAdmin
+from integration.admin.filters import CallOutcomeFilter
 from integration.models import Lease, Order, OrderEvent, RateBudget, VtexCall
 
 
@@ -26,22 +27,6 @@ def _order_link(order_pk: int | None, order_id: str) -> str:
 
 def _pre(text: str) -> str:
     return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text) if text else "-"
-
-
-class CallOutcomeFilter(admin.SimpleListFilter):
-    title = _("outcome")
-    parameter_name = "outcome"
-
-    def lookups(self, request, model_admin):
-        return [("ok", _("Succeeded (2xx)")), ("failed", _("Failed"))]
-
-    def queryset(self, request, queryset):
-        ok = Q(status_code__gte=200, status_code__lt=300)
-        if self.value() == "ok":
-            return queryset.filter(ok)
-        if self.value() == "failed":
-            return queryset.exclude(ok)
-        return queryset
 
 
 @admin.register(VtexCall)

@@ -102,7 +102,7 @@ soon as it imports an order, and the ack only records the ERP's receipt.
 
 Amounts are whole numbers of cents (`12990` is R$ 129,90), as in VTEX. Times are ISO 8601; times you
 send must carry their offset (`2024-05-02T15:00:00-03:00` or `…Z`); answers use the store's time
-zone with its offset. Each user may make `API_THROTTLE_RATE` requests (default 600 a minute);
+zone with its offset. Each user may make `ERP_BRIDGE_API_THROTTLE_RATE` requests (default 600 a minute);
 request bodies are limited to 1 MB.
 """.strip()
 

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from integration.models import CancellationRequest, Invoice, Order, SendState
+from integration.selectors.start_handling import StartHandlingState, order_start_handling
 from integration.services.invoicing import ItemQuantities
 
 # ---- errors -------------------------------------------------------------------------------------------
@@ -40,18 +41,29 @@ class AckSerializer(serializers.Serializer):
     """Where the order's acknowledgement stands: by the ERP (to us) and by us (start-handling, to VTEX)."""
 
     state = serializers.ChoiceField(
-        source="ack_state",
-        choices=Order.AckState.choices,
+        choices=StartHandlingState.choices,
         help_text="Start-handling at VTEX: pending, sending, done (VTEX moved the order to handling), failed.",
     )
     acknowledged_at = serializers.DateTimeField(allow_null=True, help_text="When VTEX accepted start-handling.")
-    attempts = serializers.IntegerField(source="ack_attempts")
-    error = serializers.CharField(source="ack_error", help_text="VTEX's answer to the last failed attempt.")
+    attempts = serializers.IntegerField()
+    error = serializers.CharField(help_text="VTEX's answer to the last failed attempt.")
     erp_received_at = serializers.DateTimeField(
         allow_null=True,
         read_only=True,
         help_text="When the ERP first confirmed it stored the order (POST …/ack/); null until then.",
     )
+
+    def to_representation(self, order: Order) -> dict:
+        start_handling = order_start_handling(order)  # its outbox row (prefetched for lists)
+        return super().to_representation(
+            {
+                "state": start_handling.state,
+                "acknowledged_at": start_handling.acknowledged_at,
+                "attempts": start_handling.attempts,
+                "error": start_handling.error,
+                "erp_received_at": getattr(order, "erp_received_at", None),
+            }
+        )
 
 
 class OrderSummarySerializer(serializers.Serializer):

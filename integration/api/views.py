@@ -34,10 +34,11 @@ from integration.api.serializers import (
 )
 from integration.infra.vtex_client import vtex_client
 from integration.models import Invoice, InvoiceItem, Order, OrderEvent
+from integration.selectors.start_handling import start_handling_prefetch
 from integration.services.cancellation import cancellation_request_create
 from integration.services.errors import Conflict, NotAllowed, ServiceError
 from integration.services.invoicing import InvoiceInput, invoice_create, invoice_find_same, order_item_quantities
-from integration.services.orders import order_acknowledge, order_record_erp_receipt
+from integration.services.orders import order_record_erp_receipt, order_start_handling_now
 from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
 
 #: JSON numbers above this lose precision in JavaScript clients; no amount in cents gets near it.
@@ -142,7 +143,9 @@ def _orders() -> QuerySet[Order]:
     receipts = OrderEvent.objects.filter(order=OuterRef("pk"), kind=OrderEvent.Kind.ERP_RECEIVED).order_by(
         "created_at", "id"
     )
-    return Order.objects.annotate(erp_received_at=Subquery(receipts.values("created_at")[:1]))
+    return Order.objects.annotate(erp_received_at=Subquery(receipts.values("created_at")[:1])).prefetch_related(
+        start_handling_prefetch()
+    )
 
 
 def get_order(order_id: str, queryset: QuerySet[Order] | None = None) -> Order:
@@ -264,12 +267,11 @@ class OrderAckApi(ApiView):
                 "(VTEX_START_HANDLING=on_import)."
             )
         else:
-            result = order_acknowledge(client=vtex_client(), order=order, actor=request.user)
-            order = get_order(order_id)
+            result = order_start_handling_now(client=vtex_client(), order=order, actor=request.user)
+            if result.reason in ("incomplete", "not_ready"):
+                raise NotAllowed(result.text())
             if result.reason == "vtex":
-                raise VtexUnavailable(
-                    gettext("VTEX did not confirm start-handling: %(detail)s") % {"detail": result.text()}
-                )
+                raise VtexUnavailable(result.text())
             if result.reason == "busy":  # the intake or an admin action is sending it right now
                 raise Conflict(gettext("%(detail)s Try again in a minute.") % {"detail": result.text()})
             # The service's message (stored in English) is shown in the client's language.
@@ -422,13 +424,8 @@ class InvoiceTrackingApi(ApiView):
         invoice = get_invoice(get_order(order_id), number)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        stored = (invoice.tracking_number, invoice.tracking_url, invoice.courier, invoice.dispatched_at)
-        given = (data["tracking_number"], data["tracking_url"], data["courier"], data["dispatched_at"])
-        # A delivered invoice takes no more tracking (the service refuses), but a replay of what it
-        # already has is still a success. Belongs in the service (see the API's report to the lead).
-        if not (invoice.is_delivered and given == stored):
-            invoice_set_tracking(invoice=invoice, actor=request.user, via="api", **data)
+        # A replay (the same tracking again) is a success that changes nothing: the service says so.
+        invoice_set_tracking(invoice=invoice, actor=request.user, via="api", **serializer.validated_data)
         return Response(invoice_data(invoice))
 
 
@@ -469,28 +466,16 @@ class InvoiceTrackingEventsApi(ApiView):
             TrackingEventInput(occurred_at=e["date"], description=e["description"], city=e["city"], state=e["state"])
             for e in data["events"]
         ]
-        if not self._replay_of_delivered(invoice, events, data):
-            tracking_events_add(
-                invoice=invoice,
-                events=events,
-                delivered_at=(data["delivered_at"] or timezone.now()) if data["delivered"] else None,
-                actor=request.user,
-                via="api",
-            )
+        # A replay (what the invoice has already, delivered or not) is a success: the service adds nothing.
+        tracking_events_add(
+            invoice=invoice,
+            events=events,
+            delivered=data["delivered"],
+            delivered_at=data["delivered_at"],
+            actor=request.user,
+            via="api",
+        )
         return Response(invoice_data(invoice))
-
-    @staticmethod
-    def _replay_of_delivered(invoice: Invoice, events: list[TrackingEventInput], data: dict[str, Any]) -> bool:
-        """A delivered invoice takes nothing more, but a replay of what it has is still a success.
-
-        Belongs in tracking_events_add (see the API's report to the lead).
-        """
-        if not invoice.is_delivered:
-            return False
-        if data["delivered_at"] is not None and data["delivered_at"] != invoice.delivered_at:
-            return False
-        stored = {(e.occurred_at, e.description, e.city, e.state) for e in invoice.tracking_events.all()}
-        return all(event.key() in stored for event in events)
 
 
 # ---- cancellation ------------------------------------------------------------------------------------------------

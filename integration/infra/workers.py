@@ -1,108 +1,47 @@
-"""A small pool of threads for VTEX calls, owned by one thread that alone writes to the database.
+"""Threads for VTEX calls: a plain ThreadPoolExecutor whose threads stay off the database writer.
 
-Worker threads only talk to VTEX (their call records are buffered, see services.vtex); the owner
-submits jobs and stores results as they complete. This keeps SQLite's single writer free and the
-number of database connections small. Each worker closes its connections when the pool ends.
+The thread that owns the pool stores results; the worker threads only speak to VTEX. Their call
+records are buffered (infra.vtex_client.call_log) and written by the owner, so SQLite's single
+writer stays free. The shared rate budget reads and writes its row from the worker threads, so
+each thread has a database connection: they are closed when the pool ends.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from django.db import connections
 
 from integration.infra.vtex_client import buffer_calls_in_this_thread
 
-_STOP = object()
+
+@contextmanager
+def vtex_threads(size: int) -> Iterator[ThreadPoolExecutor]:
+    """An executor of `size` threads for VTEX calls (no database work of their own)."""
+    size = max(1, size)
+    executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="vtex", initializer=buffer_calls_in_this_thread)
+    try:
+        yield executor
+    finally:
+        _close_connections(executor, size)
+        executor.shutdown(wait=True)
 
 
-@dataclass
-class Done:
-    job: Any
-    result: Any = None
-    error: BaseException | None = None
+def _close_connections(executor: ThreadPoolExecutor, size: int) -> None:
+    """Each thread closes its own connections (Django's are per thread): one job per thread, held
+    at a barrier until every thread has one, so no thread takes two. Threads the executor never
+    started have none; the barrier counts only the started ones."""
+    started = len(executor._threads)  # noqa: SLF001 - the executor starts threads lazily
+    if not started:
+        return
+    barrier = threading.Barrier(started)
 
+    def close() -> None:
+        barrier.wait()
+        connections.close_all()
 
-class WorkerPool:
-    def __init__(
-        self, work: Callable[[Any], Any], *, size: int, window: int | None = None, inline: bool = False
-    ) -> None:
-        self.work = work
-        self.size = max(1, size)
-        # inline: no threads, each job runs in submit() (the owner's thread), same interface.
-        self.inline = inline
-        # Jobs submitted and not yet taken back. Twice the threads keeps every thread busy while
-        # the owner stores results; more lets results pile up, so the owner stores bigger batches.
-        self.window = max(self.size, window or self.size * 2)
-        self.in_flight = 0
-        self._jobs: queue.Queue[Any] = queue.Queue()
-        self._done: queue.Queue[Done] = queue.Queue()
-        self._threads = [
-            threading.Thread(target=self._run, name=f"vtex-worker-{n}", daemon=True)
-            for n in range(0 if inline else self.size)
-        ]
-
-    def __enter__(self) -> WorkerPool:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for _ in self._threads:
-            self._jobs.put(_STOP)
-        for thread in self._threads:
-            thread.join()
-
-    def _run(self) -> None:
-        buffer_calls_in_this_thread()
-        try:
-            while (job := self._jobs.get()) is not _STOP:
-                self._do(job)
-        finally:
-            connections.close_all()
-
-    def _do(self, job: Any) -> None:
-        try:
-            self._done.put(Done(job, result=self.work(job)))
-        except BaseException as exc:  # handed to the owner, who decides
-            self._done.put(Done(job, error=exc))
-
-    def submit(self, job: Any) -> None:
-        self.in_flight += 1
-        if self.inline:
-            self._do(job)
-        else:
-            self._jobs.put(job)
-
-    @property
-    def full(self) -> bool:
-        return self.in_flight >= self.window
-
-    def next_done(self) -> Done:
-        done = self._done.get()
-        self.in_flight -= 1
-        return done
-
-    def next_batch(self, *, gather: int = 1, within_s: float = 0.0) -> list[Done]:
-        """The next result (waiting for it) and every other one already finished: the owner then
-        stores a batch in a few statements instead of one order at a time.
-
-        With `gather`, wait up to `within_s` more for that many results (never more than are in
-        flight): the owner's statements cost about the same for one order as for twenty, and
-        the workers stay busy meanwhile as long as the window holds more jobs than threads."""
-        gather = min(gather, self.in_flight)
-        batch = [self.next_done()]
-        deadline = time.monotonic() + within_s
-        while True:
-            try:
-                left_s = deadline - time.monotonic() if len(batch) < gather else 0.0
-                done = self._done.get(timeout=left_s) if left_s > 0 else self._done.get_nowait()
-            except queue.Empty:
-                return batch
-            self.in_flight -= 1
-            batch.append(done)
+    for future in [executor.submit(close) for _ in range(started)]:
+        future.result()

@@ -18,14 +18,6 @@ class Order(models.Model):
         CANCELLATION_REQUESTED = "cancellation_requested", _("Cancellation requested")
         CANCELED = "canceled", _("Canceled")
 
-    class AckState(models.TextChoices):
-        """Progress of start-handling, the acknowledgement VTEX gets once the order is stored here."""
-
-        PENDING = "pending", _("Not sent yet")
-        SENDING = "sending", _("Sending")
-        DONE = "done", _("Acknowledged")
-        FAILED = "failed", _("Failed (retried on the next run)")
-
     order_id = models.CharField(_("VTEX order id"), max_length=64, unique=True)
     sequence = models.CharField(_("sequence"), max_length=32, blank=True, db_index=True)
     order_group = models.CharField(_("order group"), max_length=64, blank=True)
@@ -35,17 +27,6 @@ class Order(models.Model):
 
     vtex_status = models.CharField(_("VTEX status"), max_length=64, db_index=True)
     state = models.CharField(_("state"), max_length=32, choices=State.choices, default=State.RECEIVED, db_index=True)
-    ack_state = models.CharField(
-        _("start-handling"), max_length=16, choices=AckState.choices, default=AckState.PENDING, db_index=True
-    )
-    ack_attempts = models.PositiveIntegerField(_("start-handling attempts"), default=0)
-    ack_claimed_at = models.DateTimeField(_("ack claimed at"), null=True, blank=True)
-    #: Written by the claim's UPDATE: a batch claim reads back its own rows by it (two
-    #: processes can claim at the same microsecond, never with the same token).
-    ack_claim_token = models.CharField(_("ack claim token"), max_length=32, blank=True, editable=False)
-    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
-    ack_error = models.TextField(_("start-handling error"), blank=True)
-
     # Set when the last intake of this order failed (VTEX error, malformed answer); cleared by
     # the next successful one. A failed first import leaves a row built from the list summary
     # (is_complete=False) so staff can see it and the next run retries it.
@@ -104,7 +85,6 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         ordering = ["-created_at_vtex", "-id"]
         indexes = [
-            models.Index(fields=["ack_state", "state"], name="order_ack_state_idx"),
             # The "Intake failed" count and filter: a handful of rows, found without reading every order.
             models.Index(
                 fields=["intake_failed_at"], condition=~models.Q(intake_error=""), name="order_intake_failed_idx"
@@ -113,10 +93,6 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.order_id
-
-    @property
-    def needs_acknowledgement(self) -> bool:
-        return self.ack_state != self.AckState.DONE and self.is_complete
 
 
 class OrderItem(models.Model):

@@ -9,11 +9,13 @@ from django.utils.translation import gettext_lazy as _
 class OutboxMessage(models.Model):
     """One call to VTEX that a local change needs, written in the same transaction as the change.
 
-    A task sends it after commit; retries and the read-back before a re-send live in
+    Every write to VTEX goes through here, start-handling included. A task (or the intake cycle,
+    for start-handling) sends it after commit; retries and the read-back before a re-send live in
     integration.services.outbox.
     """
 
     class Kind(models.TextChoices):
+        START_HANDLING = "start_handling", _("Start-handling")
         INVOICE = "invoice", _("Invoice")
         TRACKING = "tracking", _("Tracking number")
         TRACKING_EVENTS = "tracking_events", _("Tracking events")
@@ -57,8 +59,16 @@ class OutboxMessage(models.Model):
     #: The last attempt got no answer (timeout, dropped connection, 5xx): read the order back
     #: from VTEX before sending again.
     outcome_unknown = models.BooleanField(_("outcome unknown"), default=False)
+    # The last failed attempt, as data (the admin and the API show it; nothing parses it back).
     last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
+    last_error_code = models.CharField(
+        _("last error code"), max_length=64, blank=True, help_text=_("VTEX's error code, e.g. OMS003.")
+    )
+    last_error = models.TextField(_("last error"), blank=True, help_text=_("VTEX's answer, or why the send stopped."))
+    last_request = models.CharField(_("last request"), max_length=600, blank=True, help_text=_("Method and path."))
+    gave_up = models.BooleanField(
+        _("gave up"), default=False, help_text=_("Stopped after too many failed attempts (the cause may pass).")
+    )
     vtex_receipt = models.CharField(_("VTEX receipt"), max_length=100, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_by = models.ForeignKey(
@@ -76,7 +86,12 @@ class OutboxMessage(models.Model):
         verbose_name_plural = _("outbox messages")
         ordering = ["id"]
         permissions = [("retry_sends", "Can retry failed sends to VTEX")]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outbox_due_idx")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="outbox_due_idx"),
+            models.Index(fields=["order", "kind"], name="outbox_order_kind_idx"),
+            # The dashboard's start-handlings per hour.
+            models.Index(fields=["kind", "sent_at"], name="outbox_kind_sent_idx"),
+        ]
 
     def __str__(self) -> str:
         return gettext("%(kind)s for %(order)s (%(state)s)") % {

@@ -8,36 +8,24 @@ from django.utils.translation import gettext as _
 from integration.models import CancellationRequest, Order, OrderEvent, OutboxMessage
 from integration.services.errors import FieldErrors, NotAllowed
 from integration.services.events import order_event_record
-from integration.services.orders import CANCELED_STATUSES, order_recompute_state
+from integration.services.order_state import order_recompute_state
 from integration.services.outbox import outbox_enqueue
 from integration.vtex.payloads import cancel_payload
+from integration.vtex.statuses import CANCELED, CANCELLABLE
 
-#: VTEX cancels an order only before invoicing starts, and not in its automatic statuses
-#: (order-created, cancel, invoice, start-handling) (VTEX-API.md §7, §10).
-CANCELLABLE_STATUSES = frozenset(
-    {
-        "payment-pending",
-        "payment-approved",
-        "window-to-cancel",
-        "ready-for-handling",
-        "handling",
-        "waiting-for-seller-decision",
-        "waiting-ffmt-authorization",
-    }
-)
 REASON_MIN_LENGTH = 5
 REASON_MAX_LENGTH = 500
 
 
 def order_cancellation_blocker(order: Order) -> str:
     """Why the order cannot be canceled now, or "" when it can (shown instead of the button)."""
-    if order.vtex_status in CANCELED_STATUSES:
+    if order.vtex_status in CANCELED:
         return _("The order is canceled already.")
     if order.cancellation_requests.filter(state__in=CancellationRequest.OPEN_STATES).exists():
         return _("A cancellation was requested already; VTEX's confirmation is awaited.")
     if order.invoices.exists():
         return _("The order has an invoice; VTEX cancels only orders without any invoice (issue a return instead).")
-    if order.vtex_status not in CANCELLABLE_STATUSES:
+    if order.vtex_status not in CANCELLABLE:
         if not order.vtex_status:
             return _("VTEX does not cancel orders in an unknown status.")
         return _("VTEX does not cancel orders in status %(status)s.") % {"status": order.vtex_status}
@@ -94,11 +82,3 @@ def cancellation_request_create(*, order: Order, reason: str, actor=None, via: s
         order_recompute_state(order)
     return request
 
-
-def cancellation_confirm_from_vtex(*, order: Order) -> int:
-    """VTEX shows the order canceled: the open requests are confirmed."""
-    from django.utils import timezone
-
-    return order.cancellation_requests.filter(
-        state__in=[*CancellationRequest.OPEN_STATES, CancellationRequest.State.FAILED]
-    ).update(state=CancellationRequest.State.CONFIRMED, confirmed_at=timezone.now())

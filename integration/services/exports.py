@@ -45,6 +45,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import Invoice, InvoiceItem, Order, OrderItem, SendState
+from integration.selectors.start_handling import StartHandlingState, order_start_handling, start_handling_prefetch
 
 logger = logging.getLogger(__name__)
 
@@ -246,7 +247,7 @@ def _orders_with_invoices(queryset: QuerySet[Order]) -> Iterator[_OrderRow]:
             "created_at_vtex",
             "state",
             "vtex_status",
-            "ack_state",
+            "is_complete",
             "customer_name",
             "customer_document",
             "city",
@@ -254,6 +255,7 @@ def _orders_with_invoices(queryset: QuerySet[Order]) -> Iterator[_OrderRow]:
             "currency_code",
             "total_cents",
         )
+        .prefetch_related(start_handling_prefetch())
         .order_by("-pk")
         .iterator(chunk_size=ITERATOR_CHUNK_SIZE)
     )
@@ -283,7 +285,7 @@ def _orders_with_invoices(queryset: QuerySet[Order]) -> Iterator[_OrderRow]:
 
 def _order_columns(fmt: CsvFormat, zone: tzinfo) -> list[_Column]:
     states = _labels(Order.State)
-    ack_states = _labels(Order.AckState)
+    start_handling_states = _labels(StartHandlingState)
     return [
         _Column(_("VTEX order id"), lambda r: csv_text(r.order.order_id)),
         _Column(_("Sequence"), lambda r: csv_text(r.order.sequence)),
@@ -292,7 +294,10 @@ def _order_columns(fmt: CsvFormat, zone: tzinfo) -> list[_Column]:
         ),
         _Column(_("Status"), lambda r: csv_text(states.get(r.order.state, r.order.state))),
         _Column(_("VTEX status"), lambda r: csv_text(r.order.vtex_status)),
-        _Column(_("Start-handling"), lambda r: csv_text(ack_states.get(r.order.ack_state, r.order.ack_state))),
+        _Column(
+            _("Start-handling"),
+            lambda r: csv_text(start_handling_states[order_start_handling(r.order).state]),
+        ),
         _Column(_("Customer"), lambda r: csv_text(r.order.customer_name)),
         _Column(_("CPF/CNPJ"), lambda r: csv_text(document_text(r.order.customer_document))),
         _Column(_("City"), lambda r: csv_text(r.order.city)),

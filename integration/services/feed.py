@@ -15,15 +15,14 @@ from django.utils import timezone
 
 from integration.models import FeedState
 from integration.vtex import VtexClient, VtexNotFound
+from integration.vtex.statuses import FEED_FILTER
 
-#: ready-for-handling brings new orders; the others keep known orders in step with VTEX.
-FEED_STATUSES = ("ready-for-handling", "cancellation-requested", "cancel", "canceled", "invoiced")
 FEED_MAX_LOT = 10
 
 
 def feed_config_wanted() -> dict[str, Any]:
     return {
-        "filter": {"type": "FromWorkflow", "status": list(FEED_STATUSES)},
+        "filter": {"type": "FromWorkflow", "status": [str(status) for status in FEED_FILTER]},
         "queue": {
             "visibilityTimeoutInSeconds": settings.VTEX_FEED_VISIBILITY_TIMEOUT_S,
             "MessageRetentionPeriodInSeconds": settings.VTEX_FEED_RETENTION_S,
@@ -39,7 +38,7 @@ def _matches(current: dict[str, Any]) -> bool:
     retention = queue.get("messageRetentionPeriodInSeconds", queue.get("MessageRetentionPeriodInSeconds"))
     return (
         current_filter.get("type") == "FromWorkflow"
-        and set(current_filter.get("status") or []) == set(FEED_STATUSES)
+        and set(current_filter.get("status") or []) == set(FEED_FILTER)
         and queue.get("visibilityTimeoutInSeconds") == wanted["queue"]["visibilityTimeoutInSeconds"]
         and retention == wanted["queue"]["MessageRetentionPeriodInSeconds"]
     )

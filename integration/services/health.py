@@ -38,8 +38,13 @@ from integration.models import (
     SendState,
     VtexCall,
 )
-from integration.services.orders import CANCELED_STATUSES, READY_FOR_HANDLING
+from integration.selectors.start_handling import (
+    start_handling_done_q,
+    start_handling_failed_q,
+    start_handling_not_written_q,
+)
 from integration.services.reconciliation import CANCELLATION_CONFIRM_WITHIN
+from integration.vtex.statuses import CANCELED, VtexStatus
 
 DEFAULT_STUCK_READY_MINUTES = 30
 DEFAULT_STUCK_NO_TRACKING_DAYS = 3
@@ -65,11 +70,11 @@ def waits_for_erp_ack() -> bool:
 
 def _ready_not_acknowledged(now: datetime) -> Q:
     older = now - timedelta(minutes=stuck_ready_minutes())
-    return Q(vtex_status=READY_FOR_HANDLING, imported_at__lt=older) & ~Q(ack_state=Order.AckState.DONE)
+    return Q(vtex_status=VtexStatus.READY_FOR_HANDLING, imported_at__lt=older) & ~start_handling_done_q()
 
 
 def _ack_failed(now: datetime) -> Q:
-    return Q(ack_state=Order.AckState.FAILED)
+    return start_handling_failed_q()
 
 
 # Conditions on related rows are written `pk IN (their order ids)`, not EXISTS per order: the
@@ -107,7 +112,7 @@ def _intake_failed(now: datetime) -> Q:
 def _waiting_for_erp(now: datetime) -> Q:
     if not waits_for_erp_ack():
         return Q(pk__in=[])  # nothing waits for the ERP when VTEX is told on import
-    return Q(ack_state=Order.AckState.PENDING, vtex_status=READY_FOR_HANDLING)
+    return Q(vtex_status=VtexStatus.READY_FOR_HANDLING) & start_handling_not_written_q()
 
 
 @dataclass(frozen=True)
@@ -203,7 +208,7 @@ class _Count(Subquery):
 
 def stuck_counts(*, now: datetime | None = None) -> list[StuckCount]:
     """Every kind's count in one query: one scalar subquery per kind, each using its own index
-    (ack_state, vtex_status, the invoices' send_state...). Not one aggregate with a conditional
+    (the start-handling rows, vtex_status, the invoices' send_state...). Not one aggregate with a conditional
     count per kind, which would evaluate every condition for every order."""
     now = now or timezone.now()
     kinds = stuck_kinds()
@@ -505,11 +510,14 @@ def orders_activity(*, now: datetime | None = None, hours: int = ACTIVITY_HOURS)
     # confirms the CancellationRequest from it), so the events alone count every cancellation
     # once; "cancel" followed by "canceled" is one cancellation, not two.
     cancellations = OrderEvent.objects.filter(
-        kind=OrderEvent.Kind.STATUS_CHANGED, data__to__in=list(CANCELED_STATUSES)
-    ).exclude(data__from__in=list(CANCELED_STATUSES))
+        kind=OrderEvent.Kind.STATUS_CHANGED, data__to__in=list(CANCELED)
+    ).exclude(data__from__in=list(CANCELED))
+    start_handlings_sent = OutboxMessage.objects.filter(
+        kind=OutboxMessage.Kind.START_HANDLING, state=OutboxMessage.State.SENT
+    )
     sources = [
         ("received", gettext("Received"), Order.objects.all(), "imported_at"),
-        ("acknowledged", gettext("Acknowledged"), Order.objects.all(), "acknowledged_at"),
+        ("acknowledged", gettext("Acknowledged"), start_handlings_sent, "sent_at"),
         ("invoiced", gettext("Invoiced"), Invoice.objects.filter(kind=Invoice.Kind.OUTPUT), "created_at"),
         ("canceled", gettext("Canceled"), cancellations, "created_at"),
     ]

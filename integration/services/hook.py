@@ -15,8 +15,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django_q.tasks import async_task
 
 from integration.models import HookNotification
+from integration.vtex.statuses import FEED_FILTER
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +74,6 @@ def hook_receive(*, raw_body: bytes, headers: dict[str, str]) -> HookAnswer:
 
 
 def _queue_processing() -> None:
-    from django_q.tasks import async_task
-
     try:
         async_task("integration.tasks.process_hook_notifications", group="hook")
     except Exception:  # every intake cycle also takes pending notifications
@@ -90,9 +90,7 @@ def hook_pending_order_ids(limit: int = 500) -> list[str]:
 
 
 def hook_config_payload(*, url: str) -> dict[str, Any]:
-    from integration.services.feed import FEED_STATUSES
-
     return {
-        "filter": {"type": "FromWorkflow", "status": list(FEED_STATUSES)},
+        "filter": {"type": "FromWorkflow", "status": [str(status) for status in FEED_FILTER]},
         "hook": {"url": url, "headers": {settings.VTEX_HOOK_SECRET_HEADER: settings.VTEX_HOOK_SECRET}},
     }

@@ -1,25 +1,23 @@
-"""Order intake: from VTEX's ready-for-handling orders to stored, acknowledged orders.
+"""Order intake: from VTEX's ready-for-handling orders to stored orders, and start-handling sent.
 
 One cycle (DESIGN.md "The flow"):
 1. take the `intake` lease, so that two cycles (two clusters, the schedule and the command)
    never work at once;
-2. acknowledge orders stored earlier but not acknowledged (a crash or timeout last time);
-3. list ready-for-handling orders, every page; skip the ones already stored and acknowledged
-   (List orders lags about 4 minutes behind, VTEX-API.md §1);
-4. read each new order (and its payment transaction when VTEX_FETCH_PAYMENTS is on) in worker
-   threads, store the orders read so far in one transaction (a batch), and only then send
-   start-handling; its answers are recorded in lots (ACK_RECORD_BATCH, and whenever the pool
-   has nothing left to do).
+2. send the start-handlings still due (a crash, a timeout, VTEX down last time);
+3. take the orders the source names, one lot at a time (a list page, a feed lot, the pending hook
+   notifications): read each new order (and its payment transaction when VTEX_FETCH_PAYMENTS is
+   on) in worker threads, store the lot in one batch (order_sync), write a start-handling outbox
+   row for each order in ready-for-handling, and send those through the outbox's sender. The next
+   lot is read while this one is stored, so the threads are busy meanwhile.
 
 Worker threads only speak to VTEX; this module's thread does every database write.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -30,43 +28,36 @@ from django.utils import timezone
 from integration.infra.crashpoints import crash_point
 from integration.infra.leases import lease, lease_holder
 from integration.infra.vtex_client import call_log, vtex_client
-from integration.infra.workers import WorkerPool
-from integration.models import HookNotification, Order
+from integration.infra.workers import vtex_threads
+from integration.models import HookNotification, Order, OutboxMessage
 from integration.services.feed import feed_config_ensure, feed_read
 from integration.services.hook import hook_pending_order_ids
-from integration.services.orders import (
-    READY_FOR_HANDLING,
-    AckResult,
-    order_claim_acknowledgement,
-    order_record_acknowledgement,
+from integration.services.order_sync import (
+    FetchedOrder,
     order_record_intake_failure,
-    orders_awaiting_acknowledgement,
-    orders_claim_acknowledgement,
-    orders_record_acknowledgements,
     orders_store_from_vtex,
-    vtex_send_start_handling,
+    vtex_fetch_order,
+)
+from integration.services.outbox import (
+    WINDOW_PER_THREAD,
+    OutboxSender,
+    SendOutcome,
+    orders_awaiting_start_handling,
+    outbox_claim_many,
+    outbox_due,
+    outbox_enqueue_start_handling,
 )
 from integration.vtex import VtexClient, VtexConfigurationError, VtexError
-from integration.vtex.mapping import OrderData, VtexDataError, order_data_from_vtex
-
-logger = logging.getLogger(__name__)
+from integration.vtex.mapping import VtexDataError
+from integration.vtex.statuses import VtexStatus
 
 INTAKE_SOURCES = ("list", "feed", "hook", "sweep")
 #: A busy feed is read in lots of 10; this bounds one cycle (the next one goes on).
-FEED_MAX_BATCHES_PER_CYCLE = 1000
+FEED_MAX_LOTS_PER_CYCLE = 1000
 INTAKE_LEASE = "intake"
 INTAKE_LEASE_TTL = timedelta(minutes=5)
-#: Fetches and acknowledgements in flight per worker thread (see _Cycle.run).
-INTAKE_WINDOW_PER_THREAD = 8
-#: The owner waits up to this long for one result per worker before storing a batch (see _next_batch).
-INTAKE_GATHER_WITHIN_S = 0.02
-#: Start-handling answers are recorded once this many wait (and whenever the pool has nothing
-#: left to do): recording six costs the owner nearly as much as recording sixty.
-ACK_RECORD_BATCH = 64
 #: Renew the lease this often; far below its TTL so a slow page never loses it.
 LEASE_RENEW_EVERY_S = 30.0
-#: Write the buffered VTEX call records after about this many calls.
-CALL_LOG_FLUSH_EVERY = 2000
 
 
 @dataclass
@@ -98,266 +89,165 @@ Progress = Callable[[IntakeResult], None]
 
 
 @dataclass
-class FetchedOrder:
-    raw: dict[str, Any]
-    data: OrderData
-    payment_status: dict[str, dict[str, str]]
+class _Lot:
+    """Orders being read from VTEX, stored together once read."""
 
-
-def vtex_fetch_order(*, client: VtexClient, order_id: str, fetch_payments: bool) -> FetchedOrder:
-    """Read one order (and its transaction's payments) from VTEX and map it. No database access."""
-    raw = client.get_order(order_id)
-    data = order_data_from_vtex(raw)
-    if data.order_id != order_id:
-        raise VtexDataError("orderId", f"VTEX answered with order {data.order_id!r} for {order_id!r}")
-    payment_status: dict[str, dict[str, str]] = {}
-    if fetch_payments:
-        for transaction_id in sorted({p["transaction_id"] for p in data.payments if p["transaction_id"]}):
-            transaction = client.get_transaction(transaction_id, order_id=order_id)
-            transaction_status = str(transaction.get("status") or "")[:32]
-            for payment in client.get_transaction_payments(transaction_id, order_id=order_id):
-                if isinstance(payment, dict) and payment.get("id"):
-                    payment_status[str(payment["id"])] = {
-                        "status": str(payment.get("status") or "")[:32],
-                        "transaction_status": transaction_status,
-                    }
-    return FetchedOrder(raw=raw, data=data, payment_status=payment_status)
+    fetches: list[tuple[str, Future[FetchedOrder]]] = field(default_factory=list)
+    #: Called once the lot is stored (the feed commits its events, the hook marks its notifications).
+    then: Callable[[], None] | None = None
 
 
 class _Cycle:
-    """The state of one intake cycle: the pool, the counters and the lease to keep alive."""
+    """One intake cycle: the threads, the counters and the lease to keep alive."""
 
-    def __init__(self, *, client: VtexClient, held_lease, progress: Progress | None, acknowledge: bool) -> None:
+    def __init__(self, *, client: VtexClient, executor, held_lease, progress: Progress | None, size: int) -> None:
         self.client = client
+        self.executor = executor
         self.lease = held_lease
         self.progress = progress
-        self.acknowledge = acknowledge
+        self.start_handling = settings.VTEX_START_HANDLING == "on_import"
         self.fetch_payments = settings.VTEX_FETCH_PAYMENTS
+        self.sender = OutboxSender(client=client, executor=executor, window=size * WINDOW_PER_THREAD)
         self.result = IntakeResult()
         self.summaries: dict[str, dict[str, Any]] = {}
         self.failed_ids: set[str] = set()
-        self._waiting: deque[tuple[str, str]] = deque()  # jobs not yet handed to the pool
-        self._unrecorded_acks: list[AckResult] = []  # answered by VTEX, not yet written
-        self._unlogged_calls = 0
         self._last_renewal = time.monotonic()
 
-    # Jobs run in worker threads: ("fetch", order_id) or ("ack", order_id).
-    def work(self, job: tuple[str, str]) -> Any:
-        kind, order_id = job
-        if kind == "fetch":
-            return vtex_fetch_order(client=self.client, order_id=order_id, fetch_payments=self.fetch_payments)
-        return vtex_send_start_handling(client=self.client, order_id=order_id)
-
-    def run(self, source: Callable[[], None], source_name: str) -> IntakeResult:
-        # A wide window: results wait a little while the owner stores the previous batch, and the
-        # batches get bigger (fewer statements an order), which is what bounds intake on a slow core.
-        concurrency = settings.VTEX_CONCURRENCY
-        with WorkerPool(self.work, size=concurrency, window=concurrency * INTAKE_WINDOW_PER_THREAD) as pool:
-            self.pool = pool
-            if self.acknowledge:
-                for order_id in list(orders_awaiting_acknowledgement().values_list("order_id", flat=True)):
-                    self._submit_ack(order_id)
-            try:
-                self._take(source, source_name)
-            finally:
-                self._record_acks_despite_error()
-        call_log.flush()
+    def run(self, lots: Iterator[_Lot], source_name: str) -> IntakeResult:
+        try:
+            if self.start_handling:
+                self._send_due_start_handlings()
+            self._take(lots, source_name)
+        finally:
+            # Answers VTEX already gave are written even when an error ends the cycle early.
+            self._count(self.sender.drain())
+            call_log.flush()
         self._report()
         return self.result
 
-    def _take(self, source: Callable[[], None], source_name: str) -> None:
-        """Everything the source names, then every job it started finished and recorded."""
+    def _take(self, lots: Iterator[_Lot], source_name: str) -> None:
+        """Each lot is stored while the next one is read: two lots in the threads at most."""
+        previous: _Lot | None = None
         try:
-            source()
+            for lot in lots:
+                if previous is not None:
+                    self._store(previous)
+                previous = lot
         except VtexConfigurationError:
             raise  # nothing can work: say so instead of counting a failed order
         except VtexError as exc:  # the source itself failed: finish what was started, then report
             self._fail(f"({source_name})", exc)
-        self._drain()
+        if previous is not None:
+            self._store(previous)
 
-    # ---- sources --------------------------------------------------------------------------------
+    # ---- sources: each yields lots ---------------------------------------------------------------
 
-    def take_list_pages(self, pages: Iterable[list[dict[str, Any]]]) -> None:
+    def lot_of(self, order_ids: Iterable[str], *, then: Callable[[], None] | None = None) -> _Lot:
+        """Start reading the orders not taken yet in this cycle."""
+        return self._lot({order_id: {"orderId": order_id} for order_id in order_ids}, then=then)
+
+    def _lot(self, summaries: dict[str, dict[str, Any]], *, then: Callable[[], None] | None = None) -> _Lot:
+        lot = _Lot(then=then)
+        for order_id, summary in summaries.items():
+            if order_id and order_id not in self.summaries:
+                # A failed first import keeps the summary's fields (the list's have the customer).
+                self.summaries[order_id] = summary
+                lot.fetches.append((order_id, self.executor.submit(self._fetch, order_id)))
+        return lot
+
+    def _fetch(self, order_id: str) -> FetchedOrder:
+        return vtex_fetch_order(client=self.client, order_id=order_id, fetch_payments=self.fetch_payments)
+
+    def list_lots(self, pages: Iterable[list[dict[str, Any]]]) -> Iterator[_Lot]:
         for page in pages:
-            self._take_page(page)
+            crash_point("intake.list_page_read")
+            entries = [entry for entry in page if isinstance(entry, dict) and entry.get("orderId")]
+            ids = [str(entry["orderId"]) for entry in entries]
+            complete = set(Order.objects.filter(order_id__in=ids, is_complete=True).values_list("order_id", flat=True))
+            new = {}
+            for order_id, entry in zip(ids, entries, strict=True):
+                if order_id in complete:
+                    # Stored already; its start-handling (if still due) went at the cycle's start.
+                    self.result.already_known += 1
+                else:
+                    new[order_id] = entry
+            yield self._lot(new)
 
-    def _take_page(self, page: list[dict[str, Any]]) -> None:
-        crash_point("intake.list_page_read")
-        ids = [str(entry.get("orderId")) for entry in page if isinstance(entry, dict) and entry.get("orderId")]
-        known = dict(Order.objects.filter(order_id__in=ids).values_list("order_id", "is_complete"))
-        for entry in page:
-            order_id = str(entry.get("orderId") or "")
-            if not order_id or order_id in self.summaries:
-                continue
-            if known.get(order_id):
-                # Stored already: acknowledged, or queued above for acknowledgement.
-                self.result.already_known += 1
-                continue
-            self.summaries[order_id] = entry
-            self._submit(("fetch", order_id))
-        self._keep_alive()
-
-    def take_feed(self) -> None:
-        """Read the feed until it is empty; commit each event once its order's work is committed.
+    def feed_lots(self) -> Iterator[_Lot]:
+        """Read the feed until it is empty; commit each lot's events once their orders are stored.
 
         Events repeat and come out of order (VTEX-API.md §9): each one only names an order, which
         is read back from VTEX and handled by its present status. An event whose order failed is
-        not committed, so the feed hands it out again after the visibility timeout.
+        not committed, so the feed hands it out again after the visibility timeout. An order's
+        start-handling is in the outbox by then (written with the order), so it needs no wait.
         """
         feed_config_ensure(client=self.client)
-        for _ in range(FEED_MAX_BATCHES_PER_CYCLE):
+        for _ in range(FEED_MAX_LOTS_PER_CYCLE):
             events = feed_read(client=self.client)
             if not events:
                 return
             crash_point("intake.feed_read")
             handles_by_order: dict[str, list[str]] = {}
             for event in events:
-                order_id = str(event.get("orderId") or "")
-                handles_by_order.setdefault(order_id, []).append(str(event.get("handle") or ""))
-            for order_id in handles_by_order:
-                if order_id and order_id not in self.summaries:
-                    self.summaries[order_id] = {"orderId": order_id}
-                    self._submit(("fetch", order_id))
-            self._drain()  # every order of the lot is stored (and acknowledged) before its commit
-            done = [
-                handle
-                for order_id, handles in handles_by_order.items()
-                if order_id not in self.failed_ids
-                for handle in handles
-                if handle
-            ]
-            crash_point("intake.feed_before_commit")
-            if done:
-                self.client.commit_feed(done)
-                self.result.committed += len(done)
-                crash_point("intake.feed_committed")
-            self._keep_alive()
+                handles_by_order.setdefault(str(event.get("orderId") or ""), []).append(str(event.get("handle") or ""))
+            yield self.lot_of(handles_by_order, then=lambda handles=handles_by_order: self._commit_feed(handles))
 
-    def take_hook_notifications(self) -> None:
+    def _commit_feed(self, handles_by_order: dict[str, list[str]]) -> None:
+        done = [
+            handle
+            for order_id, handles in handles_by_order.items()
+            if order_id not in self.failed_ids
+            for handle in handles
+            if handle
+        ]
+        crash_point("intake.feed_before_commit")
+        if done:
+            self.client.commit_feed(done)
+            self.result.committed += len(done)
+            crash_point("intake.feed_committed")
+
+    def hook_lots(self) -> Iterator[_Lot]:
         """Orders named by stored hook notifications, read back and handled; then marked done.
 
         A notification whose order failed stays pending, and the next cycle tries it again.
         """
-        order_ids = [order_id for order_id in hook_pending_order_ids() if order_id not in self.summaries]
-        for order_id in order_ids:
-            self.summaries[order_id] = {"orderId": order_id}
-            self._submit(("fetch", order_id))
-        self._drain()
+        order_ids = hook_pending_order_ids()
+        yield self.lot_of(order_ids, then=lambda: self._mark_notifications_done(order_ids))
+
+    def _mark_notifications_done(self, order_ids: list[str]) -> None:
         done = [order_id for order_id in order_ids if order_id not in self.failed_ids]
         HookNotification.objects.filter(order_id__in=done, processed_at__isnull=True).update(
             processed_at=timezone.now(), error=""
         )
 
-    # ---- the pipeline ---------------------------------------------------------------------------
+    # ---- storing and start-handling --------------------------------------------------------------
 
-    # The owner hands jobs to the pool as it has room, and stores results in batches: every result
-    # already finished when it looks (a few while the database is fast, more when it is slow).
-    # Handling a batch only queues new jobs (acknowledgements); _pump hands them over, so the
-    # handling never nests.
-
-    def _drain(self) -> None:
-        while self.pool.in_flight or self._waiting:
-            self._pump()
-            if self.pool.in_flight:
-                self._handle_batch(self._next_batch())
-        self._record_acks()
-
-    def _next_batch(self):
-        # One result per worker at least (a short wait for it): storing a few orders costs the
-        # owner's thread nearly as much as storing twenty, and while that thread holds the GIL
-        # the workers' answers wait. The window keeps the workers busy meanwhile.
-        return self.pool.next_batch(gather=self.pool.size, within_s=INTAKE_GATHER_WITHIN_S)
-
-    def _submit(self, job: tuple[str, str]) -> None:
-        self._waiting.append(job)
-        self._pump()
-
-    def _pump(self) -> None:
-        while self._waiting:
-            if self.pool.full:
-                self._handle_batch(self._next_batch())
-            else:
-                self.pool.submit(self._waiting.popleft())
-
-    def _submit_ack(self, order_id: str) -> None:
-        if order_claim_acknowledgement(order_id=order_id):
-            self._submit(("ack", order_id))
-
-    def _handle_batch(self, batch) -> None:
-        fetched: list[tuple[str, FetchedOrder]] = []
-        acks: list[AckResult] = []
-        for done in batch:
-            kind, order_id = done.job
-            if kind == "fetch":
-                if done.error is not None:
-                    self._fail(order_id, done.error)
-                else:
-                    fetched.append((order_id, done.result))
-                    crash_point("intake.order_fetched")
-            elif done.error is not None:  # a bug, not a VTEX answer: keep the order retryable
-                order_record_acknowledgement(result=AckResult(order_id, done=False, message=str(done.error)))
-                self._fail(order_id, done.error)
-            else:
-                acks.append(done.result)
-                crash_point("intake.start_handling_sent")
-        # Recorded in lots. The answers of a lot die with this process if it is killed: their
-        # orders stay claimed until the claim goes stale (ACK_CLAIM_STALE_AFTER), and a later
-        # cycle sends start-handling again and reads the order back (VTEX answers 409 to a repeat).
-        self._unrecorded_acks += acks
-        # Not one transaction around both: the one-by-one fallback of a store must commit each
-        # order as it goes, or two cycles inserting the same orders deadlock (PostgreSQL).
+    def _store(self, lot: _Lot) -> None:
+        fetched: list[FetchedOrder] = []
+        for order_id, future in lot.fetches:
+            try:
+                fetched.append(future.result())
+            except (VtexError, VtexDataError) as exc:
+                self._fail(order_id, exc)
+                continue
+            crash_point("intake.order_fetched")
         if fetched:
-            self._store(fetched)
-        if len(self._unrecorded_acks) >= ACK_RECORD_BATCH or not (self.pool.in_flight or self._waiting):
-            self._record_acks()
-        self._unlogged_calls += len(batch)
-        if self._unlogged_calls >= CALL_LOG_FLUSH_EVERY:
-            # The workers' call records wait in memory (about 4 KB each): written as they pile
-            # up, so a long cycle's memory stays flat.
-            call_log.flush()
-            self._unlogged_calls = 0
+            self._store_fetched(fetched)
+        if lot.then is not None:
+            lot.then()
+        self._count(self.sender.record())
         self._keep_alive()
 
-    def _record_acks(self) -> None:
-        acks, self._unrecorded_acks = self._unrecorded_acks, []
-        if not acks:
-            return
-        orders_record_acknowledgements(results=acks)
-        for result in acks:
-            crash_point("intake.ack_recorded")
-            if result.done:
-                self.result.acknowledged += 1
-            else:
-                self._fail(result.order_id, VtexError(result.message), record=False)
-
-    def _record_acks_despite_error(self) -> None:
-        """When an error ends the cycle early: the answers VTEX already gave are written if the
-        database still takes them, without hiding the error that ended the cycle."""
-        unrecorded = len(self._unrecorded_acks)
-        if not unrecorded:
-            return
-        try:
-            self._record_acks()
-        except Exception:
-            logger.exception("intake: %d start-handling answers could not be recorded", unrecorded)
-
-    def _store(self, fetched: list[tuple[str, FetchedOrder]]) -> None:
-        known = set(
-            Order.objects.filter(order_id__in=[order_id for order_id, _ in fetched]).values_list("order_id", flat=True)
-        )
+    def _store_fetched(self, fetched: list[FetchedOrder]) -> None:
+        known = set(Order.objects.filter(order_id__in=[f.order_id for f in fetched]).values_list("order_id", flat=True))
         taken = []
-        for order_id, order in fetched:
-            if order.data.fields["vtex_status"] != READY_FOR_HANDLING and order_id not in known:
+        for order in fetched:
+            if order.data.fields["vtex_status"] != VtexStatus.READY_FOR_HANDLING and order.order_id not in known:
                 # Not ours to take: it left ready-for-handling before we saw it (canceled, say).
                 self.result.ignored += 1
             else:
                 taken.append(order)
-        outcomes = orders_store_from_vtex(
-            batch=[(order.data, order.raw, order.payment_status) for order in taken],
-            claim_acknowledgement=self.acknowledge,
-            stored=known,
-        )
-        claimed, to_claim = [], []
+        outcomes = orders_store_from_vtex(fetched=taken)
         for outcome in outcomes:
             crash_point("intake.order_stored")
             if outcome.created:
@@ -366,17 +256,32 @@ class _Cycle:
                 self.result.updated += 1
             else:
                 self.result.already_known += 1
-            if outcome.claimed:
-                claimed.append(outcome.order.order_id)  # new, and stored already claimed: committed first
-            elif self.acknowledge and outcome.order.vtex_status == READY_FOR_HANDLING:
-                to_claim.append(outcome.order.order_id)
-        for order_id in claimed + orders_claim_acknowledgement(order_ids=list(dict.fromkeys(to_claim))):
-            crash_point("intake.ack_claimed")
-            self._waiting.append(("ack", order_id))
+        if self.start_handling:
+            rows = outbox_enqueue_start_handling(orders=[outcome.order for outcome in outcomes])
+            crash_point("intake.start_handling_queued")
+            self._send([row.pk for row in rows])
 
-    def _fail(self, order_id: str, error: BaseException, *, record: bool = True) -> None:
-        if not isinstance(error, (VtexError, VtexDataError)):
-            raise error  # a programming error must not be reported as one failed order
+    def _send_due_start_handlings(self) -> None:
+        """Start-handlings left from earlier cycles (and rows for stored orders that lack one)."""
+        outbox_enqueue_start_handling(orders=list(orders_awaiting_start_handling()))
+        self._send(list(outbox_due().filter(kind=OutboxMessage.Kind.START_HANDLING).values_list("pk", flat=True)))
+
+    def _send(self, message_ids: list[int]) -> None:
+        while message_ids:
+            self._count(self.sender.record(until_room=1))
+            chunk, message_ids = message_ids[: self.sender.room], message_ids[self.sender.room :]
+            self.sender.submit(outbox_claim_many(message_ids=chunk))
+
+    def _count(self, outcomes: list[SendOutcome]) -> None:
+        for outcome in outcomes:
+            if outcome.message.kind != OutboxMessage.Kind.START_HANDLING:
+                continue
+            if outcome.state == OutboxMessage.State.SENT:
+                self.result.acknowledged += 1
+            else:
+                self._fail(outcome.message.order.order_id, VtexError(outcome.detail), record=False)
+
+    def _fail(self, order_id: str, error: VtexError | VtexDataError, *, record: bool = True) -> None:
         self.failed_ids.add(order_id)
         self.result.failed += 1
         self.result.failures.append((order_id, str(error)))
@@ -386,8 +291,10 @@ class _Cycle:
     def _keep_alive(self) -> None:
         if time.monotonic() - self._last_renewal >= LEASE_RENEW_EVERY_S:
             self.lease.renew()
-            call_log.flush()
             self._last_renewal = time.monotonic()
+        # The threads' call records wait in memory (about 4 KB each): written lot by lot, so a
+        # long cycle's memory stays flat.
+        call_log.flush()
         self._report()
 
     def _report(self) -> None:
@@ -411,28 +318,29 @@ def intake_run(
             who = f" by {holder.holder} until {holder.expires_at:%H:%M:%S} UTC" if holder else ""
             return IntakeResult(skipped_reason=f"another intake is running{who}")
         crash_point("intake.lease_taken")
-        cycle = _Cycle(
-            client=client,
-            held_lease=held,
-            progress=progress,
-            acknowledge=settings.VTEX_START_HANDLING == "on_import",
-        )
+        size = settings.VTEX_CONCURRENCY
+        with vtex_threads(size) as executor:
+            cycle = _Cycle(client=client, executor=executor, held_lease=held, progress=progress, size=size)
 
-        def from_list() -> None:
-            cycle.take_hook_notifications()  # the hook is the fast path; list and feed back it up
-            cycle.take_list_pages(client.iter_order_pages(status=READY_FOR_HANDLING))
+            def ready_list(**created) -> Iterator[_Lot]:
+                return cycle.list_lots(client.iter_order_pages(status=VtexStatus.READY_FOR_HANDLING, **created))
 
-        def from_feed() -> None:
-            cycle.take_hook_notifications()
-            cycle.take_feed()
+            def sweep() -> Iterator[_Lot]:
+                # The safety net behind the feed and the hook: recent orders still ready at VTEX.
+                created_to = timezone.now() + timedelta(minutes=1)
+                created_from = created_to - timedelta(hours=settings.VTEX_SWEEP_WINDOW_HOURS)
+                return ready_list(created_from=created_from, created_to=created_to)
 
-        def sweep() -> None:
-            # The safety net behind the feed and the hook: recent orders still ready at VTEX.
-            created_to = timezone.now() + timedelta(minutes=1)
-            created_from = created_to - timedelta(hours=settings.VTEX_SWEEP_WINDOW_HOURS)
-            cycle.take_list_pages(
-                client.iter_order_pages(status=READY_FOR_HANDLING, created_from=created_from, created_to=created_to)
-            )
+            # The hook is the fast path; the list and the feed back it up.
+            lots = {
+                "hook": cycle.hook_lots,
+                "feed": lambda: _chain(cycle.hook_lots(), cycle.feed_lots()),
+                "list": lambda: _chain(cycle.hook_lots(), ready_list()),
+                "sweep": sweep,
+            }
+            return cycle.run(lots[source](), source)
 
-        sources = {"hook": cycle.take_hook_notifications, "feed": from_feed, "list": from_list, "sweep": sweep}
-        return cycle.run(sources[source], source)
+
+def _chain(*iterators: Iterator[_Lot]) -> Iterator[_Lot]:
+    for iterator in iterators:
+        yield from iterator

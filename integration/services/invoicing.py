@@ -22,9 +22,10 @@ from integration.infra.crashpoints import crash_point
 from integration.models import CancellationRequest, Invoice, InvoiceItem, Order, OrderEvent, OrderItem, OutboxMessage
 from integration.services.errors import Conflict, FieldErrors, NotAllowed
 from integration.services.events import order_event_record, stored_text
-from integration.services.orders import CANCELED_STATUSES, order_recompute_state
+from integration.services.order_state import order_recompute_state
 from integration.services.outbox import outbox_enqueue
 from integration.vtex.payloads import InvoiceLinePayload, invoice_payload
+from integration.vtex.statuses import CANCELED, START_HANDLING_TOOK_EFFECT
 
 #: Clocks differ a little between the ERP and us; an issue date this far ahead is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -141,15 +142,44 @@ def invoice_plan(
 
 def order_invoicing_blocker(order: Order) -> str:
     """Why no invoice can be entered now, or "" when one can."""
-    if order.vtex_status in CANCELED_STATUSES or order.state == Order.State.CANCELED:
+    if order.vtex_status in CANCELED or order.state == Order.State.CANCELED:
         return _("The order is canceled; it cannot be invoiced.")
     if order.cancellation_requests.filter(state__in=CancellationRequest.OPEN_STATES).exists():
         return _("A cancellation was requested for this order; it cannot be invoiced.")
     if not order.is_complete:
         return _("The order was never read in full from VTEX; refresh it first.")
-    if order.ack_state != Order.AckState.DONE:
+    if order.vtex_status not in START_HANDLING_TOOK_EFFECT:
         return _("VTEX has not confirmed start-handling for this order yet; invoice it once it has.")
     return ""
+
+
+def invoice_kinds_open(order: Order, *, quantities: dict[int, ItemQuantities] | None = None) -> tuple[str, ...]:
+    """The kinds of invoice the order takes now, the one to offer first first; () when none.
+
+    The one statement of the rule (the admin's buttons and pages, the API and invoice_validate ask
+    here): a sale (output) while any item is left to invoice; a return (input) only once every item
+    is invoiced, as VTEX takes it, and while something invoiced is not yet returned; nothing while
+    order_invoicing_blocker() gives a reason. `quantities`: order_item_quantities(order), when the
+    caller has them already.
+    """
+    if order_invoicing_blocker(order):
+        return ()
+    if quantities is None:
+        quantities = order_item_quantities(order)
+    if any(entry.remaining > 0 for entry in quantities.values()):
+        return (Invoice.Kind.OUTPUT,)
+    if any(entry.returnable > 0 for entry in quantities.values()):
+        return (Invoice.Kind.INPUT,)
+    return ()
+
+
+def _kind_closed_reason(kind: str, quantities: dict[int, ItemQuantities]) -> str:
+    """Why invoice_kinds_open() leaves out `kind` on an order without a blocker, in words."""
+    if kind == Invoice.Kind.OUTPUT:
+        return _("The order is fully invoiced already.")
+    if any(entry.remaining > 0 for entry in quantities.values()):
+        return _("A return (input) invoice is possible only once the order is fully invoiced.")
+    return _("Every invoiced item was returned already; there is nothing left to return.")
 
 
 def _validate_header(
@@ -298,14 +328,13 @@ class InvoiceInput:
 
 def invoice_validate(*, order: Order, data: InvoiceInput) -> InvoicePlan:
     """Every rule of an invoice; raises NotAllowed or ValidationFailed (all field errors at once)."""
-    blocker = order_invoicing_blocker(order)
-    if blocker:
-        raise NotAllowed(blocker)
     quantities = order_item_quantities(order)
-    if data.kind == Invoice.Kind.INPUT and any(q.remaining > 0 for q in quantities.values()):
-        raise NotAllowed(_("A return (input) invoice is possible only once the order is fully invoiced."))
-    if data.kind == Invoice.Kind.OUTPUT and not any(q.remaining > 0 for q in quantities.values()):
-        raise NotAllowed(_("The order is fully invoiced already."))
+    if data.kind not in invoice_kinds_open(order, quantities=quantities):
+        blocker = order_invoicing_blocker(order)
+        if blocker:
+            raise NotAllowed(blocker)
+        if data.kind in Invoice.Kind.values:  # an unknown kind is a field error (_validate_header)
+            raise NotAllowed(_kind_closed_reason(data.kind, quantities))
     errors = FieldErrors()
     _validate_header(
         errors,

@@ -1,20 +1,25 @@
-"""The outbox: every call to VTEX that a local change needs, sent after the change is committed.
+"""The outbox: every write to VTEX, sent after the local change that needs it is committed.
 
-Rules (DESIGN.md "Side effects after commit", issue 3 §3):
-- a row is written in the same transaction as the change; a django-q2 task sends it after commit,
-  and the `push pending` schedule (and `manage.py push_pending`) sends whatever is due;
-- a row is claimed with a conditional UPDATE, so two workers never send the same row at once;
+Start-handling, invoices, tracking numbers, tracking events and cancellations all go this way
+(DESIGN.md "Side effects after commit"):
+- a row is written in the same transaction as the change (start-handling: right after the order
+  is stored); a django-q2 task sends it after commit (start-handling: the intake cycle), and the
+  `push pending` schedule (and `manage.py push_pending`) sends whatever is due;
+- a row is claimed with a conditional UPDATE, so two senders never send the same row at once;
 - the rows of one invoice go in order: the invoice, then its tracking number, then its events;
 - transient failures (429, 5xx, timeouts, dropped connections) are retried with backoff;
-- after an attempt whose outcome is unknown, the order is read back from VTEX first, and the
-  row counts as sent if VTEX already shows its effect: nothing is ever applied twice;
-- a refusal (4xx) stops the row with VTEX's message until staff fix the cause and retry it.
+- after an attempt whose outcome is unknown, and after a 409, the order is read back from VTEX
+  first, and the row counts as sent if VTEX already shows its effect: nothing is applied twice;
+- a refusal (4xx) stops the row with VTEX's answer (kept as data: status, code, message) until
+  staff fix the cause and retry it.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -23,11 +28,18 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from integration.infra.crashpoints import crash_point
+from integration.infra.vtex_client import call_log
+from integration.infra.workers import vtex_threads
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, SendState
 from integration.services.events import order_event_record, stored_text
-from integration.vtex import VtexClient, VtexError, VtexRateLimited, VtexServerError
+from integration.services.order_state import orders_recompute_states
+from integration.services.order_sync import FetchedOrder, orders_store_from_vtex
+from integration.vtex import VtexClient, VtexConflict, VtexError, VtexRateLimited, VtexServerError
+from integration.vtex.mapping import VtexDataError, order_data_from_vtex
+from integration.vtex.statuses import CANCEL_TAKEN, START_HANDLING_TOOK_EFFECT, VtexStatus
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +55,23 @@ RETRY_DELAYS = (
 )
 #: After this many transient failures in a row the row stops and waits for staff.
 MAX_ATTEMPTS = 15
-#: A claim older than this belongs to a worker that died mid-send; the row may be taken again.
+#: A claim older than this belongs to a sender that died mid-send; the row may be taken again.
 CLAIM_STALE_AFTER = timedelta(minutes=5)
-#: Statuses that show VTEX took a cancellation (VTEX-API.md §7, §10).
-CANCEL_TAKEN_STATUSES = frozenset({"cancellation-requested", "cancel", "canceled"})
+#: Due rows read at a time; the next read sees the rows that the sends of this lot unblocked.
+DUE_BATCH = 200
+#: Rows on the wire or answered and not yet recorded, per thread: answers pile up while the
+#: owner records the previous ones, so it records them in bigger batches.
+WINDOW_PER_THREAD = 4
 
 State = OutboxMessage.State
 Kind = OutboxMessage.Kind
 #: Kinds whose newest content replaces older content: an older row still waiting is not needed.
 REPLACING_KINDS = (Kind.TRACKING, Kind.TRACKING_EVENTS)
+#: Rows that will still be sent, or were: a kind that must exist once per order looks at these.
+LIVE_STATES = (State.PENDING, State.SENDING, State.SENT, State.FAILED)
+
+
+# ---- writing rows -------------------------------------------------------------------------------
 
 
 def outbox_enqueue(
@@ -84,12 +104,42 @@ def outbox_enqueue(
 
 def _queue_send(message_id: int) -> None:
     crash_point("outbox.committed_before_queue")
-    from django_q.tasks import async_task
-
     try:
         async_task("integration.tasks.send_outbox_message", message_id, group="outbox")
     except Exception:  # the push-pending schedule sends it anyway; the change is already safe
         logger.exception("could not queue outbox message %s; the push-pending schedule will send it", message_id)
+
+
+def orders_awaiting_start_handling() -> QuerySet[Order]:
+    """Stored orders still in ready-for-handling with no start-handling row: a crash between
+    storing and writing the row, or a first import completed by a refresh."""
+    return Order.objects.filter(is_complete=True, vtex_status=VtexStatus.READY_FOR_HANDLING).exclude(
+        Exists(OutboxMessage.objects.filter(order=OuterRef("pk"), kind=Kind.START_HANDLING, state__in=LIVE_STATES))
+    )
+
+
+def outbox_enqueue_start_handling(*, orders: list[Order], actor=None) -> list[OutboxMessage]:
+    """A start-handling row for each order in ready-for-handling that has none (sent, or still to
+    be sent), in one INSERT. No task is queued: the caller sends them (the intake cycle, the ERP's
+    ack), and the push-pending schedule catches up."""
+    candidates = {order.pk: order for order in orders if order.vtex_status == VtexStatus.READY_FOR_HANDLING}
+    if not candidates:
+        return []
+    have = set(
+        OutboxMessage.objects.filter(
+            order_id__in=list(candidates), kind=Kind.START_HANDLING, state__in=LIVE_STATES
+        ).values_list("order_id", flat=True)
+    )
+    now = timezone.now()
+    created_by = actor if getattr(actor, "pk", None) else None
+    return OutboxMessage.objects.bulk_create(
+        OutboxMessage(kind=Kind.START_HANDLING, order=order, payload={}, next_attempt_at=now, created_by=created_by)
+        for pk, order in candidates.items()
+        if pk not in have
+    )
+
+
+# ---- claiming -----------------------------------------------------------------------------------
 
 
 def _earlier_unsent_of_same_invoice() -> Exists:
@@ -120,10 +170,21 @@ def outbox_due(*, now=None) -> QuerySet[OutboxMessage]:
     return OutboxMessage.objects.filter(_claimable(now)).exclude(_earlier_unsent_of_same_invoice()).order_by("id")
 
 
-def _claim(rows: QuerySet[OutboxMessage], now, token: str = "") -> int:
-    """The claim: a conditional UPDATE, so of two senders exactly one changes a row."""
-    return (
-        rows.filter(_claimable(now))
+def outbox_claim(*, message_id: int) -> bool:
+    return bool(outbox_claim_many(message_ids=[message_id]))
+
+
+def outbox_claim_many(*, message_ids: list[int]) -> list[OutboxMessage]:
+    """Take the right to send these rows: one conditional UPDATE, so of two senders exactly one
+    changes a row. Returns the rows claimed (with their order, invoice and cancellation), oldest
+    first: the ones now SENDING with this claim's token."""
+    if not message_ids:
+        return []
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    claimed = (
+        OutboxMessage.objects.filter(pk__in=message_ids)
+        .filter(_claimable(now))
         .exclude(_earlier_unsent_of_same_invoice())
         .update(
             state=State.SENDING,
@@ -133,22 +194,7 @@ def _claim(rows: QuerySet[OutboxMessage], now, token: str = "") -> int:
             outcome_unknown=_unknown_if_taken_back(),
         )
     )
-
-
-def outbox_claim(*, message_id: int) -> bool:
-    return bool(_claim(OutboxMessage.objects.filter(pk=message_id), timezone.now()))
-
-
-def outbox_claim_many(*, message_ids: list[int]) -> list[OutboxMessage]:
-    """outbox_claim for many rows in one UPDATE; returns the rows claimed (with their order,
-    invoice and cancellation), oldest first.
-
-    The rows this UPDATE changed are the ones now SENDING with its token.
-    """
-    if not message_ids:
-        return []
-    token = uuid.uuid4().hex
-    if not _claim(OutboxMessage.objects.filter(pk__in=message_ids), timezone.now(), token):
+    if not claimed:
         return []
     return list(
         OutboxMessage.objects.select_related("order", "invoice", "cancellation")
@@ -158,12 +204,15 @@ def outbox_claim_many(*, message_ids: list[int]) -> list[OutboxMessage]:
     )
 
 
-# ---- sending ----------------------------------------------------------------------------------------
+# ---- the VTEX side (worker threads: no database access) ------------------------------------------
 
 
 def _send(client: VtexClient, message: OutboxMessage) -> dict[str, Any]:
     order_id = message.order.order_id
     payload = message.payload
+    if message.kind == Kind.START_HANDLING:
+        client.start_handling(order_id)
+        return {}
     if message.kind == Kind.INVOICE:
         return client.send_invoice(order_id, payload) or {}
     if message.kind == Kind.TRACKING:
@@ -182,8 +231,11 @@ def _package(vtex_order: dict[str, Any], number: str) -> dict[str, Any] | None:
 
 def vtex_shows_effect(message: OutboxMessage, vtex_order: dict[str, Any]) -> bool:
     """Does the order read back from VTEX already show what this row would do?"""
+    if message.kind == Kind.START_HANDLING:
+        # VTEX moves an order out of ready-for-handling once; a repeat gets 409 (VTEX-API.md §3).
+        return vtex_order.get("status") in START_HANDLING_TOOK_EFFECT
     if message.kind == Kind.CANCEL:
-        return vtex_order.get("status") in CANCEL_TAKEN_STATUSES
+        return vtex_order.get("status") in CANCEL_TAKEN
     package = _package(vtex_order, message.invoice.number)
     if package is None:
         return False
@@ -198,29 +250,105 @@ def vtex_shows_effect(message: OutboxMessage, vtex_order: dict[str, Any]) -> boo
 
 
 @dataclass
+class _Job:
+    message: OutboxMessage
+    #: Read the order back after a successful send (decided before sending: see _reads_back).
+    read_back: bool
+
+
+@dataclass
+class _Answer:
+    answer: dict[str, Any]
+    note: str = ""
+    #: The status VTEX showed when it was read back (start-handling records it).
+    vtex_status: str = ""
+
+
+@dataclass
+class _Done:
+    job: _Job
+    answer: _Answer | None = None
+    error: VtexError | None = None
+    #: The order as read back from VTEX, when it was: stored after the answer is recorded.
+    fetched: FetchedOrder | None = None
+
+
+def _reads_back(message: OutboxMessage) -> bool:
+    """After the invoice that completes the order, or a cancellation, VTEX's status changes: the
+    order is read back once so erp-bridge shows it (best effort; the feed and the daily
+    reconciliation catch up otherwise). Decided before sending: the order's state follows its
+    invoices and requests, not whether they were sent, so it is already what it will be after."""
+    completes = message.kind == Kind.INVOICE and message.order.state in (
+        Order.State.INVOICED,
+        Order.State.SHIPPED,
+        Order.State.DELIVERED,
+    )
+    return completes or message.kind == Kind.CANCEL
+
+
+def _read_back(client: VtexClient, message: OutboxMessage, done: _Done) -> dict[str, Any]:
+    """The order as VTEX has it now; kept on `done` to be stored, unless VTEX sent it malformed
+    (the decision needs only its status and packages)."""
+    raw = client.get_order(message.order.order_id)
+    try:
+        done.fetched = FetchedOrder(raw=raw, data=order_data_from_vtex(raw))
+    except VtexDataError:
+        logger.warning("order %s read back from VTEX is malformed; not stored", message.order.order_id)
+    return raw
+
+
+def _call_vtex(client: VtexClient, done: _Done) -> _Answer:
+    """A row's VTEX side. Raises VtexError when VTEX did not take it."""
+    message = done.job.message
+    if message.outcome_unknown:
+        vtex_order = _read_back(client, message, done)
+        if vtex_shows_effect(message, vtex_order):
+            return _Answer(
+                {},
+                "VTEX already shows it (read back after an unanswered attempt).",
+                vtex_status=str(vtex_order.get("status") or ""),
+            )
+    try:
+        answer = _Answer(_send(client, message))
+    except VtexConflict as conflict:
+        # A repeat (ours, or an earlier attempt whose answer was lost): VTEX's order says.
+        vtex_order = _read_back(client, message, done)
+        status = str(vtex_order.get("status") or "")
+        if not vtex_shows_effect(message, vtex_order):
+            conflict.message = f"{conflict.message} (VTEX shows the order in {status or 'an unknown status'})"
+            raise
+        return _Answer({}, f"VTEX shows the order in {status}.", vtex_status=status)
+    crash_point(f"outbox.sent.{message.kind}")
+    if done.job.read_back:
+        try:
+            _read_back(client, message, done)
+        except VtexError:  # a failed read-back must not undo a successful send
+            logger.warning("could not read order %s back after sending", message.order.order_id, exc_info=True)
+    return answer
+
+
+def _run(client: VtexClient, job: _Job) -> _Done:
+    done = _Done(job)
+    try:
+        done.answer = _call_vtex(client, done)
+    except VtexError as exc:
+        done.error = exc
+    return done
+
+
+# ---- recording (the owner's thread) --------------------------------------------------------------
+
+
+@dataclass
 class SendOutcome:
     message: OutboxMessage
     state: str
     detail: str
 
 
-def outbox_send(*, message_id: int, client: VtexClient) -> SendOutcome | None:
-    """Send one row if it is due and nobody else is sending it; None when there was nothing to do.
-
-    The same steps as outbox_send_due, for one row in this thread."""
-    from integration.infra.workers import Done
-
-    claimed = outbox_claim_many(message_ids=[message_id])
-    if not claimed:
-        return None
-    crash_point("outbox.claimed")
-    job = _Job(claimed[0], _reads_back(claimed[0]))
-    try:
-        done = Done(job, result=_call_vtex(client, job))
-    except VtexError as exc:
-        done = Done(job, error=exc)
-    (outcome,) = _record_answers([done])
-    return outcome
+#: Timeline kinds of a row sent and of a row VTEX did not take, where the kind has its own.
+_EVENT_KINDS = {Kind.START_HANDLING: (OrderEvent.Kind.ACKNOWLEDGED, OrderEvent.Kind.ACK_FAILED)}
+_DEFAULT_EVENT_KINDS = (OrderEvent.Kind.SENT, OrderEvent.Kind.SEND_FAILED)
 
 
 def _sync_target(message: OutboxMessage, state: str, *, receipt: str = "", answer: str = "") -> None:
@@ -246,18 +374,24 @@ def _sync_target(message: OutboxMessage, state: str, *, receipt: str = "", answe
         ).update(**fields)
 
 
-def _record_sent(entries: list[tuple[OutboxMessage, dict[str, Any], str]]) -> list[SendOutcome]:
-    """Record accepted rows (message, answer, note) in one transaction: one UPDATE of the rows,
-    one of their invoices, one INSERT of the timeline entries and the orders' states recomputed
-    together. A cancellation's request (rare; its state has its own rule) is written by _sync_target."""
-    from integration.services.orders import orders_recompute_states
+def _by_pk(values: dict[int, str], *, default) -> Case | Any:
+    """One column's value per row, for one UPDATE of many rows."""
+    if not values:
+        return default
+    return Case(*(When(pk=pk, then=Value(value)) for pk, value in values.items()), default=default)
 
+
+def _record_sent(entries: list[tuple[OutboxMessage, _Answer]]) -> list[SendOutcome]:
+    """Record accepted rows in one transaction: one UPDATE of the rows, one of their invoices, the
+    new VTEX status of orders whose start-handling took, one INSERT of the timeline entries and the
+    orders' states recomputed together. A cancellation's request (rare; its state has its own rule)
+    is written by _sync_target."""
     if not entries:
         return []
     now = timezone.now()
-    receipts = {message.pk: str(answer.get("receipt") or "")[:100] for message, answer, _ in entries}
+    receipts = {message.pk: str(answer.answer.get("receipt") or "")[:100] for message, answer in entries}
     invoice_receipts = {
-        message.invoice_id: receipts[message.pk] for message, _, _ in entries if message.kind == Kind.INVOICE
+        message.invoice_id: receipts[message.pk] for message, _ in entries if message.kind == Kind.INVOICE
     }
     outcomes, events = [], []
     with transaction.atomic():
@@ -267,7 +401,10 @@ def _record_sent(entries: list[tuple[OutboxMessage, dict[str, Any], str]]) -> li
             vtex_receipt=_by_pk(receipts, default=Value("")),
             outcome_unknown=False,
             last_error="",
+            last_error_code="",
+            last_request="",
             last_status_code=None,
+            gave_up=False,
         )
         if invoice_receipts:
             # As _sync_target: an empty receipt keeps the one stored.
@@ -277,34 +414,47 @@ def _record_sent(entries: list[tuple[OutboxMessage, dict[str, Any], str]]) -> li
                     {pk: receipt for pk, receipt in invoice_receipts.items() if receipt}, default=F("vtex_receipt")
                 ),
             )
-        for message, _, note in entries:
+        _record_start_handlings(
+            [(message, answer) for message, answer in entries if message.kind == Kind.START_HANDLING]
+        )
+        for message, answer in entries:
             receipt = receipts[message.pk]
             if message.kind == Kind.CANCEL:
-                _sync_target(message, SendState.SENT, receipt=receipt, answer=note or "Accepted by VTEX.")
-            detail = note or (f"VTEX accepted it (receipt {receipt})." if receipt else "VTEX accepted it.")
+                _sync_target(message, SendState.SENT, receipt=receipt, answer=answer.note or "Accepted by VTEX.")
+            detail = answer.note or (f"VTEX accepted it (receipt {receipt})." if receipt else "VTEX accepted it.")
             events.append(
                 OrderEvent(
                     order=message.order,
-                    kind=OrderEvent.Kind.SENT,
-                    message=f"{stored_text(message.get_kind_display)}{_about(message)} sent to VTEX. {detail}",
+                    kind=_EVENT_KINDS.get(message.kind, _DEFAULT_EVENT_KINDS)[0],
+                    message=f"{_what(message)} sent to VTEX. {detail}",
                     actor_label="system",
                     data={"outbox": message.pk, "receipt": receipt},
                 )
             )
             outcomes.append(SendOutcome(message, State.SENT, detail))
         OrderEvent.objects.bulk_create(events)
-        orders_recompute_states([message.order for message, _, _ in entries])
-    for message, _, _ in entries:
+        orders_recompute_states([message.order for message, _ in entries])
+    for message, _ in entries:
         message.state, message.sent_at, message.vtex_receipt = State.SENT, now, receipts[message.pk]
-        message.outcome_unknown, message.last_error, message.last_status_code = False, "", None
+        message.outcome_unknown, message.last_status_code, message.gave_up = False, None, False
+        message.last_error = message.last_error_code = message.last_request = ""
     return outcomes
 
 
-def _by_pk(values: dict[int, str], *, default) -> Case | Any:
-    """One column's value per row, for one UPDATE of many rows."""
-    if not values:
-        return default
-    return Case(*(When(pk=pk, then=Value(value)) for pk, value in values.items()), default=default)
+def _record_start_handlings(entries: list[tuple[OutboxMessage, _Answer]]) -> None:
+    """Start-handling took: the order is in handling at VTEX (or in the status read back, when
+    that is further on). One UPDATE per resulting status; only orders still behind it move."""
+    by_status: dict[str, list[Order]] = {}
+    for message, answer in entries:
+        status = answer.vtex_status if answer.vtex_status in START_HANDLING_TOOK_EFFECT else VtexStatus.HANDLING
+        by_status.setdefault(status, []).append(message.order)
+    for status, orders in by_status.items():
+        Order.objects.filter(pk__in=[order.pk for order in orders], vtex_status=VtexStatus.READY_FOR_HANDLING).update(
+            vtex_status=status
+        )
+        for order in orders:
+            if order.vtex_status == VtexStatus.READY_FOR_HANDLING:
+                order.vtex_status = status
 
 
 def _retry_delay(message: OutboxMessage, error: VtexError, *, unknown: bool) -> timedelta:
@@ -325,36 +475,117 @@ def unknown_outcome_settle_time() -> timedelta:
 def _record_failure(message: OutboxMessage, error: VtexError) -> SendOutcome:
     # A 5xx may come after VTEX applied the change, like a timeout: read back before re-sending.
     unknown = message.outcome_unknown or error.outcome_unknown or isinstance(error, VtexServerError)
-    text = f"{error}"[:2000]
+    answer = error.message[:2000]
+    fields: dict[str, Any] = {
+        "outcome_unknown": unknown,
+        "last_status_code": error.status,
+        "last_error_code": str(error.code or "")[:64],
+        "last_error": answer,
+        "last_request": f"{error.method} {error.path}"[:600] if error.method else "",
+        "gave_up": False,
+    }
     with transaction.atomic():
         if error.transient and message.attempts < MAX_ATTEMPTS:
             next_attempt = timezone.now() + _retry_delay(message, error, unknown=unknown)
-            fields = {"state": State.PENDING, "next_attempt_at": next_attempt, "last_error": text}
-            _sync_target(message, SendState.PENDING, answer=text)
-            outcome = SendOutcome(message, State.PENDING, f"will retry at {next_attempt:%H:%M:%S} UTC: {text}")
+            fields.update(state=State.PENDING, next_attempt_at=next_attempt)
+            _sync_target(message, SendState.PENDING, answer=str(error))
+            outcome = SendOutcome(message, State.PENDING, f"will retry at {next_attempt:%H:%M:%S} UTC: {error}")
         else:
-            why = text if not error.transient else f"gave up after {message.attempts} attempts: {text}"
-            fields = {"state": State.FAILED, "last_error": why}
+            fields.update(state=State.FAILED, gave_up=error.transient)
+            why = f"gave up after {message.attempts} attempts: {error}" if error.transient else str(error)
             _sync_target(message, SendState.FAILED, answer=why)
             order_event_record(
                 order=message.order,
-                kind=OrderEvent.Kind.SEND_FAILED,
-                message=f"{stored_text(message.get_kind_display)}{_about(message)} not accepted by VTEX: {why}",
+                kind=_EVENT_KINDS.get(message.kind, _DEFAULT_EVENT_KINDS)[1],
+                message=f"{_what(message)} not accepted by VTEX: {why}",
                 data={"outbox": message.pk, "status": error.status, "code": error.code},
             )
             outcome = SendOutcome(message, State.FAILED, why)
-        fields.update(outcome_unknown=unknown, last_status_code=error.status)
         OutboxMessage.objects.filter(pk=message.pk).update(**fields)
     for name, value in fields.items():
         setattr(message, name, value)
     return outcome
 
 
-def _about(message: OutboxMessage) -> str:
-    return f" of invoice {message.invoice.number}" if message.invoice_id else ""
+def _what(message: OutboxMessage) -> str:
+    """The row as the timeline (stored in English) names it."""
+    about = f" of invoice {message.invoice.number}" if message.invoice_id else ""
+    return f"{stored_text(message.get_kind_display)}{about}"
 
 
-# ---- operators --------------------------------------------------------------------------------------
+def _record_done(batch: list[_Done]) -> list[SendOutcome]:
+    """Record the answers of a batch of sends, in the batch's order: accepted rows together
+    (_record_sent), a failure alone; then the orders read back are stored."""
+    by_message = {
+        outcome.message.pk: outcome
+        for outcome in _record_sent([(done.job.message, done.answer) for done in batch if done.error is None])
+    }
+    outcomes = []
+    for done in batch:
+        message = done.job.message
+        if message.pk not in by_message:
+            by_message[message.pk] = _record_failure(message, done.error)
+        outcomes.append(by_message[message.pk])
+        crash_point("outbox.recorded")
+    fetched = [done.fetched for done in batch if done.fetched is not None]
+    if fetched:
+        crash_point("outbox.read_back")
+        try:
+            orders_store_from_vtex(fetched=fetched)
+        except Exception:  # noqa: BLE001 - a failed read-back must not undo a successful send
+            logger.warning("could not store the orders read back after sending", exc_info=True)
+    return outcomes
+
+
+# ---- senders ------------------------------------------------------------------------------------
+
+
+class OutboxSender:
+    """Sends claimed rows through an executor's threads and records their answers in this thread.
+
+    Used by outbox_send_due and by the intake cycle (start-handling), so that both keep the same
+    rules: one claim per row, the read-back, the recording. `window` bounds the rows on the wire
+    or answered and not yet recorded (claims never wait long enough to go stale)."""
+
+    def __init__(self, *, client: VtexClient, executor: Executor, window: int) -> None:
+        self.client = client
+        self.executor = executor
+        self.window = window
+        self._in_flight: set[Future[_Done]] = set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    @property
+    def room(self) -> int:
+        return max(0, self.window - len(self._in_flight))
+
+    def submit(self, messages: list[OutboxMessage]) -> None:
+        """Rows claimed by this process (outbox_claim_many)."""
+        for message in messages:
+            crash_point("outbox.claimed")
+            self._in_flight.add(self.executor.submit(_run, self.client, _Job(message, _reads_back(message))))
+
+    def record(self, *, block: bool = False, until_room: int = 0) -> list[SendOutcome]:
+        """Record every answer already in; with block, wait for one at least first; with
+        until_room, wait until the window has that much room."""
+        outcomes: list[SendOutcome] = []
+        while True:
+            finished = {future for future in self._in_flight if future.done()}
+            if not finished and self._in_flight and (block or self.room < until_room):
+                finished, _ = wait(self._in_flight, return_when=FIRST_COMPLETED)
+            if not finished:
+                return outcomes
+            self._in_flight -= finished
+            block = False
+            outcomes += _record_done(sorted((future.result() for future in finished), key=lambda d: d.job.message.pk))
+
+    def drain(self) -> list[SendOutcome]:
+        outcomes: list[SendOutcome] = []
+        while self._in_flight:
+            outcomes += self.record(block=True)
+        return outcomes
 
 
 @dataclass
@@ -374,161 +605,68 @@ class PushSummary:
             self.retrying += 1
 
 
-#: Due rows read at a time; the next read sees the rows that the sends of this lot unblocked.
-DUE_BATCH = 200
-
-
-@dataclass
-class _Job:
-    message: OutboxMessage
-    read_back: bool
-
-
-@dataclass
-class _Answer:
-    answer: dict[str, Any]
-    note: str = ""
-    fetched: Any = None  # the order read back (intake.FetchedOrder), when it was
-
-
-def _reads_back(message: OutboxMessage) -> bool:
-    """After the invoice that completes the order, or a cancellation, VTEX's status changes: the
-    order is read back once so erp-bridge shows it (best effort; the feed and the daily
-    reconciliation catch up otherwise). Decided before sending: the order's state follows its
-    invoices and requests, not whether they were sent, so it is already what it will be after."""
-    completes = message.kind == Kind.INVOICE and message.order.state in (
-        Order.State.INVOICED,
-        Order.State.SHIPPED,
-        Order.State.DELIVERED,
-    )
-    return completes or message.kind == Kind.CANCEL
-
-
-def _call_vtex(client: VtexClient, job: _Job) -> _Answer:
-    """A row's VTEX side, for a worker thread: no database access (the row comes with its order,
-    invoice and cancellation loaded)."""
-    from integration.services.intake import vtex_fetch_order
-
-    message = job.message
-    if message.outcome_unknown:
-        vtex_order = client.get_order(message.order.order_id)
-        if vtex_shows_effect(message, vtex_order):
-            return _Answer({}, "VTEX already shows it (read back after an unanswered attempt).")
-    answer = _Answer(_send(client, message))
-    crash_point(f"outbox.sent.{message.kind}")
-    if job.read_back:
-        try:
-            answer.fetched = vtex_fetch_order(client=client, order_id=message.order.order_id, fetch_payments=False)
-        except Exception:  # noqa: BLE001 - a failed read-back must not undo a successful send
-            logger.warning("could not read order %s back after sending", message.order.order_id, exc_info=True)
-    return answer
-
-
-def _record_answers(batch: list) -> list[SendOutcome]:
-    """Record the answers of a batch of sends (WorkerPool Done objects), in job order.
-
-    Accepted rows are written together (_record_sent); a failure is written alone. The orders
-    read back are stored after.
-    """
-    from integration.services.orders import order_store_from_vtex, orders_store_from_vtex
-
-    for done in batch:
-        if done.error is not None and not isinstance(done.error, VtexError):
-            raise done.error  # a bug, not a VTEX answer; the claims lapse after CLAIM_STALE_AFTER
-    accepted = [(done.job.message, done.result.answer, done.result.note) for done in batch if done.error is None]
-    by_message = {outcome.message.pk: outcome for outcome in _record_sent(accepted)}
-    outcomes = []
-    for done in batch:
-        message = done.job.message
-        if message.pk not in by_message:
-            by_message[message.pk] = _record_failure(message, done.error)
-        outcomes.append(by_message[message.pk])
-        crash_point("outbox.recorded")
-    fetched = [done.result.fetched for done in batch if done.error is None and done.result.fetched is not None]
-    if fetched:
-        crash_point("outbox.read_back")
-        try:
-            orders_store_from_vtex(batch=[(order.data, order.raw, None) for order in fetched])
-        except Exception:  # noqa: BLE001 - a failed read-back must not undo a successful send
-            logger.warning("could not store a batch of orders read back after sending; one by one", exc_info=True)
-            for order in fetched:
-                try:
-                    order_store_from_vtex(data=order.data, raw=order.raw)
-                except Exception:  # noqa: BLE001 - as above
-                    logger.warning(
-                        "could not store order %s read back after sending", order.data.order_id, exc_info=True
-                    )
-    return outcomes
-
-
-#: Rows on the wire or answered and waiting to be recorded, per worker thread: answers pile up
-#: while this thread records the previous batch, so it records them in bigger batches.
-OUTBOX_WINDOW_PER_THREAD = 4
+def outbox_send(*, message_id: int, client: VtexClient) -> SendOutcome | None:
+    """Send one row now, in this thread, if it is due and nobody else is sending it; None when
+    there was nothing to do (the django-q2 task after a commit, the ERP's ack, "Retry now")."""
+    claimed = outbox_claim_many(message_ids=[message_id])
+    if not claimed:
+        return None
+    crash_point("outbox.claimed")
+    (outcome,) = _record_done([_run(client, _Job(claimed[0], _reads_back(claimed[0])))])
+    return outcome
 
 
 def outbox_send_due(
-    *, client: VtexClient, limit: int | None = None, progress=None, concurrency: int | None = None
+    *,
+    client: VtexClient,
+    limit: int | None = None,
+    progress: Callable[[PushSummary], None] | None = None,
+    concurrency: int | None = None,
 ) -> PushSummary:
     """Send every due row once, oldest first; rows unblocked by a send go in the same pass.
 
-    Up to `concurrency` rows (VTEX_CONCURRENCY) are on the wire at once. Worker threads only
-    speak to VTEX; this thread claims each row before handing it over and records each answer,
-    so the outbox's rules hold: one sender per row (the claim), the rows of one invoice in
-    order (a row is not due while an earlier one of its invoice is being sent), the read-back
-    after an unknown outcome and after a completing invoice or a cancellation. The shared rate
-    budget paces the workers. Rows are claimed only as the pool has room for them (a claim
-    never waits long enough to go stale), and answers are recorded in batches.
+    Up to `concurrency` rows (VTEX_CONCURRENCY) are on the wire at once; the shared rate budget
+    paces them. Not inside a transaction: the sends take minutes, and the threads' budget reads
+    would wait for its locks.
     """
-    from integration.infra.vtex_client import call_log
-    from integration.infra.workers import WorkerPool
-
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("outbox_send_due calls VTEX: run it outside any database transaction")
     summary = PushSummary()
     seen: set[int] = set()
+    size = concurrency or settings.VTEX_CONCURRENCY
 
-    def record(batch) -> None:
-        for outcome in _record_answers(batch):
+    def report(outcomes: list[SendOutcome]) -> None:
+        for outcome in outcomes:
             summary.add(outcome)
             if progress is not None:
                 progress(summary)
 
-    size = concurrency or settings.VTEX_CONCURRENCY
-    # Called inside a transaction (a test, a shell), worker threads would wait on its locks (the
-    # rate budget's row; SQLite's one writer): the sends then run in this thread, one at a time.
-    inline = transaction.get_connection().in_atomic_block
-    pool = WorkerPool(
-        lambda job: _call_vtex(client, job), size=size, window=size * OUTBOX_WINDOW_PER_THREAD, inline=inline
-    )
-    with pool:
+    with vtex_threads(size) as executor:
+        sender = OutboxSender(client=client, executor=executor, window=size * WINDOW_PER_THREAD)
         try:
-            while True:
+            while limit is None or len(seen) < limit:
                 due = [pk for pk in outbox_due().values_list("pk", flat=True)[:DUE_BATCH] if pk not in seen]
                 if limit is not None:
-                    due = due[: max(0, limit - len(seen))]
+                    due = due[: limit - len(seen)]
                 if not due:
-                    return summary
+                    break
                 seen.update(due)
                 while due:
-                    if pool.full:
-                        record(pool.next_batch())
-                    room = pool.window - pool.in_flight
-                    chunk, due = due[:room], due[room:]
-                    for message in outbox_claim_many(message_ids=chunk):
-                        crash_point("outbox.claimed")
-                        pool.submit(_Job(message, _reads_back(message)))
-                while pool.in_flight:  # every answer recorded before the next read of due rows
-                    record(pool.next_batch())
+                    report(sender.record(until_room=1))
+                    chunk, due = due[: sender.room], due[sender.room :]
+                    sender.submit(outbox_claim_many(message_ids=chunk))
+                report(sender.drain())  # every answer recorded before the next read of due rows
                 call_log.flush()
-                if limit is not None and len(seen) >= limit:
-                    return summary
         finally:
             call_log.flush()
+    return summary
 
 
 def outbox_retry(*, message: OutboxMessage, actor=None) -> bool:
     """Staff asked to try a failed (or waiting) row again now. The read-back still applies."""
     with transaction.atomic():
         updated = OutboxMessage.objects.filter(pk=message.pk, state__in=[State.FAILED, State.PENDING]).update(
-            state=State.PENDING, next_attempt_at=timezone.now(), attempts=0
+            state=State.PENDING, next_attempt_at=timezone.now(), attempts=0, gave_up=False
         )
         if not updated:
             return False
@@ -536,15 +674,8 @@ def outbox_retry(*, message: OutboxMessage, actor=None) -> bool:
         order_event_record(
             order=message.order,
             kind=OrderEvent.Kind.SEND_RETRY,
-            message=f"{stored_text(message.get_kind_display)}{_about(message)}: retry requested.",
+            message=f"{_what(message)}: retry requested.",
             actor=actor,
         )
     transaction.on_commit(lambda: _queue_send(message.pk))
     return True
-
-
-def outbox_stop_for_order(*, order: Order, reason: str) -> int:
-    """Stop every row of the order still waiting (e.g. the order was canceled at VTEX)."""
-    return OutboxMessage.objects.filter(order=order, state__in=[State.PENDING, State.FAILED]).update(
-        state=State.STOPPED, last_error=reason
-    )

@@ -18,12 +18,12 @@ from django.utils.translation import gettext, gettext_noop
 
 from integration.infra.leases import lease
 from integration.infra.vtex_client import call_log
-from integration.infra.workers import WorkerPool
-from integration.models import CancellationRequest, Drift, Invoice, Order
-from integration.services.intake import vtex_fetch_order
-from integration.services.orders import READY_FOR_HANDLING, order_store_from_vtex
+from integration.infra.workers import vtex_threads
+from integration.models import CancellationRequest, Drift, Invoice, Order, SendState
+from integration.services.order_sync import FetchedOrder, orders_store_from_vtex, vtex_fetch_order
 from integration.vtex import VtexClient, VtexError
 from integration.vtex.mapping import VtexDataError, parse_datetime
+from integration.vtex.statuses import CANCELED, INVOICING, VtexStatus
 
 #: A cancellation VTEX has not confirmed after this long needs a person (the seller may have to act).
 CANCELLATION_CONFIRM_WITHIN = timedelta(hours=1)
@@ -88,7 +88,9 @@ def compare_order(order: Order, vtex_order: dict[str, Any]) -> list[Finding]:
             )
         )
     sent_missing = sorted(
-        number for number, invoice in local.items() if invoice.send_state == "sent" and number not in vtex_invoices
+        number
+        for number, invoice in local.items()
+        if invoice.send_state == SendState.SENT and number not in vtex_invoices
     )
     vtex_status = str(vtex_order.get("status") or "")
     if sent_missing:
@@ -101,7 +103,7 @@ def compare_order(order: Order, vtex_order: dict[str, Any]) -> list[Finding]:
                 order,
             )
         )
-    elif order.state in (Order.State.INVOICED, Order.State.SHIPPED) and vtex_status not in ("invoiced", "invoice"):
+    elif order.state in (Order.State.INVOICED, Order.State.SHIPPED) and vtex_status not in INVOICING:
         findings.append(
             Finding(
                 Kind.HERE_INVOICED_NOT_AT_VTEX,
@@ -132,7 +134,7 @@ def compare_order(order: Order, vtex_order: dict[str, Any]) -> list[Finding]:
     waiting = order.cancellation_requests.filter(
         state__in=[CancellationRequest.State.REQUESTED, CancellationRequest.State.SENDING], requested_at__lt=stale
     ).first()
-    if waiting is not None and vtex_status not in ("cancel", "canceled"):
+    if waiting is not None and vtex_status not in CANCELED:
         findings.append(
             Finding(
                 Kind.CANCELLATION_NOT_CONFIRMED,
@@ -149,7 +151,7 @@ def compare_order(order: Order, vtex_order: dict[str, Any]) -> list[Finding]:
 def _ready_unknown_here(client: VtexClient) -> list[Finding]:
     findings = []
     grace = timezone.now() - READY_GRACE
-    for page in client.iter_order_pages(status=READY_FOR_HANDLING):
+    for page in client.iter_order_pages(status=VtexStatus.READY_FOR_HANDLING):
         ids = [str(entry.get("orderId")) for entry in page if isinstance(entry, dict) and entry.get("orderId")]
         known = set(Order.objects.filter(order_id__in=ids, is_complete=True).values_list("order_id", flat=True))
         for entry in page:
@@ -216,18 +218,23 @@ def _reconcile(*, client: VtexClient, days: int) -> ReconciliationResult:
     result = ReconciliationResult()
     orders = {order.order_id: order for order in orders_to_reconcile(days=days)}
 
-    def fetch(order_id: str):
-        return vtex_fetch_order(client=client, order_id=order_id, fetch_payments=False)
+    def fetch(order_id: str) -> FetchedOrder | Exception:
+        try:
+            return vtex_fetch_order(client=client, order_id=order_id, fetch_payments=False)
+        except (VtexError, VtexDataError) as exc:  # one order that cannot be read stops no other
+            return exc
 
     findings: list[Finding] = []
     checked: set[str] = set()
-    with WorkerPool(fetch, size=settings.VTEX_CONCURRENCY) as pool:
-        for order_id in orders:
-            while pool.full:
-                _take(pool.next_done(), orders, findings, checked, result)
-            pool.submit(order_id)
-        while pool.in_flight:
-            _take(pool.next_done(), orders, findings, checked, result)
+    with vtex_threads(settings.VTEX_CONCURRENCY) as executor:
+        # In order, as the threads read them; each stored as it comes (the rows are few).
+        for order_id, fetched in zip(orders, executor.map(fetch, orders), strict=True):
+            if isinstance(fetched, Exception):
+                result.errors.append((order_id, str(fetched)))
+                continue
+            (outcome,) = orders_store_from_vtex(fetched=[fetched])
+            checked.add(order_id)
+            findings.extend(compare_order(outcome.order, fetched.raw))
     call_log.flush()
     kinds_checked = {Kind.VTEX_INVOICED_NOT_HERE, Kind.HERE_INVOICED_NOT_AT_VTEX, Kind.INVOICE_VALUE_DIFFERS}
     kinds_checked.add(Kind.CANCELLATION_NOT_CONFIRMED)
@@ -240,16 +247,3 @@ def _reconcile(*, client: VtexClient, days: int) -> ReconciliationResult:
     result.found = findings
     result.resolved = _record(findings, checked_ids=checked, kinds_checked=kinds_checked)
     return result
-
-
-def _take(done, orders, findings, checked, result) -> None:
-    order_id = done.job
-    if done.error is not None:
-        if not isinstance(done.error, (VtexError, VtexDataError)):
-            raise done.error
-        result.errors.append((order_id, str(done.error)))
-        return
-    fetched = done.result
-    outcome = order_store_from_vtex(data=fetched.data, raw=fetched.raw, payment_status=fetched.payment_status)
-    checked.add(order_id)
-    findings.extend(compare_order(outcome.order, fetched.raw))

@@ -15,16 +15,17 @@ from integration.models import Invoice, OrderEvent, OutboxMessage, TrackingEvent
 from integration.services.errors import FieldErrors, NotAllowed
 from integration.services.events import order_event_record
 from integration.services.invoicing import CLOCK_SKEW, _url_validator
-from integration.services.orders import CANCELED_STATUSES, order_recompute_state
+from integration.services.order_state import order_recompute_state
 from integration.services.outbox import outbox_enqueue
 from integration.vtex.payloads import TrackingEventPayload, invoice_tracking_payload, tracking_events_payload
+from integration.vtex.statuses import CANCELED
 
 
 def invoice_tracking_blocker(invoice: Invoice) -> str:
     """Why the invoice takes no tracking, events or delivery now, or "" when it does."""
     if invoice.kind != Invoice.Kind.OUTPUT:
         return _("Only sale (output) invoices are shipped and tracked.")
-    if invoice.order.vtex_status in CANCELED_STATUSES:
+    if invoice.order.vtex_status in CANCELED:
         return _("The order is canceled.")
     if invoice.is_delivered:
         return _("Invoice %(number)s is delivered already; it takes no more tracking.") % {"number": invoice.number}
@@ -51,7 +52,11 @@ def invoice_set_tracking(
     actor=None,
     via: str = "admin",
 ) -> bool:
-    """Set the tracking number (and URL, carrier, dispatch time); False when nothing changed (a replay)."""
+    """Set the tracking number (and URL, carrier, dispatch time).
+
+    Returns False for a replay: the same tracking again (an ERP retrying, staff saving twice) changes
+    nothing and sends nothing, even once the invoice is delivered, where anything else is refused.
+    """
     tracking_number, tracking_url, courier = (
         (tracking_number or "").strip(),
         (tracking_url or "").strip(),
@@ -122,19 +127,25 @@ def tracking_events_add(
     *,
     invoice: Invoice,
     events: list[TrackingEventInput],
+    delivered: bool = False,
     delivered_at: datetime | None = None,
     actor=None,
     via: str = "admin",
 ) -> list[TrackingEvent]:
-    """Add carrier events (duplicates are ignored), optionally marking the invoice delivered.
+    """Add carrier events (duplicates are ignored), optionally marking the invoice delivered: with
+    `delivered`, at `delivered_at` (now when not given; a `delivered_at` alone means delivered too).
 
     Events are kept in date order; delivery closes the list, so it must not be earlier than any
-    event, and a delivered invoice takes no more events.
+    event, and a delivered invoice takes no more events. Returns the events added: [] for a replay
+    (events it has already; on a delivered invoice, with its delivery again, at its time or none).
     """
+    delivered = delivered or delivered_at is not None
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().select_related("order").get(pk=invoice.pk)
         if invoice.is_delivered and _is_replay(invoice, events, delivered_at):
             return []  # the carrier sent the same thing again after delivery: nothing to do
+        if delivered and delivered_at is None:
+            delivered_at = timezone.now()
         _check_trackable(invoice)
         if not invoice.tracking_number:
             raise NotAllowed(
@@ -221,9 +232,12 @@ def tracking_events_add(
 
 
 def _is_replay(invoice: Invoice, events: list[TrackingEventInput], delivered_at: datetime | None) -> bool:
+    """The events are all stored already, and the delivery time, if given, is the stored one."""
     stored = {(e.occurred_at, e.description, e.city, e.state) for e in invoice.tracking_events.all()}
     return all(event.key() in stored for event in events) and delivered_at in (None, invoice.delivered_at)
 
 
 def invoice_mark_delivered(*, invoice: Invoice, delivered_at: datetime | None = None, actor=None, via="admin") -> None:
+    """Mark the invoice delivered, at `delivered_at` or now: a second one without a time is refused,
+    not taken as a replay (staff asked for "now", which is not when it was delivered)."""
     tracking_events_add(invoice=invoice, events=[], delivered_at=delivered_at or timezone.now(), actor=actor, via=via)

@@ -81,7 +81,8 @@ CANCELLABLE = frozenset(
 #: Invoicing began at VTEX (a partial invoice makes it `invoice`; the full total, `invoiced`).
 INVOICING = frozenset({VtexStatus.INVOICE, VtexStatus.INVOICED})
 
-#: What erp-bridge's Feed v3 configuration asks VTEX to queue (VTEX-API.md §9).
+#: What erp-bridge's Feed v3 and hook configurations ask VTEX for (VTEX-API.md §9):
+#: ready-for-handling brings new orders; the others keep known orders in step with VTEX.
 FEED_FILTER = (
     VtexStatus.READY_FOR_HANDLING,
     VtexStatus.CANCELLATION_REQUESTED,

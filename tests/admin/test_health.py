@@ -160,12 +160,12 @@ def busy_store(settings):
     settings.VTEX_INTAKE = "feed"
     # orders received and acknowledged at once: 5 in the last week (3 two hours ago, 2 three days
     # ago), 1 too old to count
-    received = [make_order(ack_state=Order.AckState.DONE, vtex_status="handling") for _ in range(5)]
+    received = [make_order(start_handling="done", vtex_status="handling") for _ in range(5)]
     for order in received[:3]:
         set_fields(order, imported_at=hours_ago(2), acknowledged_at=hours_ago(2))
     for order in received[3:]:
         set_fields(order, imported_at=hours_ago(72), acknowledged_at=hours_ago(72))
-    old = make_order(ack_state=Order.AckState.DONE, vtex_status="handling")
+    old = make_order(start_handling="done", vtex_status="handling")
     set_fields(old, imported_at=hours_ago(24 * 8), acknowledged_at=hours_ago(24 * 8))
     # 4 more, received and acknowledged now
     acknowledged = [make_acknowledged_order() for _ in range(4)]
@@ -186,7 +186,7 @@ def busy_store(settings):
         acknowledged[3], kind=OrderEvent.Kind.STATUS_CHANGED, message="", data={"from": "handling", "to": "invoiced"}
     )
     # a stuck order: start-handling failed
-    make_order(ack_state=Order.AckState.FAILED)
+    make_order(start_handling="failed")
     # the outbox: the 4 invoices above queued 4 invoice sends (pending); plus these
     outbox_row(acknowledged[3], OutboxMessage.Kind.TRACKING, OutboxMessage.State.FAILED)
     outbox_row(acknowledged[3], OutboxMessage.Kind.TRACKING, OutboxMessage.State.SENT)
@@ -376,7 +376,7 @@ def test_nice_ceiling(peak, expected):
 def test_admin_index_shows_the_headline_and_links_to_the_dashboard(admin_client, settings):
     settings.VTEX_INTAKE = "feed"
     FeedState.objects.create(name="orders", oldest_message_age_s=12)
-    make_order(ack_state=Order.AckState.FAILED)
+    make_order(start_handling="failed")
     make_order(intake_error="boom")
     order = make_acknowledged_order()
     OutboxMessage.objects.create(

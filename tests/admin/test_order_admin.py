@@ -19,6 +19,7 @@ from django.utils import translation
 from integration.admin.money import format_cents
 from integration.infra.rate_budget import BUDGET_NAME
 from integration.models import Order, OrderEvent, RateBudget, VtexCall
+from integration.selectors.start_handling import StartHandlingState, order_start_handling
 from tests.factories import make_call, make_event, make_item, make_order, make_payment, vtex_order_json
 
 pytestmark = pytest.mark.django_db
@@ -202,12 +203,12 @@ def mixed_orders():
         "handling": make_order(
             vtex_status="handling",
             state=Order.State.HANDLING,
-            ack_state=Order.AckState.DONE,
+            start_handling="done",
             created_at_vtex=datetime(2024, 6, 10, 15, 0, tzinfo=UTC),
         ),
         "ack_failed": make_order(
-            ack_state=Order.AckState.FAILED,
-            ack_error="POST /start-handling: HTTP 500 boom",
+            start_handling="failed",
+            start_handling_error="POST /start-handling: HTTP 500 boom",
             created_at_vtex=datetime(2024, 6, 11, 15, 0, tzinfo=UTC),
         ),
         "intake_failed": make_order(
@@ -225,8 +226,9 @@ def mixed_orders():
         ("vtex_status=ready-for-handling", {"new", "ack_failed", "intake_failed"}),
         ("state__exact=handling", {"handling"}),
         ("state__exact=received", {"new", "ack_failed", "intake_failed"}),
-        ("ack_state__exact=failed", {"ack_failed"}),
-        ("ack_state__exact=done", {"handling"}),
+        ("start_handling=failed", {"ack_failed"}),
+        ("start_handling=done", {"handling"}),
+        ("start_handling=not_done", {"new", "ack_failed", "intake_failed"}),
         ("attention=yes", {"ack_failed", "intake_failed"}),
         ("attention=no", {"new", "handling"}),
         ("created_at_vtex__year=2024&created_at_vtex__month=6", {"handling", "ack_failed"}),
@@ -343,9 +345,9 @@ def test_order_page_timeline_is_newest_first(admin_client):
 def test_order_page_shows_intake_and_ack_errors(admin_client):
     order = make_order(
         intake_error="VTEX sent a malformed order: totals: add up to 1 cents",
-        ack_error="HTTP 500 Erro interno",
-        ack_state=Order.AckState.FAILED,
-        ack_attempts=3,
+        start_handling_error="HTTP 500 Erro interno",
+        start_handling="failed",
+        start_handling_attempts=3,
     )
 
     content = admin_client.get(change_url(order)).content.decode()
@@ -414,7 +416,7 @@ def test_crafted_post_cannot_change_read_only_fields(admin_client):
         total_cents="1",
         vtex_status="invoiced",
         state="delivered",
-        ack_state="done",
+        start_handling="done",
         customer_name="Someone else",
         raw='{"orderId": "HACKED-01"}',
         shipping_address_edited="",
@@ -427,13 +429,13 @@ def test_crafted_post_cannot_change_read_only_fields(admin_client):
     order.refresh_from_db()
     item.refresh_from_db()
     assert order.city == "Campinas"
-    assert (order.order_id, order.total_cents, order.vtex_status, order.state, order.ack_state) == (
+    assert (order.order_id, order.total_cents, order.vtex_status, order.state) == (
         order.order_id,
         14_490,
         "ready-for-handling",
         Order.State.RECEIVED,
-        Order.AckState.PENDING,
     )
+    assert not order.outbox_messages.exists()
     assert order.order_id != "HACKED-01"
     assert order.customer_name == "Maria Souza"
     assert order.raw["orderId"] != "HACKED-01"
@@ -523,14 +525,14 @@ def test_start_handling_action_reports_each_order(admin_client, admin_user, vtex
     assert "Erro interno do OMS" in text
     accepted.refresh_from_db()
     refused.refresh_from_db()
-    assert accepted.ack_state == Order.AckState.DONE
-    assert refused.ack_state == Order.AckState.FAILED
-    assert "Erro interno do OMS" in refused.ack_error
+    assert order_start_handling(accepted).state == StartHandlingState.DONE
+    assert order_start_handling(refused).state == StartHandlingState.FAILED
+    assert "Erro interno do OMS" in order_start_handling(refused).error
     assert accepted.events.get(kind=OrderEvent.Kind.ACKNOWLEDGED).actor == admin_user
 
 
 def test_start_handling_action_on_an_acknowledged_order_sends_nothing(admin_client, no_vtex):
-    order = make_order(ack_state=Order.AckState.DONE, vtex_status="handling")
+    order = make_order(start_handling="done", vtex_status="handling")
 
     reports = sent_messages(run_action(admin_client, "retry_start_handling", order))
 
@@ -539,7 +541,7 @@ def test_start_handling_action_on_an_acknowledged_order_sends_nothing(admin_clie
 
 
 def test_actions_refuse_too_many_orders(admin_client, no_vtex, monkeypatch):
-    monkeypatch.setattr("integration.admin.orders.MAX_ORDERS_PER_ACTION", 2)
+    monkeypatch.setattr("integration.admin.actions.MAX_ORDERS_PER_ACTION", 2)
     orders = [make_order() for _ in range(3)]
 
     reports = sent_messages(run_action(admin_client, "refresh_from_vtex", *orders))
@@ -563,7 +565,7 @@ def test_actions_wait_for_no_rate_limit_pause(admin_client, no_vtex):
     assert level == "warning" and "HTTP 429" in text
     assert len(no_vtex.calls) == 0
     order.refresh_from_db()
-    assert order.ack_state == Order.AckState.PENDING
+    assert order_start_handling(order).state == StartHandlingState.PENDING
 
 
 # ---- buttons on the order page ------------------------------------------------------------------------
@@ -591,7 +593,7 @@ def test_start_handling_button_acknowledges(admin_client, vtex):
     assert response.status_code == 302
     assert response["Location"] == change_url(order)
     order.refresh_from_db()
-    assert order.ack_state == Order.AckState.DONE
+    assert order_start_handling(order).state == StartHandlingState.DONE
 
 
 def test_buttons_are_on_the_order_page(admin_client):
@@ -657,7 +659,7 @@ def test_view_only_staff_can_look_but_not_act(viewer_client, no_vtex):
     assert (refresh.status_code, acknowledge.status_code, edit.status_code) == (403, 403, 403)
     assert len(no_vtex.calls) == 0
     order.refresh_from_db()
-    assert order.ack_state == Order.AckState.PENDING
+    assert order_start_handling(order).state == StartHandlingState.PENDING
     assert order.street == "Avenida Paulista"
 
 

@@ -13,8 +13,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import formats, timezone
 
-from integration.admin.invoicing import REFUSED_ANCHOR, sentence, vtex_answer
+from integration.admin.base import sentence
+from integration.admin.links import REFUSED_ANCHOR
 from integration.admin.money import format_cents
+from integration.admin.outbox import outbox_error_display
 from integration.models import Invoice, Order, OrderEvent, OutboxMessage, SendState
 from integration.services.tracking import (
     TrackingEventInput,
@@ -26,8 +28,8 @@ from tests.factories import make_acknowledged_order, make_event, make_invoice, m
 
 pytestmark = pytest.mark.django_db
 
-#: How the outbox keeps VTEX's refusal of an invoice (VtexError's text: request, status, code, words).
-REFUSAL = "POST /api/oms/pvt/orders/{order_id}/invoice: HTTP 400 [400] Order is canceled and cannot be invoiced"
+#: How the outbox keeps VTEX's refusal of an invoice: VTEX's words, its status and code, the request.
+REFUSAL = {"last_status_code": 400, "last_error_code": "400", "last_error": "Order is canceled and cannot be invoiced"}
 
 
 @pytest.fixture(autouse=True)
@@ -67,8 +69,8 @@ def refuse(invoice: Invoice) -> OutboxMessage:
     OutboxMessage.objects.filter(pk=message.pk).update(
         state=OutboxMessage.State.FAILED,
         attempts=1,
-        last_status_code=400,
-        last_error=REFUSAL.format(order_id=invoice.order.order_id),
+        last_request=f"POST /api/oms/pvt/orders/{invoice.order.order_id}/invoice",
+        **REFUSAL,
     )
     Invoice.objects.filter(pk=invoice.pk).update(send_state=SendState.FAILED)
     message.refresh_from_db()
@@ -235,15 +237,15 @@ def test_4_payment_ids_share_one_column_cut_to_width_with_the_whole_id_kept(admi
 
 
 def test_5_order_list_columns_fit_with_badges_and_money_that_does_not_wrap(admin_client):
-    make_order(sequence="5021", total_cents=40_957, vtex_status="handling", ack_state=Order.AckState.FAILED)
+    make_order(sequence="5021", total_cents=40_957, start_handling="failed")
 
     content = admin_client.get(reverse("admin:integration_order_changelist")).content.decode()
 
     assert "R$409.57" in content  # English: no space at all (pt-BR's no-break space: tests/i18n)
     assert 'class="sequence">seq 5021<' in content
     assert '<span class="badge badge-neutral" title="Received (VTEX not yet told)">Received</span>' in content
-    assert 'title="Failed (retried on the next run)">Failed</span>' in content
-    assert "VTEX: handling" in content
+    assert 'title="VTEX answered 500">Failed</span>' in content  # the badge's title: VTEX's answer
+    assert "VTEX: ready-for-handling" in content
     assert "integration/admin.css" in content
     for header in ("column-vtex_status", "column-ack_state", "column-created_at_vtex"):
         assert header not in content
@@ -417,30 +419,44 @@ def test_15_read_only_labels_match_the_forms(admin_client, order):
 
 
 @pytest.mark.parametrize(
-    ("status", "stored", "headline", "sent", "note"),
+    ("row", "headline", "sent", "note"),
     [
         (
-            400,
-            "POST /api/oms/pvt/orders/1-01/invoice: HTTP 400 [400] Order is canceled and cannot be invoiced",
+            {
+                "last_status_code": 400,
+                "last_error_code": "400",
+                "last_error": "Order is canceled and cannot be invoiced",
+                "last_request": "POST /api/oms/pvt/orders/1-01/invoice",
+            },
             "HTTP 400: Order is canceled and cannot be invoiced",
             "POST /api/oms/pvt/orders/1-01/invoice",
             "",
         ),
         (
-            503,
-            "gave up after 8 attempts: PUT /api/x: HTTP 503 Service Unavailable",
+            {
+                "last_status_code": 503,
+                "last_error": "Service Unavailable",
+                "last_request": "PUT /api/x",
+                "gave_up": True,
+                "attempts": 8,
+            },
             "HTTP 503: Service Unavailable",
             "PUT /api/x",
             "gave up after 8 attempts",
         ),
-        (400, "HTTP 400 [ORD002] Invalid value", "HTTP 400: [ORD002] Invalid value", "", ""),
-        (400, "invoiceValue inválido", "HTTP 400: invoiceValue inválido", "", ""),
-        (None, "Read timed out", "Read timed out", "", ""),
-        (None, "", "-", "", ""),
+        (
+            {"last_status_code": 400, "last_error_code": "ORD002", "last_error": "Invalid value"},
+            "HTTP 400: [ORD002] Invalid value",
+            "",
+            "",
+        ),
+        ({"last_status_code": 400, "last_error": "invoiceValue inválido"}, "HTTP 400: invoiceValue inválido", "", ""),
+        ({"last_error": "Read timed out"}, "Read timed out", "", ""),
+        ({}, "-", "", ""),
     ],
 )
-def test_9_vtex_answer_shows_the_status_once(status, stored, headline, sent, note):
-    answer = vtex_answer(status, stored)
+def test_9_vtex_answer_shows_the_status_once(row, headline, sent, note):
+    answer = outbox_error_display(OutboxMessage(**row))
 
     assert (answer.headline, answer.request, answer.note) == (headline, sent, note)
 

@@ -63,13 +63,13 @@ def staff_in_group(django_user_model, client, group: str, username: str):
 
 
 def _ready_not_acknowledged() -> Order:
-    order = make_order(ack_state=Order.AckState.PENDING)
+    order = make_order(start_handling="pending")
     set_fields(order, imported_at=ago(minutes=31))
     return order
 
 
 def _ack_failed() -> Order:
-    return make_order(ack_state=Order.AckState.FAILED, ack_error="VTEX answered 500")
+    return make_order(start_handling="failed", start_handling_error="VTEX answered 500")
 
 
 def _invoice_send_failed() -> Order:
@@ -96,7 +96,7 @@ def _intake_failed() -> Order:
 
 
 def _waiting_for_erp() -> Order:
-    return make_order(ack_state=Order.AckState.PENDING)
+    return make_order(start_handling="pending")
 
 
 PLANT: dict[str, Callable[[], Order]] = {
@@ -114,9 +114,9 @@ def _near_misses() -> list[Order]:
     """Orders that each miss one condition of some kind, and so must be in none of the choices."""
     misses = []
     # ready but imported a few minutes ago; ready and acknowledged long ago; old but handling
-    fresh = make_order(ack_state=Order.AckState.PENDING)
+    fresh = make_order(start_handling="pending")
     misses.append(fresh)
-    done = make_order(ack_state=Order.AckState.DONE, vtex_status="ready-for-handling")
+    done = make_order(start_handling="done", vtex_status="ready-for-handling")
     set_fields(done, imported_at=ago(hours=2))
     handling = make_acknowledged_order()
     set_fields(handling, imported_at=ago(hours=2))
@@ -187,7 +187,7 @@ def test_stuck_kinds_do_not_overlap_where_they_should_not(admin_client):
 
 def test_stuck_ready_threshold_comes_from_settings(admin_client, settings):
     # given
-    order = make_order(ack_state=Order.AckState.PENDING)
+    order = make_order(start_handling="pending")
     set_fields(order, imported_at=ago(minutes=10))
     settings.STUCK_READY_MINUTES = 5
 
@@ -213,8 +213,8 @@ def test_waiting_for_the_erp_is_a_choice_only_when_the_erp_acknowledges(admin_cl
     # given
     waiting = {_waiting_for_erp().order_id, _waiting_for_erp().order_id}
     make_acknowledged_order()  # acknowledged already
-    make_order(ack_state=Order.AckState.PENDING, vtex_status="handling")
-    make_order(ack_state=Order.AckState.FAILED)
+    make_order(start_handling="pending", vtex_status="handling")
+    make_order(start_handling="failed")
 
     # when: VTEX is told on import
     settings.VTEX_START_HANDLING = "on_import"

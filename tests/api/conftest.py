@@ -69,7 +69,7 @@ def acknowledged_order(**fields: Any) -> Order:
     values: dict[str, Any] = {
         "vtex_status": "handling",
         "state": Order.State.HANDLING,
-        "ack_state": Order.AckState.DONE,
+        "start_handling": "done",
         "total_cents": 17_490,
         "items_total_cents": 16_590,
         "discounts_total_cents": -600,

@@ -10,6 +10,7 @@ import pytest
 import responses
 
 from integration.models import Order, OrderEvent, VtexCall
+from integration.selectors.start_handling import order_start_handling
 from integration.services.intake import intake_run
 from tests.api.conftest import assert_error, client_for, user_with
 from tests.factories import make_order
@@ -25,7 +26,7 @@ def receipts(order: Order) -> int:
 
 def test_on_import_the_ack_records_the_receipt_once_and_calls_no_vtex(api, erp_user, settings):
     settings.VTEX_START_HANDLING = "on_import"
-    order = make_order(vtex_status="handling", ack_state=Order.AckState.DONE)
+    order = make_order(vtex_status="handling", start_handling="done")
 
     first = api.post(f"/api/v1/orders/{order.order_id}/ack/")
     second = api.post(f"/api/v1/orders/{order.order_id}/ack/")
@@ -59,7 +60,7 @@ def test_on_erp_ack_the_ack_sends_start_handling_once(api, vtex_settings):
     assert replay.status_code == 200 and replay.json()["message"] == "Already acknowledged."
     assert len(responses.calls) == 1
     order.refresh_from_db()
-    assert order.ack_state == Order.AckState.DONE and order.state == Order.State.HANDLING
+    assert order_start_handling(order).state == "done" and order.state == Order.State.HANDLING
     assert order.events.filter(kind=OrderEvent.Kind.ACKNOWLEDGED).count() == 1
     assert receipts(order) == 1
 
@@ -81,7 +82,7 @@ def test_on_erp_ack_a_vtex_refusal_is_a_502_with_vtex_message_and_no_credentials
     assert vtex_settings.VTEX_APP_TOKEN not in response.content.decode()
     assert vtex_settings.VTEX_APP_KEY not in response.content.decode()
     order.refresh_from_db()
-    assert order.ack_state == Order.AckState.FAILED
+    assert order_start_handling(order).state == "failed"
     assert receipts(order) == 1  # the ERP did store it; only VTEX's part is to be retried
 
 
@@ -101,10 +102,9 @@ def test_on_erp_ack_a_retry_after_a_vtex_failure_sends_again(api, vtex_settings)
 
 
 def test_on_erp_ack_an_order_being_acknowledged_elsewhere_gets_409(api, settings):
-    from django.utils import timezone
 
     settings.VTEX_START_HANDLING = "on_erp_ack"
-    order = make_order(ack_state=Order.AckState.SENDING, ack_claimed_at=timezone.now())
+    order = make_order(start_handling="sending")
 
     error = assert_error(api.post(f"/api/v1/orders/{order.order_id}/ack/"), 409, "conflict")
     assert "Another process" in error["message"]
@@ -137,7 +137,7 @@ def test_on_erp_ack_end_to_end_against_the_sandbox(make_sandbox, settings):
     assert result.imported == 3 and result.acknowledged == 0
     assert server.store.effects["start_handling"] == {}
     orders = list(Order.objects.order_by("order_id"))
-    assert {o.ack_state for o in orders} == {Order.AckState.PENDING}
+    assert {order_start_handling(o).state for o in orders} == {"pending"}
     client = client_for(user_with("view_order", "change_order"))
     waiting = client.get("/api/v1/orders/", {"erp_received": "false"}).json()["results"]
     assert sorted(row["order_id"] for row in waiting) == [o.order_id for o in orders]
@@ -151,7 +151,7 @@ def test_on_erp_ack_end_to_end_against_the_sandbox(make_sandbox, settings):
     assert server.store.effects["start_handling"] == {o.order_id: 1 for o in orders}
     assert {r.json()["vtex_status"] for r in first} == {"handling"}
     assert {r.json()["message"] for r in replays} == {"Already acknowledged."}
-    assert set(Order.objects.values_list("ack_state", flat=True)) == {Order.AckState.DONE}
+    assert {order_start_handling(o).state for o in Order.objects.all()} == {"done"}
     assert client.get("/api/v1/orders/", {"erp_received": "false"}).json()["results"] == []
 
     # and the next intake run does not acknowledge them again

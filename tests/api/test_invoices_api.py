@@ -181,7 +181,7 @@ def test_all_problems_are_reported_at_once(api, order):
 
 
 def test_an_order_not_yet_acknowledged_at_vtex_cannot_be_invoiced(api):
-    order = acknowledged_order(vtex_status="ready-for-handling", ack_state=Order.AckState.PENDING)
+    order = acknowledged_order(vtex_status="ready-for-handling", start_handling="pending")
 
     error = assert_error(api.post(url(order), invoice_body(), format="json"), 409, "not_allowed")
     assert "start-handling" in error["message"]

@@ -39,7 +39,7 @@ def ids(response) -> list[str]:
 
 
 def test_orders_are_listed_oldest_change_first_with_their_summary(api):
-    late = order_changed_at(at(10), vtex_status="handling", ack_state=Order.AckState.DONE, state="handling")
+    late = order_changed_at(at(10), vtex_status="handling", start_handling="done", state="handling")
     early = order_changed_at(at(1))
 
     response = api.get("/api/v1/orders/")

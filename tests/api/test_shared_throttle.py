@@ -55,7 +55,7 @@ def test_two_processes_count_one_users_requests_together_through_redis(api, erp_
     assert [api.get("/api/v1/orders/").status_code for _ in range(2)] == [200, 200]
 
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    environment.update(DJANGO_CACHE_URL=REDIS_URL, API_THROTTLE_RATE="3/min")
+    environment.update(DJANGO_CACHE_URL=REDIS_URL, ERP_BRIDGE_API_THROTTLE_RATE="3/min")
     # The key prefix is the test's own, so the other process needs it too.
     code = f"from django.conf import settings; settings.CACHES['default']['KEY_PREFIX'] = {redis_cache!r}\n"
     result = subprocess.run(

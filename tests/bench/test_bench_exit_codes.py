@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from integration.bench.machine import machine_info
-from integration.bench.report import Report, ScenarioResult
+from bench.machine import machine_info
+from bench.report import Report, ScenarioResult
 from integration.management.commands import bench as bench_command
 
 

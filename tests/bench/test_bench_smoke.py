@@ -13,9 +13,9 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from integration.bench.machine import machine_info
-from integration.bench.report import Report, ScenarioResult
-from integration.bench.scenarios import QUICK, BenchContext, latency_bound
+from bench.machine import machine_info
+from bench.report import Report, ScenarioResult
+from bench.scenarios import QUICK, BenchContext, latency_bound
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from integration.bench.sandbox import SandboxProcess
+from bench.sandbox import SandboxProcess
 
 LIST = "/api/oms/pvt/orders?f_status=ready-for-handling"
 

@@ -120,7 +120,7 @@ def staff_groups(transactional_db) -> None:
     """
     from importlib import import_module
 
-    groups = import_module("integration.migrations.0003_staff_groups").GROUPS
+    groups = import_module("integration.migrations.0002_staff_groups").GROUPS
     for name, wanted in groups.items():
         group, _ = Group.objects.get_or_create(name=name)
         for app_label, codenames in wanted.items():

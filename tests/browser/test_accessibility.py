@@ -62,9 +62,9 @@ def shop(transactional_db) -> Shop:
 
     long_ago = timezone.now() - timedelta(days=5)
     for state in Order.State.values:
-        make_order(state=state, ack_state=Order.AckState.DONE, created_at_vtex=long_ago)
-    make_order(ack_state=Order.AckState.FAILED, ack_error="HTTP 500", created_at_vtex=long_ago)
-    make_order(ack_state=Order.AckState.SENDING)
+        make_order(state=state, start_handling="done", created_at_vtex=long_ago)
+    make_order(start_handling="failed", start_handling_error="HTTP 500", created_at_vtex=long_ago)
+    make_order(start_handling="sending")
     make_order(intake_error="VTEX answered HTTP 500", created_at_vtex=long_ago)
     return Shop(
         order=order,

@@ -319,7 +319,7 @@ def test_the_timeline_stores_english_whatever_the_language_of_the_request(admin_
 
 
 def test_the_health_dashboard_and_the_index_headline_speak_portuguese(admin_client):
-    make_order(ack_state=Order.AckState.FAILED, ack_error="HTTP 500")
+    make_order(start_handling="failed", start_handling_error="HTTP 500")
 
     dashboard = page(admin_client.get(reverse("admin:integration_health"), **PT_BR))
     index = page(admin_client.get(reverse("admin:index"), **PT_BR))

@@ -1,12 +1,16 @@
-"""A start-handling outcome is stored in English and shown in the reader's language, values and all."""
+"""What a start-handling sent now says is shown in the reader's language; VTEX's own words stay
+as VTEX wrote them (they are what its support and docs quote)."""
 
 from __future__ import annotations
 
 import pytest
 from django.utils import translation
 
-from integration.services.orders import vtex_send_start_handling
+from integration.services.orders import order_start_handling_now
 from integration.vtex import VtexConflict, VtexError
+from tests.factories import make_order
+
+pytestmark = pytest.mark.django_db
 
 
 class _Vtex:
@@ -25,34 +29,31 @@ class _Vtex:
 
 
 @pytest.mark.parametrize(
-    ("status", "done", "stored", "shown_in_portuguese"),
+    ("status", "done", "english", "portuguese"),
     [
-        ("handling", True, "VTEX shows the order in handling.", "A VTEX mostra o pedido com status handling."),
+        ("handling", True, "VTEX accepted start-handling.", "A VTEX aceitou o início do manuseio."),
         (
             "canceled",
             False,
-            "HTTP 409 [OMS003] Order already in handling; VTEX shows the order in canceled.",
-            "HTTP 409 [OMS003] Order already in handling; a VTEX mostra o pedido com status canceled.",
-        ),
-        (
-            "",
-            False,
-            "HTTP 409 [OMS003] Order already in handling; VTEX shows the order in an unknown status.",
-            "HTTP 409 [OMS003] Order already in handling; a VTEX mostra o pedido com status desconhecido.",
-        ),
-        (
-            None,
-            False,
-            "HTTP 409 [OMS003] Order already in handling; reading the order back failed: no answer within 10s",
-            "HTTP 409 [OMS003] Order already in handling; a nova leitura do pedido falhou: no answer within 10s",
+            "VTEX did not confirm start-handling: HTTP 409 [OMS003] Order already in handling "
+            "(VTEX shows the order in canceled)",
+            "A VTEX não confirmou o início do manuseio: HTTP 409 [OMS003] Order already in handling "
+            "(VTEX shows the order in canceled)",
         ),
     ],
 )
-def test_a_read_back_outcome_is_stored_in_english_and_shown_in_portuguese(status, done, stored, shown_in_portuguese):
-    with translation.override("pt-br"):  # the language of the request must not leak into what is stored
-        result = vtex_send_start_handling(client=_Vtex(status), order_id="1000001-01")
-        assert result.message == stored
-        assert result.text() == shown_in_portuguese
-    assert result.done is done
+def test_a_start_handling_answer_is_shown_in_the_readers_language(status, done, english, portuguese):
+    order = make_order()
+    with translation.override("pt-br"):
+        answer = order_start_handling_now(client=_Vtex(status), order=order)
+        assert answer.text() == portuguese
+    assert answer.done is done
     with translation.override("en"):
-        assert result.text() == stored
+        assert answer.text() == english
+
+
+def test_an_order_not_ready_for_handling_is_refused_before_anything_is_sent():
+    order = make_order(vtex_status="payment-pending")
+    answer = order_start_handling_now(client=_Vtex(None), order=order)
+    assert (answer.done, answer.reason) == (False, "not_ready")
+    assert not order.outbox_messages.exists()

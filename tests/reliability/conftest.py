@@ -120,7 +120,7 @@ def child_env(server, **extra: str) -> dict[str, str]:
         VTEX_FEED_VISIBILITY_TIMEOUT_S="10",
         VTEX_START_HANDLING="on_import",
         VTEX_FETCH_PAYMENTS="0",
-        LOG_LEVEL="WARNING",
+        ERP_BRIDGE_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

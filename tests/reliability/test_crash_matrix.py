@@ -23,6 +23,7 @@ from django.utils import timezone
 from integration.infra.crashpoints import CRASH_POINTS
 from integration.infra.vtex_client import vtex_client
 from integration.models import Lease, Order, OutboxMessage
+from integration.selectors.start_handling import start_handling_done_q
 from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
 from integration.services.outbox import outbox_send_due
@@ -50,15 +51,14 @@ CASES = [
     Case("intake.order_fetched", 6, "list"),
     Case("intake.store_in_transaction", 1, "list"),
     Case("intake.order_stored", 6, "list"),
-    Case("intake.ack_claimed", 6, "list"),
-    Case("intake.start_handling_sent", 6, "list"),
-    Case("intake.ack_recorded", 6, "list"),
+    Case("intake.start_handling_queued", 1, "list"),
     Case("intake.feed_read", 2, "feed"),
     Case("intake.feed_before_commit", 1, "feed"),
     Case("intake.feed_committed", 1, "feed"),
     Case("invoicing.outbox_row_written", 6, "workload"),
     Case("outbox.committed_before_queue", 6, "workload"),
     Case("outbox.claimed", 6, "push"),
+    Case("outbox.sent.start_handling", 6, "list"),
     Case("outbox.sent.invoice", 4, "push"),
     Case("outbox.sent.tracking", 2, "push"),
     Case("outbox.sent.tracking_events", 1, "push"),
@@ -76,14 +76,13 @@ def let_dead_claims_expire(server, settings) -> None:
     """What waiting out the TTLs would do: a dead process's lease and claims become free."""
     past = timezone.now() - timedelta(hours=1)
     Lease.objects.update(expires_at=past)
-    Order.objects.filter(ack_state=Order.AckState.SENDING).update(ack_claimed_at=past)
     OutboxMessage.objects.filter(state=OutboxMessage.State.SENDING).update(claimed_at=past)
     OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING).update(next_attempt_at=timezone.now())
     server.clock.advance(settings.VTEX_FEED_VISIBILITY_TIMEOUT_S + 1)
 
 
 def all_acknowledged() -> bool:
-    return Order.objects.filter(ack_state=Order.AckState.DONE).count() == ORDERS
+    return Order.objects.filter(start_handling_done_q()).count() == ORDERS
 
 
 def outbox_empty() -> bool:
@@ -124,7 +123,7 @@ def test_crash_at_a_point_then_restart_loses_and_duplicates_nothing(case, sandbo
     if case.stage in ("list", "feed"):
         pull = ["pull_orders", "--source", source]
         crashed = run_manage(pull, crash_env)
-        state_after_crash = f"{Order.objects.filter(ack_state=Order.AckState.DONE).count()} orders handled"
+        state_after_crash = f"{Order.objects.filter(start_handling_done_q()).count()} orders handled"
         restart_until(pull, all_acknowledged)
     else:
         assert intake_run(source="list", client=client).acknowledged == ORDERS

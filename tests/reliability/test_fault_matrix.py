@@ -17,12 +17,13 @@ from django.utils import timezone
 
 from integration.infra.vtex_client import reset_vtex_client, vtex_client
 from integration.models import Order, OutboxMessage
-from integration.sandbox import FaultConfig
+from integration.selectors.start_handling import start_handling_done_q
 from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
 from integration.services.outbox import outbox_send_due
 from integration.services.reconciliation import reconciliation_run
 from tests.reliability.workload import run_workload, verify_exactly_once
+from vtex_sandbox import FaultConfig
 
 # The outbox is sent as push_pending sends it; no django-q2 cluster runs in this test.
 pytestmark = [pytest.mark.heavy, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
@@ -69,11 +70,11 @@ def test_fault_matrix_every_effect_exactly_once_and_nothing_left(source, sandbox
         cycles += 1
         result = intake_run(source=source, client=client)
         failed_under_faults += result.failed
-        if Order.objects.filter(ack_state=Order.AckState.DONE).count() == ORDERS:
+        if Order.objects.filter(start_handling_done_q()).count() == ORDERS:
             break
         if source == "feed":
             server.clock.advance(settings.VTEX_FEED_VISIBILITY_TIMEOUT_S)  # uncommitted events come back
-    imported_under_faults = Order.objects.filter(ack_state=Order.AckState.DONE).count()
+    imported_under_faults = Order.objects.filter(start_handling_done_q()).count()
 
     # 2. the back office works (still under faults): invoices, tracking, events, cancellations
     run_workload()
@@ -85,7 +86,7 @@ def test_fault_matrix_every_effect_exactly_once_and_nothing_left(source, sandbox
     for _ in range(4):
         server.clock.advance(settings.VTEX_FEED_VISIBILITY_TIMEOUT_S)
         intake_run(source=source, client=client)
-        if Order.objects.filter(ack_state=Order.AckState.DONE).count() == ORDERS:
+        if Order.objects.filter(start_handling_done_q()).count() == ORDERS:
             break
     run_workload()  # the orders that came in only now
     drain_rounds = send_outbox_rounds(client, rounds=30, until_empty=True, settle_s=2.0)

@@ -30,12 +30,13 @@ from django_q.tasks import async_task
 from integration.infra.rate_budget import BUDGET_NAME
 from integration.infra.vtex_client import reset_vtex_client
 from integration.models import Order, OutboxMessage, RateBudget, VtexCall
-from integration.sandbox import SandboxServer, SandboxStore
-from integration.sandbox.server import error_answer
+from integration.selectors.start_handling import start_handling_done_q
 from integration.services.intake import intake_run
 from tests.conftest import PROJECT_ROOT, SANDBOX_APP_KEY, SANDBOX_APP_TOKEN
 from tests.reliability.conftest import child_env
 from tests.reliability.workload import run_workload, verify_exactly_once, workload_left
+from vtex_sandbox import SandboxServer, SandboxStore
+from vtex_sandbox.routing import error_answer
 
 pytestmark = [
     pytest.mark.heavy,
@@ -236,7 +237,7 @@ def test_three_clusters_pull_2000_orders_and_send_their_invoices_exactly_once_wi
 
     queue_pull_on_every_cluster()
     intake_s = wait_until(
-        lambda: Order.objects.filter(ack_state=Order.AckState.DONE).count() == orders,
+        lambda: Order.objects.filter(start_handling_done_q()).count() == orders,
         timeout_s=420,
         clusters=group,
         every_s=5.0,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage
+from integration.selectors.start_handling import StartHandlingState, order_start_handling, start_handling_done_q
 
 
 def _moment(order: Order, minutes_before_import: int):
@@ -49,7 +50,7 @@ def run_workload(*, apply: bool = True, invoices_only: bool = False) -> dict[str
 
     todo: Counter[str] = Counter()
     for order in Order.objects.filter(is_complete=True).order_by("order_id"):
-        if order.ack_state != Order.AckState.DONE:
+        if order_start_handling(order).state != StartHandlingState.DONE:
             todo["not_acknowledged"] += 1
             continue
         lines = [(item.item_index, item.quantity) for item in order.items.order_by("item_index")]
@@ -133,9 +134,7 @@ def verify_exactly_once(store, *, expected_orders: set[str]) -> Verdict:
     if twice or set(imported) != set(stored):
         problems.append(f"IMPORTED events not one per order: {dict(list(twice.items())[:3])}")
     not_acked = list(
-        Order.objects.exclude(ack_state=Order.AckState.DONE).values_list(
-            "order_id", "ack_state", "ack_attempts", "ack_error", "vtex_status", "is_complete"
-        )[:5]
+        Order.objects.exclude(start_handling_done_q()).values_list("order_id", "vtex_status", "is_complete")[:5]
     )
     if not_acked:
         problems.append(f"orders not acknowledged: {not_acked}")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from integration.sandbox import SandboxServer, SandboxStore
+from vtex_sandbox import SandboxServer, SandboxStore
 
 APP_KEY = "vtexappkey-sandbox-tests"
 APP_TOKEN = "sandbox-token-SECRET-for-tests"

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from integration.sandbox import FaultConfig, SandboxServer, SandboxStore
 from tests.conftest import wait_until
+from vtex_sandbox import FaultConfig, SandboxServer, SandboxStore
 
 from .conftest import APP_KEY, APP_TOKEN, invoice_body
 
@@ -71,7 +71,7 @@ def test_vtex_routes_need_the_app_key_and_token(vtex, headers):
 
 
 def test_the_token_is_never_echoed_or_logged(vtex, caplog):
-    caplog.set_level(logging.DEBUG, logger="integration.sandbox")
+    caplog.set_level(logging.DEBUG, logger="vtex_sandbox")
     order_id = first_order_id(vtex)
     answers = [
         vtex.get(ORDERS),

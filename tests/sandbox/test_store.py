@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration.sandbox import SandboxStore
-from integration.sandbox.orders import is_valid_cpf
-from integration.sandbox.store import BadRequest, Conflict, NotFound
+from vtex_sandbox import SandboxStore
+from vtex_sandbox.errors import BadRequest, Conflict, NotFound
+from vtex_sandbox.generator import is_valid_cpf
 
 from .conftest import invoice_body
 

@@ -23,12 +23,9 @@ FAKE_VTEX_URL = re.compile(r"https://teststore\.vtex(commercestable|payments)\.c
 
 
 def migration_groups() -> dict[str, dict[str, list[str]]]:
-    """The staff groups' permissions as the migrations grant them: 0003, then 0007's additions."""
-    groups = import_module("integration.migrations.0003_staff_groups").GROUPS
-    extra = import_module("integration.migrations.0007_integration_admin_sees_new_records").NEW_VIEW_PERMISSIONS
-    wanted = {name: {app: list(codenames) for app, codenames in apps.items()} for name, apps in groups.items()}
-    wanted[INTEGRATION_ADMIN]["integration"] = [*wanted[INTEGRATION_ADMIN]["integration"], *extra]
-    return wanted
+    """The staff groups' permissions as the data migration grants them."""
+    groups = import_module("integration.migrations.0002_staff_groups").GROUPS
+    return {name: {app: list(codenames) for app, codenames in apps.items()} for name, apps in groups.items()}
 
 
 def ensure_staff_groups() -> dict[str, Group]:

@@ -7,9 +7,10 @@ from django.core.management import call_command
 
 from integration.infra.vtex_client import vtex_client
 from integration.models import FeedState, Order, VtexCall
-from integration.services.feed import FEED_STATUSES, feed_config_ensure
+from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
 from integration.vtex import VtexServerError
+from integration.vtex.statuses import FEED_FILTER
 from tests.conftest import MovableClock
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +25,7 @@ def test_the_first_cycle_creates_the_feed_configuration_then_keeps_it(make_sandb
 
     assert feed_config_ensure(client=vtex_client()) == "created"
     config = server.store.feed_config()
-    assert config["filter"] == {"type": "FromWorkflow", "status": list(FEED_STATUSES)}
+    assert config["filter"] == {"type": "FromWorkflow", "status": list(FEED_FILTER)}
     assert config["queue"]["visibilityTimeoutInSeconds"] == 250
     assert feed_config_ensure(client=vtex_client()) == "ok"
     assert FeedState.objects.get().config_checked_at is not None
@@ -40,7 +41,7 @@ def test_a_configuration_that_differs_is_repaired_and_a_deleted_one_recreated(ma
         }
     )
     assert feed_config_ensure(client=client) == "repaired"
-    assert set(server.store.feed_config()["filter"]["status"]) == set(FEED_STATUSES)
+    assert set(server.store.feed_config()["filter"]["status"]) == set(FEED_FILTER)
 
     client.delete_feed_config()  # VTEX removes a feed that stayed idle for its retention period
     server.store.add_orders(2)  # lost: no feed existed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import subprocess
@@ -12,14 +11,18 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.db import connections
+from django.utils import timezone
 
 from integration.infra.vtex_client import vtex_client
-from integration.models import Order, OrderEvent, VtexCall
-from integration.sandbox import FaultConfig
+from integration.models import Order, OrderEvent, OutboxMessage, VtexCall
+from integration.selectors.start_handling import start_handling_done_q
 from integration.services import intake as intake_module
+from integration.services import outbox as outbox_module
 from integration.services.intake import intake_run
+from integration.services.outbox import outbox_enqueue_start_handling
 from integration.vtex import VtexServerError
 from tests.conftest import PROJECT_ROOT, SANDBOX_APP_KEY, SANDBOX_APP_TOKEN, database_url_for_children
+from vtex_sandbox import FaultConfig
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,6 +31,10 @@ OTHER_STATUSES = ["payment-pending", "payment-approved", "window-to-cancel", "ha
 
 def start_handling_effects(server) -> dict[str, int]:
     return server.store.effects["start_handling"]
+
+
+def acknowledged_ids() -> set[str]:
+    return set(Order.objects.filter(start_handling_done_q()).values_list("order_id", flat=True))
 
 
 def test_intake_imports_each_ready_order_once_and_acknowledges_it_once(make_sandbox):
@@ -44,7 +51,9 @@ def test_intake_imports_each_ready_order_once_and_acknowledges_it_once(make_sand
     assert (result.imported, result.acknowledged, result.failed) == (150, 150, 0)
     assert set(Order.objects.values_list("order_id", flat=True)) == ready
     assert start_handling_effects(server) == {order_id: 1 for order_id in ready}
-    assert not Order.objects.exclude(ack_state=Order.AckState.DONE).exists()
+    assert acknowledged_ids() == ready
+    start_handlings = OutboxMessage.objects.filter(kind=OutboxMessage.Kind.START_HANDLING)
+    assert start_handlings.count() == 150 and not start_handlings.exclude(state=OutboxMessage.State.SENT).exists()
     assert set(Order.objects.values_list("state", flat=True)) == {Order.State.HANDLING}
     assert Order.objects.filter(vtex_status="handling").count() == 150
     order = Order.objects.get(order_id=sorted(ready)[0])
@@ -84,71 +93,48 @@ def test_pages_beyond_the_first_are_all_read(make_sandbox, monkeypatch):
     assert len(start_handling_effects(server)) == 250
 
 
-def test_accepted_start_handlings_are_recorded_in_lots_and_every_one_is_recorded(make_sandbox, monkeypatch):
+def test_accepted_start_handlings_are_recorded_together_and_every_one_once(make_sandbox, monkeypatch):
     server = make_sandbox(orders=130)
-    lots = []
-    record = intake_module.orders_record_acknowledgements
+    recorded = []
+    record = outbox_module._record_sent
 
-    def record_a_lot(*, results):
-        lots.append(len(results))
-        record(results=results)
+    def record_a_batch(entries):
+        recorded.append(len(entries))
+        return record(entries)
 
-    monkeypatch.setattr(intake_module, "ACK_RECORD_BATCH", 50)
-    monkeypatch.setattr(intake_module, "orders_record_acknowledgements", record_a_lot)
+    monkeypatch.setattr(outbox_module, "_record_sent", record_a_batch)
 
     result = intake_run()
 
     assert (result.imported, result.acknowledged, result.failed) == (130, 130, 0)
-    assert sum(lots) == 130
-    # Lots of 50 or more while there is work left; the rest once nothing is left to do.
-    assert lots[-1] <= 50 and all(size >= 50 for size in lots[:-1]), lots
-    assert set(Order.objects.values_list("ack_state", flat=True)) == {Order.AckState.DONE}
+    assert sum(recorded) == 130
+    assert acknowledged_ids() == set(server.store.order_ids())
     assert OrderEvent.objects.filter(kind=OrderEvent.Kind.ACKNOWLEDGED).count() == 130
     assert len(start_handling_effects(server)) == 130
 
 
 def test_start_handlings_answered_before_an_error_ends_the_cycle_are_still_recorded(make_sandbox, monkeypatch):
-    # given 150 orders, answers recorded only at the end of the cycle, and a store that fails once
-    # the owner has taken in a start-handling answer. The last order's read waits for that moment,
-    # so a store always comes after it, whatever the threads' timing.
-    server = make_sandbox(orders=150)
-    monkeypatch.setattr(intake_module, "ACK_RECORD_BATCH", 1000)  # nothing written until the end
-    answer_taken_in = threading.Event()
-    fetches_started = itertools.count(1)
-    real_crash_point, real_fetch, real_store = (
-        intake_module.crash_point,
-        intake_module.vtex_fetch_order,
-        intake_module.orders_store_from_vtex,
-    )
-
-    def crash_point(name: str) -> None:
-        if name == "intake.start_handling_sent":  # the owner's thread, with an answer in its batch
-            answer_taken_in.set()
-        real_crash_point(name)
-
-    def fetch_last_after_an_answer(**kwargs):
-        if next(fetches_started) == 150 and not answer_taken_in.wait(timeout=30):
-            raise AssertionError("no start-handling answer reached the owner")
-        return real_fetch(**kwargs)
+    # given several list pages, and a database that fails while the second one is stored
+    server = make_sandbox(orders=250)
+    store = intake_module.orders_store_from_vtex
+    lots = []
 
     def store_then_break(**kwargs):
-        if answer_taken_in.is_set():
+        lots.append(1)
+        if len(lots) == 2:
             raise RuntimeError("the database went away")
-        return real_store(**kwargs)
+        return store(**kwargs)
 
-    monkeypatch.setattr(intake_module, "crash_point", crash_point)
-    monkeypatch.setattr(intake_module, "vtex_fetch_order", fetch_last_after_an_answer)
     monkeypatch.setattr(intake_module, "orders_store_from_vtex", store_then_break)
 
-    # when
     with pytest.raises(RuntimeError, match="the database went away"):
         intake_run()
 
-    # then every answer the cycle had is kept (answers still in flight when the error came are not seen)
-    recorded = set(Order.objects.filter(ack_state=Order.AckState.DONE).values_list("order_id", flat=True))
-    assert recorded, "none recorded: the answers the cycle had were lost with the error"
-    assert recorded <= set(start_handling_effects(server))
-    assert OrderEvent.objects.filter(kind=OrderEvent.Kind.ACKNOWLEDGED).count() == len(recorded)
+    # then the first page's start-handlings, sent before the error, are all recorded, and no other
+    first_page = set(Order.objects.values_list("order_id", flat=True))
+    assert 0 < len(first_page) < 250
+    assert acknowledged_ids() == first_page == set(start_handling_effects(server))
+    assert OrderEvent.objects.filter(kind=OrderEvent.Kind.ACKNOWLEDGED).count() == len(first_page)
 
 
 def test_faults_and_lost_responses_end_with_every_order_imported_and_acknowledged_once(make_sandbox):
@@ -157,12 +143,14 @@ def test_faults_and_lost_responses_end_with_every_order_imported_and_acknowledge
     )
     for _ in range(12):
         intake_run()
-        if not Order.objects.exclude(ack_state=Order.AckState.DONE).exists() and Order.objects.count() == 60:
+        if len(acknowledged_ids()) == Order.objects.count() == 60:
             break
+        # What waiting out the backoff would do: start-handlings that failed are due again.
+        OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING).update(next_attempt_at=timezone.now())
     ready_ids = set(server.store.order_ids())
     assert Order.objects.count() == 60
     assert set(Order.objects.values_list("order_id", flat=True)) == ready_ids
-    assert not Order.objects.exclude(ack_state=Order.AckState.DONE).exists()
+    assert acknowledged_ids() == ready_ids
     assert start_handling_effects(server) == {order_id: 1 for order_id in ready_ids}
     assert server.store.requests_count.get("total", 0) > 0
 
@@ -192,7 +180,7 @@ def test_a_failing_order_does_not_stop_the_others_and_is_retried_next_run(make_s
 
     assert (second.imported, second.failed) == (1, 0)
     stub.refresh_from_db()
-    assert stub.is_complete and stub.intake_error == "" and stub.ack_state == Order.AckState.DONE
+    assert stub.is_complete and stub.intake_error == "" and broken in acknowledged_ids()
     assert start_handling_effects(server)[broken] == 1
 
 
@@ -221,7 +209,7 @@ def test_order_stored_but_not_acknowledged_is_acknowledged_on_the_next_run(make_
     settings.VTEX_START_HANDLING = "on_erp_ack"
     assert intake_run().imported == 4
     assert start_handling_effects(server) == {}
-    assert set(Order.objects.values_list("ack_state", flat=True)) == {Order.AckState.PENDING}
+    assert not OutboxMessage.objects.exists() and not acknowledged_ids()
 
     # when the next run acknowledges
     settings.VTEX_START_HANDLING = "on_import"
@@ -239,15 +227,16 @@ def test_acknowledgement_whose_answer_was_lost_counts_as_done_after_read_back(ma
     # VTEX applied a start-handling whose answer never reached us
     order_id = sorted(server.store.order_ids())[0]
     server.store.set_status(order_id, "handling")
-    Order.objects.filter(order_id=order_id).update(ack_state=Order.AckState.FAILED, ack_error="timeout")
+    (row,) = outbox_enqueue_start_handling(orders=[Order.objects.get(order_id=order_id)])
+    OutboxMessage.objects.filter(pk=row.pk).update(attempts=1, last_error="timeout")
 
     settings.VTEX_START_HANDLING = "on_import"
     # the order still shows ready-for-handling locally, so the run sends start-handling: 409 → read back
-    Order.objects.filter(order_id=order_id).update(vtex_status="ready-for-handling")
     result = intake_run()
 
     order = Order.objects.get(order_id=order_id)
-    assert order.ack_state == Order.AckState.DONE and order.vtex_status == "handling"
+    assert order_id in acknowledged_ids() and order.vtex_status == "handling"
+    assert OutboxMessage.objects.get(pk=row.pk).state == OutboxMessage.State.SENT
     assert result.failed == 0
     assert VtexCall.objects.filter(operation="start_handling", order_id=order_id, status_code=409).exists()
 
@@ -355,6 +344,7 @@ def test_pull_orders_command_prints_a_summary_and_exits_1_when_an_order_failed(m
 
     server_orders = make_sandbox(orders=2)
     del server_orders
+    OutboxMessage.objects.all().delete()
     Order.objects.all().delete()
     monkeypatch.setattr("integration.vtex.client.VtexClient.get_order", failing_get_order)
     with pytest.raises(SystemExit) as exit_info:

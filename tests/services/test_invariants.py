@@ -24,7 +24,7 @@ from integration.models import CancellationRequest, InvoiceItem, Order, OutboxMe
 from integration.services.cancellation import cancellation_request_create
 from integration.services.errors import ServiceError
 from integration.services.invoicing import InvoiceInput, invoice_create
-from integration.services.orders import order_derive_state
+from integration.services.order_state import order_derive_state
 from integration.services.tracking import (
     TrackingEventInput,
     invoice_mark_delivered,
@@ -54,7 +54,7 @@ class OrderLifecycle(RuleBasedStateMachine):
         super().__init__()
         self.order = make_order(
             vtex_status="handling",
-            ack_state=Order.AckState.DONE,
+            start_handling="done",
             state=Order.State.HANDLING,
             total_cents=10_001,
             discounts_total_cents=-300,

@@ -9,10 +9,21 @@ from django.utils import timezone
 
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage
 from integration.services.errors import NotAllowed, ValidationFailed
-from integration.services.invoicing import InvoiceInput, invoice_create, invoice_plan, order_item_quantities
+from integration.services.invoicing import (
+    InvoiceInput,
+    invoice_create,
+    invoice_kinds_open,
+    invoice_plan,
+    order_item_quantities,
+)
 from tests.factories import make_item, make_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_task_queue")]
+
+
+def sends():
+    """The rows of invoices, tracking and cancellations (not the orders' start-handlings)."""
+    return OutboxMessage.objects.exclude(kind=OutboxMessage.Kind.START_HANDLING)
 
 
 @pytest.fixture
@@ -23,7 +34,7 @@ def order() -> Order:
     """
     order = make_order(
         vtex_status="handling",
-        ack_state=Order.AckState.DONE,
+        start_handling="done",
         state=Order.State.HANDLING,
         total_cents=7632,
         items_total_cents=6332,
@@ -100,7 +111,7 @@ def test_every_line_error_is_reported_at_once_and_nothing_is_created(order):
     assert "'/'" in fields["number"][0]
     assert "44 digits" in fields["access_key"][0]
     assert "future" in fields["issued_at"][0]
-    assert not Invoice.objects.exists() and not OutboxMessage.objects.exists()
+    assert not Invoice.objects.exists() and not sends().exists()
 
 
 def test_quantity_above_what_earlier_invoices_left_is_refused(order):
@@ -177,7 +188,7 @@ def test_the_plan_shows_the_running_total_before_saving(order):
     ("changes", "message"),
     [
         ({"vtex_status": "canceled"}, "canceled"),
-        ({"ack_state": Order.AckState.PENDING}, "start-handling"),
+        ({"vtex_status": "ready-for-handling"}, "start-handling"),
         ({"is_complete": False}, "never read in full"),
     ],
 )
@@ -208,6 +219,26 @@ def test_a_return_needs_the_order_fully_invoiced_then_is_limited_to_what_was_inv
     with pytest.raises(ValidationFailed) as error:
         invoice_create(order=order, data=data(number="DEV-2", kind="input", lines=[(0, 2)]))
     assert "Only 1" in error.value.fields["items[0]"][0]
+
+
+def test_invoice_kinds_open_follow_the_quantities_a_sale_then_a_return_then_nothing(order):
+    assert invoice_kinds_open(order) == (Invoice.Kind.OUTPUT,)
+    invoice_create(order=order, data=data(number="NF-1", lines=[(0, 2)]))
+    assert invoice_kinds_open(order) == (Invoice.Kind.OUTPUT,)  # no return before the order is fully invoiced
+
+    invoice_create(order=order, data=data(number="NF-2", lines=[(1, 1), (2, 3)]))
+    assert invoice_kinds_open(order) == (Invoice.Kind.INPUT,)
+
+    invoice_create(order=order, data=data(number="DEV-1", kind="input", lines=[(0, 2), (1, 1), (2, 3)]))
+    assert invoice_kinds_open(order) == ()
+    with pytest.raises(NotAllowed, match="nothing left to return"):
+        invoice_create(order=order, data=data(number="DEV-2", kind="input", lines=[(0, 1)]))
+
+
+def test_invoice_kinds_open_is_empty_while_the_order_takes_no_invoice(order):
+    CancellationRequest.objects.create(order=order, reason="customer asked")
+
+    assert invoice_kinds_open(order) == ()
 
 
 def test_a_fully_invoiced_order_takes_no_more_output_invoices(order):

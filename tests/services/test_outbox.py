@@ -11,11 +11,10 @@ from django.utils import timezone
 
 from integration.infra.vtex_client import vtex_client
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, SendState
-from integration.sandbox import FaultConfig
 from integration.services.cancellation import cancellation_request_create
 from integration.services.intake import intake_run
 from integration.services.invoicing import InvoiceInput, invoice_create
-from integration.services.orders import order_refresh_from_vtex
+from integration.services.order_sync import order_refresh_from_vtex
 from integration.services.outbox import outbox_claim, outbox_retry, outbox_send, outbox_send_due
 from integration.services.tracking import (
     TrackingEventInput,
@@ -23,9 +22,17 @@ from integration.services.tracking import (
     invoice_set_tracking,
     tracking_events_add,
 )
+from vtex_sandbox import FaultConfig
 
 # Tests send explicitly (as push_pending does) instead of through a django-q2 cluster.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
+
+
+def sends():
+    """The rows of invoices, tracking and cancellations (not the orders' start-handlings)."""
+    return OutboxMessage.objects.exclude(kind=OutboxMessage.Kind.START_HANDLING)
+
+
 State = OutboxMessage.State
 
 
@@ -132,7 +139,7 @@ def test_a_row_is_claimed_by_one_sender_only(make_sandbox):
     imported(make_sandbox, orders=1)
     order = Order.objects.get()
     invoice_create(order=order, data=InvoiceInput("NF-1", timezone.now(), all_lines(order)))
-    message = OutboxMessage.objects.get()
+    message = sends().get()
 
     assert outbox_claim(message_id=message.pk)
     assert not outbox_claim(message_id=message.pk)
@@ -147,7 +154,7 @@ def test_a_lost_answer_is_resolved_by_reading_back_without_a_second_post(make_sa
     server.set_faults(lost_rate=1.0)
 
     first = outbox_send_due(client=client)
-    message = OutboxMessage.objects.get()
+    message = sends().get()
     assert first.retrying == 1 and message.outcome_unknown and message.state == State.PENDING
 
     server.set_faults(lost_rate=0.0)
@@ -172,7 +179,7 @@ def test_transient_failures_are_retried_with_backoff(make_sandbox):
 
     outbox_send_due(client=client)
 
-    message = OutboxMessage.objects.get()
+    message = sends().get()
     assert message.state == State.PENDING and message.attempts == 1 and message.last_status_code == 503
     assert message.next_attempt_at > timezone.now() + timedelta(seconds=0.9), "a 5xx waits the settle time"
     assert outbox_send_due(client=client).sent == 0, "not due before its backoff"
@@ -196,7 +203,7 @@ def test_a_refusal_stops_the_row_with_vtex_message_until_staff_retry(make_sandbo
 
     assert exit_info.value.code == 1
     assert "failed: 1" in capsys.readouterr().out
-    message = OutboxMessage.objects.get()
+    message = sends().get()
     invoice.refresh_from_db()
     assert message.state == State.FAILED and message.last_status_code == 400
     assert "canceled" in message.last_error
@@ -235,12 +242,12 @@ def test_an_order_canceled_at_vtex_stops_its_waiting_rows(make_sandbox):
     server = imported(make_sandbox, orders=1)
     order = Order.objects.get()
     invoice_create(order=order, data=InvoiceInput("NF-1", timezone.now(), all_lines(order)))
-    OutboxMessage.objects.update(next_attempt_at=timezone.now() + timedelta(hours=1))
+    sends().update(next_attempt_at=timezone.now() + timedelta(hours=1))
     server.store.set_status(order.order_id, "canceled")  # the customer canceled in the window
 
     order_refresh_from_vtex(client=vtex_client(), order=order)
 
-    assert OutboxMessage.objects.get().state == State.STOPPED
+    assert sends().get().state == State.STOPPED
     assert Order.objects.get().state == Order.State.CANCELED
 
 
@@ -266,7 +273,7 @@ def test_faults_and_lost_answers_still_give_every_effect_exactly_once(make_sandb
     drain(client, settle_s=2.0)  # longer than the sandbox's slow answers (1.5 s)
 
     effects = server.store.effects
-    assert not OutboxMessage.objects.exclude(state__in=[State.SENT, State.STOPPED]).exists()
+    assert not sends().exclude(state__in=[State.SENT, State.STOPPED]).exists()
     for invoice in Invoice.objects.select_related("order"):
         assert effects["invoice"][invoice.order.order_id][invoice.number] == 1, invoice.number
     assert all(count == 1 for per_order in effects["tracking"].values() for count in per_order.values()), {

@@ -1,5 +1,6 @@
-"""The batched paths of outbox_send_due (outbox_claim_many, _record_sent, the read-back stored
-in batches, orders_derive_states): the same rows, states and timeline as outbox_send row by row."""
+"""outbox_send_due's batches (outbox_claim_many, answers recorded together, the read-back stored in
+batches): the same rows, states and timeline as outbox_send row by row; and the state derivation
+of many orders."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from integration.models import (
 )
 from integration.services.intake import intake_run
 from integration.services.invoicing import InvoiceInput, invoice_create
-from integration.services.orders import order_derive_state, orders_derive_states
+from integration.services.order_state import orders_derive_states
 from integration.services.outbox import outbox_claim, outbox_claim_many, outbox_send, outbox_send_due
 from integration.services.tracking import invoice_set_tracking
 
@@ -72,7 +73,7 @@ def _snapshot() -> dict:
         ),
         "orders": sorted(
             # not raw_hash: VTEX's document carries the times of the sends
-            (o.order_id, o.state, o.vtex_status, o.ack_state, o.is_complete)
+            (o.order_id, o.state, o.vtex_status, o.is_complete)
             for o in Order.objects.all()
         ),
         "items": sorted(
@@ -110,7 +111,6 @@ def _run(make_sandbox, send) -> dict:
 
 
 def test_the_batched_sender_leaves_what_the_one_by_one_sender_leaves(make_sandbox, settings, monkeypatch):
-    from integration.services import orders as orders_module
     from integration.services import outbox as outbox_module
 
     one_by_one = _run(make_sandbox, _send_one_by_one)
@@ -120,16 +120,16 @@ def test_the_batched_sender_leaves_what_the_one_by_one_sender_leaves(make_sandbo
         model.objects.all().delete()
     settings.VTEX_CONCURRENCY = 3
     recorded, read_back = [], []
-    record_many, update_stored = outbox_module._record_sent, orders_module._update_stored_orders
+    record_many, store = outbox_module._record_sent, outbox_module.orders_store_from_vtex
     monkeypatch.setattr(outbox_module, "_record_sent", lambda e: recorded.extend(e) or record_many(e))
     monkeypatch.setattr(
-        orders_module, "_update_stored_orders", lambda b, now: read_back.extend(b) or update_stored(b, now)
+        outbox_module, "orders_store_from_vtex", lambda *, fetched: read_back.extend(fetched) or store(fetched=fetched)
     )
 
     batched = _run(make_sandbox, lambda: outbox_send_due(client=vtex_client()))
 
-    # the batched paths did the work (not the one-by-one functions they fall back to)
-    assert len(recorded) == OutboxMessage.objects.count() == 7
+    # the batched paths did the work: 8 start-handlings (intake) and 7 invoice and tracking rows
+    assert len(recorded) == OutboxMessage.objects.count() == 15
     assert len(read_back) == 5  # the completing invoices: their orders read back, stored in batches
 
     for key in one_by_one:
@@ -148,7 +148,11 @@ def test_two_claims_at_the_same_instant_each_get_only_their_own_rows(make_sandbo
     intake_run()
     for n, order in enumerate(Order.objects.order_by("pk")):
         _invoice(order, number=f"NF-{n}")
-    rows = list(OutboxMessage.objects.order_by("pk").values_list("pk", flat=True))
+    rows = list(
+        OutboxMessage.objects.exclude(kind=OutboxMessage.Kind.START_HANDLING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     instant = timezone.now()
     monkeypatch.setattr(timezone, "now", lambda: instant)  # two senders, one microsecond
 
@@ -166,7 +170,7 @@ def test_claim_many_takes_only_due_rows_and_never_a_later_row_of_an_invoice_bein
     tracked = _invoice(orders[0], number="NF-A", tracking=True)
     _invoice(orders[1], number="NF-B")
     _invoice(orders[2], number="NF-C")
-    rows = list(OutboxMessage.objects.order_by("pk"))
+    rows = list(OutboxMessage.objects.exclude(kind=OutboxMessage.Kind.START_HANDLING).order_by("pk"))
     invoice_row, tracking_row = [m for m in rows if m.invoice_id == tracked.pk]
     other = next(m for m in rows if m.invoice_id not in (tracked.pk,))
     assert outbox_claim(message_id=other.pk)  # another sender has this one
@@ -182,7 +186,7 @@ def test_claim_many_takes_only_due_rows_and_never_a_later_row_of_an_invoice_bein
     assert invoice_row.pk in expected
 
 
-def test_derived_states_of_a_batch_are_those_of_one_order_at_a_time(make_sandbox):
+def test_the_states_of_many_orders_follow_the_rules_in_four_queries(make_sandbox, django_assert_max_num_queries):
     make_sandbox(orders=8)
     intake_run()
     orders = list(Order.objects.order_by("pk"))
@@ -195,36 +199,36 @@ def test_derived_states_of_a_batch_are_those_of_one_order_at_a_time(make_sandbox
     CancellationRequest.objects.create(order=rest[0], reason="customer asked")  # open request
     Order.objects.filter(pk=rest[1].pk).update(vtex_status="canceled")
     Order.objects.filter(pk=rest[2].pk).update(vtex_status="invoiced")  # invoiced elsewhere
-    Order.objects.filter(pk=rest[3].pk).update(ack_state=Order.AckState.PENDING, vtex_status="ready-for-handling")
+    Order.objects.filter(pk=rest[3].pk).update(vtex_status="ready-for-handling")  # VTEX not told yet
     fresh = list(Order.objects.order_by("pk"))
 
-    batch = orders_derive_states(fresh)
+    with django_assert_max_num_queries(4):
+        states = dict(zip((order.pk for order in fresh), orders_derive_states(fresh), strict=True))
 
-    one_at_a_time = {order.pk: order_derive_state(order) for order in fresh}
-    assert batch == one_at_a_time
-    assert len(set(batch.values())) >= 6  # the cases above really differ
+    expected = {
+        orders[0].pk: Order.State.INVOICED,
+        orders[1].pk: Order.State.SHIPPED,
+        partial.pk: Order.State.PARTIALLY_INVOICED,
+        rest[0].pk: Order.State.CANCELLATION_REQUESTED,
+        rest[1].pk: Order.State.CANCELED,
+        rest[2].pk: Order.State.INVOICED,
+        rest[3].pk: Order.State.RECEIVED,
+    }
+    assert {pk: states[pk] for pk in expected} == expected
+    assert {states[order.pk] for order in fresh if order.pk not in expected} == {Order.State.HANDLING}
 
 
-def test_inside_a_callers_transaction_the_sends_run_in_its_thread(make_sandbox, monkeypatch):
-    # Worker threads would wait on the caller's locks (SQLite's one writer, the budget's row).
-    import threading
-
+def test_the_outbox_is_never_sent_inside_a_callers_transaction(make_sandbox):
+    # Its threads would wait on the caller's locks (SQLite's one writer, the budget's row), and a
+    # transaction would be held open across minutes of VTEX calls.
     from django.db import transaction
-
-    from integration.services import outbox as outbox_module
 
     make_sandbox(orders=3)
     intake_run()
     for order in Order.objects.order_by("order_id"):
         _invoice(order, number=f"NF{order.sequence}")
-    threads = set()
-    call_vtex = outbox_module._call_vtex
-    monkeypatch.setattr(
-        outbox_module, "_call_vtex", lambda client, job: threads.add(threading.get_ident()) or call_vtex(client, job)
-    )
 
-    with transaction.atomic():
-        summary = outbox_send_due(client=vtex_client())
+    with transaction.atomic(), pytest.raises(RuntimeError, match="outside any database transaction"):
+        outbox_send_due(client=vtex_client())
 
-    assert summary.sent == 3 and threads == {threading.get_ident()}
-    assert set(OutboxMessage.objects.values_list("state", flat=True)) == {State.SENT}
+    assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.INVOICE, state=State.SENT).exists()

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_task_queue")]
 
 
 def acknowledged_order(**fields) -> Order:
-    order = make_order(vtex_status="handling", ack_state=Order.AckState.DONE, total_cents=4500, **fields)
+    order = make_order(vtex_status="handling", start_handling="done", total_cents=4500, **fields)
     make_item(order, sku_id="A", name="Livro", quantity=1, unit_price_cents=3000, selling_price_cents=3000)
     make_item(order, sku_id="B", name="Marcador", quantity=1, unit_price_cents=1000, selling_price_cents=1000)
     return order
@@ -250,6 +250,20 @@ def test_a_replay_after_delivery_is_accepted_and_changes_nothing():
     assert OutboxMessage.objects.count() == rows
     with pytest.raises(NotAllowed, match="delivered already"):
         tracking_events_add(invoice=invoice, events=[TrackingEventInput(at(0.5), "Novo evento")])
+
+
+def test_delivered_without_a_time_is_a_replay_on_a_delivered_invoice_and_now_on_another():
+    invoice = invoice_all(acknowledged_order())
+    invoice_set_tracking(invoice=invoice, tracking_number="BR1")
+    event = TrackingEventInput(at(3), "Saiu para entrega")
+
+    assert len(tracking_events_add(invoice=invoice, events=[event], delivered=True)) == 1
+    invoice.refresh_from_db()
+    assert timezone.now() - invoice.delivered_at < timedelta(minutes=1)
+    rows = OutboxMessage.objects.count()
+
+    assert tracking_events_add(invoice=invoice, events=[event], delivered=True) == []
+    assert OutboxMessage.objects.count() == rows
 
 
 def test_every_change_moves_the_order_updated_at_for_erp_polling():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from integration.sandbox import FaultConfig, SandboxServer, SandboxStore
 from integration.vtex import VtexClient, VtexConfig, VtexConnectionError, VtexRateLimited, VtexTimeout
 from integration.vtex.budget import LocalRateBudget
 from tests.conftest import FakeClock, wait_until
+from vtex_sandbox import FaultConfig, SandboxServer, SandboxStore
 
 KEY, TOKEN = "vtexappkey-sockets", "token-sockets"
 

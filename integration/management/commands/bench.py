@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.bench.runner import DEFAULT_OUTPUT, SCENARIO_KEYS, load_previous, run_bench
+from bench.runner import DEFAULT_OUTPUT, SCENARIO_KEYS, load_previous, run_bench
 
 EXIT_CRASHED = 1
 EXIT_TARGET_MISSED = 3

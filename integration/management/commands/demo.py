@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from integration.infra.vtex_client import reset_vtex_client, vtex_client
 from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
+from vtex_sandbox import SandboxServer, SandboxStore
 
 DEMO_USER = "admin"
 DEMO_PASSWORD = "admin"  # noqa: S105 - a local demo login, printed on purpose
@@ -44,7 +45,6 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, sandbox_port: int, orders: int, seed: int, **options):
         if not settings.DEBUG:
             raise CommandError("The demo runs with DJANGO_DEBUG on only (it creates a known admin login).")
-        from integration.sandbox import SandboxServer, SandboxStore
 
         # With the feed, VTEX only queues changes made after the feed exists: configure it first,
         # then let the orders arrive.
@@ -63,11 +63,11 @@ class Command(BaseCommand):
             "VTEX_APP_KEY": SANDBOX_APP_KEY,
             "VTEX_APP_TOKEN": SANDBOX_APP_TOKEN,
             "VTEX_FETCH_PAYMENTS": "1",
-            "VTEX_PULL_EVERY_MINUTES": "1",
         }
         os.environ.update(vtex_env)
         for name, value in vtex_env.items():
             setattr(settings, name, value == "1" if name == "VTEX_FETCH_PAYMENTS" else value)
+        os.environ["VTEX_PULL_EVERY_S"] = "60"  # the worker's schedule: a new order every minute
         settings.VTEX_PULL_EVERY_MINUTES = 1
         reset_vtex_client()
         call_command("migrate", interactive=False, verbosity=0)

@@ -8,8 +8,8 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from integration.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, FaultConfig, SandboxServer, SandboxStore
-from integration.sandbox.server import checked_latency_ms
+from vtex_sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, FaultConfig, SandboxServer, SandboxStore
+from vtex_sandbox.faults import checked_latency_ms
 
 
 class Command(BaseCommand):
@@ -75,7 +75,7 @@ class Command(BaseCommand):
         except (OSError, ValueError) as error:
             raise CommandError(f"Cannot start the sandbox on {options['host']}:{options['port']}: {error}") from error
         if options["verbosity"] >= 2:
-            logging.getLogger("integration.sandbox").setLevel(logging.DEBUG)
+            logging.getLogger("vtex_sandbox").setLevel(logging.DEBUG)
         self._print_banner(server, app_key, token_is_default=app_token == DEFAULT_APP_TOKEN, orders=options["orders"])
         signal.signal(signal.SIGTERM, _stop_like_ctrl_c)  # stop cleanly under a process manager too
         server.serve_forever()

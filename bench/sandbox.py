@@ -1,0 +1,130 @@
+"""The sandbox store in a child process, driven through its control routes (/_sandbox/...).
+
+Why a process: the code being measured and VTEX should not share one GIL and one core. Run in
+the bench's own process, the sandbox's handler threads (JSON encoding, deep copies of orders)
+would be counted against erp-bridge, and against the naive importer by a different amount.
+
+The child serves the sandbox on a free port, prints its address as one line of JSON, and stops
+when its standard input closes. The child runs on the standard library only, like the sandbox
+itself (no Django, no requests: those are imported by the bench's side only).
+`python -m bench.sandbox '<json options>'` is the child.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from bench.machine import PROJECT_ROOT
+from vtex_sandbox import SandboxServer, SandboxStore
+
+APP_KEY = "vtexappkey-bench"
+APP_TOKEN = "bench-token-not-a-secret"  # noqa: S105 - the sandbox's own, for the bench only
+CONTROL_TIMEOUT_S = 30
+
+
+def _effects_summary(effects: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per effect kind: orders touched, effects in all, and the most on one order (1 = never twice)."""
+    summary = {}
+    for kind, per_order in effects.items():
+        counts = []
+        for value in per_order.values():
+            counts.extend(value.values() if isinstance(value, dict) else [value])
+        summary[kind] = {"orders": len(per_order), "total": sum(counts), "max_per_target": max(counts, default=0)}
+    return summary
+
+
+def _serve(options: dict[str, Any]) -> None:
+    store = SandboxStore(
+        orders=int(options.get("orders", 0)), seed=options.get("seed", 1), app_key=APP_KEY, app_token=APP_TOKEN
+    )
+    server = SandboxServer(
+        store,
+        host="127.0.0.1",
+        port=0,
+        rate_limit_rpm=options.get("rate_limit_rpm"),
+        latency_ms=int(options.get("latency_ms", 0)),
+    )
+    server.start()
+    try:
+        sys.stdout.write(json.dumps({"url": server.url}) + "\n")
+        sys.stdout.flush()
+        sys.stdin.read()  # until the bench closes the pipe (or ends)
+    finally:
+        server.stop()
+
+
+class SandboxProcess:
+    """A sandbox store with `orders` ready orders, served by a child process on a free port."""
+
+    def __init__(self, *, orders: int, latency_ms: int = 0, rate_limit_rpm: int | None = None, seed: int = 1) -> None:
+        options = {"orders": orders, "latency_ms": latency_ms, "rate_limit_rpm": rate_limit_rpm, "seed": seed}
+        self._process = subprocess.Popen(  # -m from PROJECT_ROOT: the project is on the child's sys.path
+            [sys.executable, "-m", "bench.sandbox", json.dumps(options)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=PROJECT_ROOT,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            code = self._process.wait(timeout=10)
+            raise RuntimeError(f"the sandbox process ended (exit code {code}); see its error output above")
+        self.url: str = json.loads(line)["url"]
+        self.app_key = APP_KEY
+        self.app_token = APP_TOKEN
+        import requests  # the bench's side only: the child imports this module too
+
+        self._control = requests.Session()
+        self._control.trust_env = False
+
+    def _call(self, method: str, route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        answer = self._control.request(method, f"{self.url}/_sandbox/{route}", json=body, timeout=CONTROL_TIMEOUT_S)
+        if answer.status_code != 200:
+            raise RuntimeError(f"the sandbox answered {answer.status_code} to {method} {route}: {answer.text[:300]}")
+        return answer.json()
+
+    def state(self) -> dict[str, Any]:
+        """The request counts, and each effect kind summed up (see _effects_summary)."""
+        state = self._call("GET", "state")
+        return {"requests": state["requests"], "effects": _effects_summary(state["effects"])}
+
+    def requests_count(self) -> dict[str, int]:
+        return self._call("GET", "state")["requests"]
+
+    def set_rate_limit(self, rpm: int | None) -> None:
+        """A new limit in a fresh 60 s window: the requests made so far do not count against it."""
+        self._call("POST", "rate-limit", {"rpm": rpm, "fresh_window": True})
+
+    def set_latency(self, ms: int) -> None:
+        self._call("POST", "latency", {"ms": ms})
+
+    def stop(self) -> None:
+        self._control.close()
+        if self._process.poll() is None:
+            assert self._process.stdin is not None
+            try:
+                self._process.stdin.close()  # the child's signal to stop
+            except OSError:
+                pass
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()
+
+    def __enter__(self) -> SandboxProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+if __name__ == "__main__":
+    _serve(json.loads(sys.argv[1]) if len(sys.argv) > 1 else {})

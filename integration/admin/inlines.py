@@ -1,0 +1,211 @@
+"""The read-only tables of related rows on the order and invoice pages."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from integration.admin.base import ReadOnlyTabularInline
+from integration.admin.links import REFUSED_ANCHOR, invoice_link, invoice_url
+from integration.admin.money import format_cents
+from integration.models import (
+    CancellationRequest,
+    Invoice,
+    InvoiceItem,
+    OrderItem,
+    OutboxMessage,
+    Payment,
+    SendState,
+    TrackingEvent,
+)
+
+# ---- the order page -----------------------------------------------------------------------------------
+
+
+class OrderItemInline(ReadOnlyTabularInline):
+    model = OrderItem
+    empty_text = _("The order has no items.")
+    fields = (
+        "item_index",
+        "sku_id",
+        "ref_id",
+        "ean",
+        "name",
+        "quantity",
+        "unit_price",
+        "selling_price",
+        "line_total",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # The money columns need the order's currency; one join instead of a query per line.
+        return super().get_queryset(request).select_related("order")
+
+    @admin.display(description=_("unit price"))
+    def unit_price(self, item: OrderItem) -> str:
+        return format_cents(item.unit_price_cents, item.order.currency_code)
+
+    @admin.display(description=_("selling price"))
+    def selling_price(self, item: OrderItem) -> str:
+        return format_cents(item.selling_price_cents, item.order.currency_code)
+
+    @admin.display(description=_("line total"))
+    def line_total(self, item: OrderItem) -> str:
+        return format_cents(item.selling_total_cents, item.order.currency_code)
+
+
+class PaymentInline(ReadOnlyTabularInline):
+    model = Payment
+    # The three VTEX ids share one column, each cut to its width with the whole id kept in the page
+    # (title, copy, search): side by side they made the order page scroll sideways.
+    fields = (
+        "payment_system_name",
+        "group",
+        "amount",
+        "installments",
+        "ids",
+        "statuses",
+        "fetched_at",
+    )
+    readonly_fields = fields
+    empty_text = _("No payments read from VTEX.")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
+
+    @admin.display(description=_("value"))
+    def amount(self, payment: Payment) -> str:
+        return format_cents(payment.value_cents, payment.order.currency_code)
+
+    @admin.display(description=_("transaction, payment and TID"))
+    def ids(self, payment: Payment) -> str:
+        rows = [
+            (gettext("transaction"), payment.transaction_id),
+            (gettext("payment"), payment.payment_id),
+            (gettext("TID"), payment.tid),
+        ]
+        return format_html(
+            '<div class="id-list">{}</div>',
+            format_html_join(
+                "",
+                '<div><span class="id-name">{}:</span> <span class="long-id" title="{}">{}</span></div>',
+                ((name, value, value) for name, value in rows if value),
+            )
+            or "-",
+        )
+
+    @admin.display(description=_("status (transaction)"))
+    def statuses(self, payment: Payment) -> str:
+        if not payment.status and not payment.transaction_status:
+            return "-"
+        if payment.transaction_status and payment.transaction_status != payment.status:
+            return f"{payment.status or '-'} ({payment.transaction_status})"
+        return payment.status or payment.transaction_status
+
+
+class InvoiceInline(ReadOnlyTabularInline):
+    model = Invoice
+    fields = ("invoice_number", "kind", "value", "issued_at", "sending", "tracking_number", "delivered_at")
+    readonly_fields = fields
+    ordering = ("created_at", "id")
+    empty_text = _("No invoices yet.")
+
+    def get_queryset(self, request):
+        failed = Count("outbox_messages", filter=Q(outbox_messages__state=OutboxMessage.State.FAILED))
+        return super().get_queryset(request).select_related("order").annotate(failed_sends=failed)
+
+    @admin.display(description=_("number"))
+    def invoice_number(self, invoice: Invoice) -> str:
+        return invoice_link(invoice)
+
+    @admin.display(description=_("send state"))
+    def sending(self, invoice: Invoice) -> str:
+        """The send state; a failure links to the invoice page's notice, with VTEX's answer and Retry."""
+        failed = getattr(invoice, "failed_sends", 0)
+        if invoice.send_state != SendState.FAILED and not failed:
+            return invoice.get_send_state_display()
+        if invoice.send_state == SendState.FAILED:
+            text = invoice.get_send_state_display()
+        else:  # the invoice went through; a later send (tracking, events, delivery) did not
+            text = ngettext(
+                "%(state)s; %(count)s later send failed",
+                "%(state)s; %(count)s later sends failed",
+                failed,
+            ) % {"state": invoice.get_send_state_display(), "count": failed}
+        return format_html(
+            '<a href="{}#{}" class="failed-link">{}</a> <span class="help">{}</span>',
+            invoice_url(invoice),
+            REFUSED_ANCHOR,
+            text,
+            gettext("(see VTEX's answer)"),
+        )
+
+    @admin.display(description=_("value"))
+    def value(self, invoice: Invoice) -> str:
+        return format_cents(invoice.value_cents, invoice.order.currency_code)
+
+
+def requested_by(request_row: CancellationRequest) -> str:
+    """Who asked for a cancellation: the staff member, else the channel (api)."""
+    if request_row.requested_by_id:
+        return request_row.requested_by.get_username()
+    return request_row.requested_via
+
+
+class CancellationRequestInline(ReadOnlyTabularInline):
+    model = CancellationRequest
+    fields = ("state", "reason", "who", "requested_at", "vtex_answer")
+    readonly_fields = fields
+    empty_text = _("No cancellation requested.")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("requested_by")
+
+    @admin.display(description=_("requested by"))
+    def who(self, request_row: CancellationRequest) -> str:
+        return requested_by(request_row)
+
+
+# ---- the invoice page ---------------------------------------------------------------------------------
+
+
+class InvoiceItemInline(ReadOnlyTabularInline):
+    model = InvoiceItem
+    fields = ("item_number", "sku", "name", "quantity", "unit_price", "line_total")
+    readonly_fields = fields
+    empty_text = _("No items.")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order_item", "invoice__order")
+
+    @admin.display(description=_("item #"))
+    def item_number(self, row: InvoiceItem) -> int:
+        return row.order_item.item_index
+
+    @admin.display(description=_("SKU"))
+    def sku(self, row: InvoiceItem) -> str:
+        return row.order_item.sku_id
+
+    @admin.display(description=_("name"))
+    def name(self, row: InvoiceItem) -> str:
+        return row.order_item.name
+
+    @admin.display(description=_("unit price"))
+    def unit_price(self, row: InvoiceItem) -> str:
+        return format_cents(row.unit_price_cents, row.invoice.order.currency_code)
+
+    @admin.display(description=_("line total"))
+    def line_total(self, row: InvoiceItem) -> str:
+        return format_cents(row.unit_price_cents * row.quantity, row.invoice.order.currency_code)
+
+
+class TrackingEventInline(ReadOnlyTabularInline):
+    model = TrackingEvent
+    fields = ("occurred_at", "city", "state", "description", "created_by", "created_at")
+    readonly_fields = fields
+    verbose_name_plural = _("tracking events")
+    empty_text = _("No tracking events yet.")

@@ -1,0 +1,340 @@
+"""The admin's own pages and buttons, beside the ModelAdmins' list and change pages.
+
+Each is `view(request, object_id, *, model_admin)`, wired by its ModelAdmin's get_urls through
+base.admin_page. Thin by design (STYLE.md §3.1, §3.7): a POST is one service call; a
+ServiceError means nothing was changed, and its messages are shown beside the fields they
+name; a success redirects back to the page (post/redirect/get).
+
+Order page: Refresh from VTEX, Retry start-handling, Add invoice, Request cancellation.
+Invoice page: its tracking, events and delivery forms, and Retry of a send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.forms import BoundField
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
+
+from integration.admin.actions import (
+    acknowledge_one,
+    cancellation_page,
+    refresh_one,
+    retry_outbox_message,
+    vtex_available,
+)
+from integration.admin.forms import (
+    DeliveredForm,
+    InvoiceForm,
+    TrackingEventFormSet,
+    TrackingForm,
+    add_events_service_error,
+    item_field_name,
+    now_to_the_minute,
+    tracking_events_from,
+)
+from integration.admin.links import invoice_url, order_url
+from integration.admin.money import money_format
+from integration.admin.permissions import (
+    ENTER_INVOICES,
+    RETRY_SENDS,
+    can_enter_invoices,
+    can_request_cancellation,
+)
+from integration.infra.vtex_client import vtex_client
+from integration.models import Invoice, Order
+from integration.services.errors import ServiceError
+from integration.services.invoicing import (
+    ItemQuantities,
+    invoice_create,
+    invoice_kinds_open,
+    invoice_plan,
+    invoice_validate,
+    order_invoicing_blocker,
+    order_item_quantities,
+)
+from integration.services.tracking import invoice_mark_delivered, invoice_set_tracking, tracking_events_add
+
+
+def nothing_left_to_invoice() -> str:
+    """Why an order without a blocker takes no invoice (invoice_kinds_open() is empty); the order
+    page says it after "No invoice possible:"."""
+    return gettext("every item was invoiced and returned; there is nothing left to invoice or return.")
+
+
+# ---- the order page's buttons ---------------------------------------------------------------------------
+
+
+def order_refresh(request: HttpRequest, object_id: str, *, model_admin: admin.ModelAdmin) -> HttpResponse:
+    return _order_button(request, object_id, model_admin, refresh_one)
+
+
+def order_acknowledge(request: HttpRequest, object_id: str, *, model_admin: admin.ModelAdmin) -> HttpResponse:
+    return _order_button(request, object_id, model_admin, acknowledge_one)
+
+
+def _order_button(request: HttpRequest, object_id: str, model_admin: admin.ModelAdmin, run: Callable) -> HttpResponse:
+    """A button on the order page: POST only (admin_view adds CSRF), then back to the page."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    order = model_admin.get_object(request, unquote(object_id))
+    if order is None:
+        messages.warning(
+            request, gettext("There is no order with ID %(id)r; nothing was sent to VTEX.") % {"id": object_id}
+        )
+        return HttpResponseRedirect(reverse("admin:integration_order_changelist"))
+    if not model_admin.has_change_permission(request, order):
+        raise PermissionDenied
+    if vtex_available(request):
+        run(request, order, vtex_client())
+    return HttpResponseRedirect(order_url(order))
+
+
+def _order_or_none(request: HttpRequest, object_id: str, model_admin: admin.ModelAdmin) -> Order | None:
+    order = model_admin.get_object(request, unquote(object_id))
+    if order is None:
+        messages.warning(request, gettext("There is no order with ID %(id)r.") % {"id": object_id})
+    return order
+
+
+# ---- Add invoice -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One order item on the add-invoice page: its quantities, its quantity field and line value.
+
+    `quantity` is what was typed, even when refused (more than is left), so the row shows the value
+    of what staff typed, marked invalid; None when it is not a whole number.
+    """
+
+    entry: ItemQuantities
+    field: BoundField
+    quantity: int | None
+
+    @property
+    def invalid(self) -> bool:
+        return bool(self.field.errors) or self.quantity is None
+
+    @property
+    def line_cents(self) -> int | None:
+        if self.quantity is None:
+            return None
+        return self.entry.item.selling_price_cents * self.quantity
+
+
+def order_add_invoice(request: HttpRequest, object_id: str, *, model_admin: admin.ModelAdmin) -> HttpResponse:
+    """GET: the form, prefilled (for `?kind=`, else the kind the order takes now). POST "_preview":
+    the server's figures and any refusal; POST "_save": invoice_create, then back to the order."""
+    if not can_enter_invoices(request):
+        raise PermissionDenied
+    order = _order_or_none(request, object_id, model_admin)
+    if order is None:
+        return HttpResponseRedirect(reverse("admin:integration_order_changelist"))
+    quantities = order_item_quantities(order)
+    kinds_open = invoice_kinds_open(order, quantities=quantities)
+    default_kind = kinds_open[0] if kinds_open else Invoice.Kind.OUTPUT
+    checked = False
+    if request.method == "POST":
+        form = InvoiceForm(request.POST, quantities=quantities, kind=default_kind)
+        saving = "_save" in request.POST
+        if form.is_valid():
+            data = form.invoice_input()
+            try:
+                if saving:
+                    invoice = invoice_create(order=order, data=data, actor=request.user, via="admin")
+                else:
+                    invoice_validate(order=order, data=data.cleaned())
+            except ServiceError as error:
+                form.add_service_error(error)
+            else:
+                if saving:
+                    messages.success(
+                        request,
+                        gettext("Invoice %(number)s saved; it will be sent to VTEX.") % {"number": invoice.number},
+                    )
+                    return HttpResponseRedirect(order_url(order))
+                checked = True
+    else:
+        kind = request.GET.get("kind")
+        kind = kind if kind in Invoice.Kind.values else default_kind
+        form = InvoiceForm(quantities=quantities, kind=kind, initial={"kind": kind, "issued_at": now_to_the_minute()})
+    kind = form.chosen_kind()
+    plan = invoice_plan(
+        order=order, kind=kind, quantities_by_index=form.chosen_quantities(), value_cents=form.chosen_value_cents()
+    )
+    rows = [
+        ItemRow(entry=entry, field=form[item_field_name(index)], quantity=form.typed_quantity(index))
+        for index, entry in sorted(quantities.items())
+    ]
+    other_kind = Invoice.Kind.INPUT if kind == Invoice.Kind.OUTPUT else Invoice.Kind.OUTPUT
+    blocker = order_invoicing_blocker(order) or ("" if kinds_open else capfirst(nothing_left_to_invoice()))
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": gettext("Add an invoice to order %(order)s") % {"order": order.order_id},
+        "order": order,
+        "original": order,
+        "has_view_permission": model_admin.has_view_permission(request, order),
+        "form": form,
+        "rows": rows,
+        # A refused quantity leaves the server's figures without its item: they are not shown.
+        "quantities_invalid": any(row.invalid for row in rows),
+        "plan": plan,
+        "kind": kind,
+        "is_output": kind == Invoice.Kind.OUTPUT,
+        "checked": checked,
+        "blocker": blocker,
+        "other_kind_text": (
+            gettext("Enter a return (input) invoice instead")
+            if other_kind == Invoice.Kind.INPUT
+            else gettext("Enter a sale (output) invoice instead")
+        ),
+        "other_kind_url": (request.path + "?" + urlencode({"kind": other_kind})) if other_kind in kinds_open else "",
+        "order_url": order_url(order),
+        # The live estimate writes amounts as format_cents does, in the page's language.
+        "money": money_format(order.currency_code),
+    }
+    return TemplateResponse(request, "admin/integration/order/add_invoice.html", context)
+
+
+# ---- Request cancellation -----------------------------------------------------------------------------------
+
+
+def order_request_cancellation(request: HttpRequest, object_id: str, *, model_admin: admin.ModelAdmin) -> HttpResponse:
+    if not can_request_cancellation(request):
+        raise PermissionDenied
+    order = _order_or_none(request, object_id, model_admin)
+    if order is None:
+        return HttpResponseRedirect(reverse("admin:integration_order_changelist"))
+    return cancellation_page(request, [order], model_admin=model_admin, done_url=order_url(order), from_action=False)
+
+
+# ---- the invoice page's forms --------------------------------------------------------------------------------
+
+
+def _invoice_for_post(
+    request: HttpRequest, object_id: str, model_admin: admin.ModelAdmin, permission: str
+) -> Invoice | HttpResponse:
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+    invoice = model_admin.get_object(request, unquote(object_id))
+    if invoice is None:
+        messages.warning(
+            request, gettext("There is no invoice with ID %(id)r; nothing was changed.") % {"id": object_id}
+        )
+        return HttpResponseRedirect(reverse("admin:integration_invoice_changelist"))
+    return invoice
+
+
+def invoice_tracking(request: HttpRequest, object_id: str, *, model_admin: admin.ModelAdmin) -> HttpResponse:
+    invoice = _invoice_for_post(request, object_id, model_admin, ENTER_INVOICES)
+    if isinstance(invoice, HttpResponse):
+        return invoice
+    form = TrackingForm(request.POST)
+    if form.is_valid():
+        try:
+            changed = invoice_set_tracking(invoice=invoice, actor=request.user, via="admin", **form.cleaned_data)
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            values = {"number": invoice.number}
+            if changed:
+                text = gettext("Tracking of invoice %(number)s saved; it will be sent to VTEX.") % values
+                messages.success(request, text)
+            else:
+                messages.info(request, gettext("Tracking of invoice %(number)s unchanged; nothing to send.") % values)
+            return HttpResponseRedirect(invoice_url(invoice))
+    return model_admin.invoice_page(request, object_id, invoice, {"tracking_form": form})
+
+
+def invoice_tracking_events(request: HttpRequest, object_id: str, *, model_admin: admin.ModelAdmin) -> HttpResponse:
+    invoice = _invoice_for_post(request, object_id, model_admin, ENTER_INVOICES)
+    if isinstance(invoice, HttpResponse):
+        return invoice
+    formset = TrackingEventFormSet(request.POST, prefix="events")
+    errors: list[str] = []
+    if formset.is_valid():
+        events, filled = tracking_events_from(formset)
+        if not events:
+            errors = [gettext("Fill in at least one event: its date and time and what happened.")]
+        else:
+            try:
+                created = tracking_events_add(invoice=invoice, events=events, actor=request.user, via="admin")
+            except ServiceError as error:
+                errors = add_events_service_error(filled, error)
+            else:
+                _report_events_added(request, invoice, added=len(created), ignored=len(events) - len(created))
+                return HttpResponseRedirect(invoice_url(invoice))
+    return model_admin.invoice_page(request, object_id, invoice, {"events_formset": formset, "events_errors": errors})
+
+
+def _report_events_added(request: HttpRequest, invoice: Invoice, *, added: int, ignored: int) -> None:
+    values = {"count": added, "number": invoice.number, "ignored": ignored}
+    if added and ignored:
+        text = ngettext(
+            "%(count)s tracking event added to invoice %(number)s (%(ignored)s already there, "
+            "ignored); it will be sent to VTEX.",
+            "%(count)s tracking events added to invoice %(number)s (%(ignored)s already there, "
+            "ignored); they will be sent to VTEX.",
+            added,
+        )
+        messages.success(request, text % values)
+    elif added:
+        text = ngettext(
+            "%(count)s tracking event added to invoice %(number)s; it will be sent to VTEX.",
+            "%(count)s tracking events added to invoice %(number)s; they will be sent to VTEX.",
+            added,
+        )
+        messages.success(request, text % values)
+    else:
+        messages.info(request, gettext("Nothing added to invoice %(number)s: every event was there.") % values)
+
+
+def invoice_delivered(request: HttpRequest, object_id: str, *, model_admin: admin.ModelAdmin) -> HttpResponse:
+    invoice = _invoice_for_post(request, object_id, model_admin, ENTER_INVOICES)
+    if isinstance(invoice, HttpResponse):
+        return invoice
+    form = DeliveredForm(request.POST)
+    if form.is_valid():
+        try:
+            invoice_mark_delivered(
+                invoice=invoice, delivered_at=form.cleaned_data["delivered_at"], actor=request.user, via="admin"
+            )
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request,
+                gettext("Invoice %(number)s marked delivered; it will be sent to VTEX.") % {"number": invoice.number},
+            )
+            return HttpResponseRedirect(invoice_url(invoice))
+    return model_admin.invoice_page(request, object_id, invoice, {"delivered_form": form})
+
+
+def invoice_retry(
+    request: HttpRequest, object_id: str, message_id: int, *, model_admin: admin.ModelAdmin
+) -> HttpResponse:
+    invoice = _invoice_for_post(request, object_id, model_admin, RETRY_SENDS)
+    if isinstance(invoice, HttpResponse):
+        return invoice
+    message = invoice.outbox_messages.select_related("order", "invoice").filter(pk=message_id).first()
+    if message is None:
+        messages.warning(
+            request,
+            gettext("Invoice %(number)s has no send with ID %(id)s.") % {"number": invoice.number, "id": message_id},
+        )
+    else:
+        retry_outbox_message(request, message)
+    return HttpResponseRedirect(invoice_url(invoice))

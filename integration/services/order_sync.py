@@ -1,0 +1,405 @@
+"""VTEX's copy of an order, brought here: read it, store it, follow its status.
+
+The one path for everyone who brings an order from VTEX: intake (list, feed, hook, sweep), the
+staff's "Refresh from VTEX", reconciliation and the outbox's read-back after a send. Storing is
+batch-shaped (one order is a list of one): the orders not stored yet go in one transaction with
+one multi-row INSERT per table; stored ones are locked and updated in another.
+
+Following VTEX's status: an order VTEX shows canceled confirms its open cancellation requests and
+stops what was waiting to be sent for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Expression, JSONField
+from django.utils import timezone
+
+from integration.infra.crashpoints import crash_point
+from integration.models import CancellationRequest, Order, OrderEvent, OrderItem, OutboxMessage, Payment
+from integration.services.events import order_event_record
+from integration.services.order_state import orders_derive_states
+from integration.vtex import VtexClient, VtexError
+from integration.vtex.mapping import (
+    SHIPPING_ADDRESS_FIELDS,
+    OrderData,
+    VtexDataError,
+    order_data_from_vtex,
+    summary_fields,
+)
+from integration.vtex.statuses import CANCELED, VtexStatus
+
+
+@dataclass
+class FetchedOrder:
+    """An order as read from VTEX: its document, its mapping, and its payments' status (payment id
+    → {"status", "transaction_status"}) when the Payments API was read too."""
+
+    raw: dict[str, Any]
+    data: OrderData
+    payment_status: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def order_id(self) -> str:
+        return self.data.order_id
+
+
+def vtex_fetch_order(*, client: VtexClient, order_id: str, fetch_payments: bool) -> FetchedOrder:
+    """Read one order (and its transaction's payments) from VTEX and map it. No database access,
+    so worker threads call it."""
+    raw = client.get_order(order_id)
+    data = order_data_from_vtex(raw)
+    if data.order_id != order_id:
+        raise VtexDataError("orderId", f"VTEX answered with order {data.order_id!r} for {order_id!r}")
+    payment_status: dict[str, dict[str, str]] = {}
+    if fetch_payments:
+        for transaction_id in sorted({p["transaction_id"] for p in data.payments if p["transaction_id"]}):
+            transaction_data = client.get_transaction(transaction_id, order_id=order_id)
+            transaction_status = str(transaction_data.get("status") or "")[:32]
+            for payment in client.get_transaction_payments(transaction_id, order_id=order_id):
+                if isinstance(payment, dict) and payment.get("id"):
+                    payment_status[str(payment["id"])] = {
+                        "status": str(payment.get("status") or "")[:32],
+                        "transaction_status": transaction_status,
+                    }
+    return FetchedOrder(raw=raw, data=data, payment_status=payment_status)
+
+
+def error_message(error: Exception) -> str:
+    """An intake or refresh error as staff read it."""
+    if isinstance(error, VtexDataError):
+        return f"VTEX sent a malformed order: {error}"
+    return str(error)
+
+
+# ---- storing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class StoreOutcome:
+    order: Order
+    created: bool
+    changed: bool
+
+
+class _JsonDocument(Expression):
+    """A VTEX document's JSON text (OrderData.raw_json) for a JSONField in bulk_create, as one
+    placeholder per row.
+
+    On PostgreSQL, bulk_create otherwise sends each column as one array (UNNEST), and psycopg
+    escapes every quote of every ~15 KB document in Python to build the array: about 7 ms an
+    order, more than everything else intake does. An expression value keeps the plain
+    multi-row INSERT."""
+
+    output_field = JSONField()
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text  # written once by the mapping, which hashed it: not encoded again here
+
+    def as_sql(self, compiler, connection):
+        if connection.vendor == "postgresql":
+            return "%s::jsonb", [self.text]
+        return "%s", [self.text]
+
+
+def orders_store_from_vtex(*, fetched: list[FetchedOrder]) -> list[StoreOutcome]:
+    """Insert or update orders with their items and payments; outcomes in the batch's order.
+
+    Idempotent on order_id: storing the same document twice changes nothing the second time (an
+    order repeated in the batch is stored once). Each `data` must be mapped from its `raw`
+    (vtex_fetch_order): a new order's JSON is written from data.raw_json, the text the mapping
+    hashed.
+    """
+    unique = list({entry.order_id: entry for entry in fetched}.values())
+    try:
+        outcomes = _store(unique)
+    except IntegrityError:
+        # Another process inserted one of the new orders between our read and our insert. Alone,
+        # each order now finds its row (or inserts it): stored one at a time, each committed.
+        if len(unique) == 1:
+            outcomes = _store(unique)
+        else:
+            outcomes = {}
+            for entry in unique:
+                outcomes.update(_store([entry]))
+    return [outcomes[entry.order_id] for entry in fetched]
+
+
+def _store(batch: list[FetchedOrder]) -> dict[str, StoreOutcome]:
+    """Two transactions, so that one never holds both the rows it updates and the unique-index
+    entries it inserts: two processes storing overlapping batches then wait for each other instead
+    of deadlocking (PostgreSQL)."""
+    now = timezone.now()
+    stored = set(
+        Order.objects.filter(order_id__in=[entry.order_id for entry in batch]).values_list("order_id", flat=True)
+    )
+    new = [entry for entry in batch if entry.order_id not in stored]
+    outcomes = {order.order_id: StoreOutcome(order, created=True, changed=True) for order in _insert(new, now)}
+    outcomes.update(_update([entry for entry in batch if entry.order_id in stored], now))
+    return outcomes
+
+
+def _insert(new: list[FetchedOrder], now) -> list[Order]:
+    """New orders with their items, payments and timeline entries: each table in one multi-row
+    INSERT (the VTEX JSON is large: written once). Raises IntegrityError, having written nothing,
+    when another process stored one of them meanwhile."""
+    if not new:
+        return []
+    # In order_id order: two processes inserting overlapping batches wait for each other's rows
+    # in the same order, never in a cycle.
+    new = sorted(new, key=lambda entry: entry.order_id)
+    orders = [
+        Order(
+            order_id=entry.order_id,
+            **entry.data.fields,
+            raw=_JsonDocument(entry.data.raw_json),
+            raw_hash=entry.data.raw_hash,
+            is_complete=True,
+            last_synced_at=now,
+        )
+        for entry in new
+    ]
+    for order, state in zip(orders, orders_derive_states(orders), strict=True):  # not saved: no query
+        order.state = state
+    with transaction.atomic():
+        Order.objects.bulk_create(orders)
+        items, payments = [], []
+        for order, entry in zip(orders, new, strict=True):
+            order.raw = entry.raw  # the document, not the expression that wrote it
+            items += [OrderItem(order=order, **row) for row in entry.data.items]
+            payments += [
+                Payment(order=order, **_payment_values(row, entry.payment_status, now)) for row in entry.data.payments
+            ]
+        OrderItem.objects.bulk_create(items)
+        crash_point("intake.store_in_transaction")
+        Payment.objects.bulk_create(payments)
+        OrderEvent.objects.bulk_create(_imported_event(order) for order in orders)
+    return orders
+
+
+def _update(batch: list[FetchedOrder], now) -> dict[str, StoreOutcome]:
+    """Stored orders brought up to date: the unchanged ones only noted as synced; the changed ones
+    rewritten with their items and payments, a timeline entry each, and VTEX's status followed."""
+    if not batch:
+        return {}
+    outcomes: dict[str, StoreOutcome] = {}
+    with transaction.atomic():
+        # Locked in pk order, so two processes storing overlapping batches cannot deadlock. The
+        # stored JSON is large and not needed to decide anything here: never loaded.
+        locked = {
+            order.order_id: order
+            for order in Order.objects.select_for_update()
+            .defer("raw")
+            .filter(order_id__in=[entry.order_id for entry in batch])
+            .order_by("pk")
+        }
+        unchanged: list[Order] = []
+        changed: list[tuple[Order, FetchedOrder, str, bool]] = []  # order, entry, previous status, completed
+        for entry in batch:
+            order = locked[entry.order_id]
+            if order.is_complete and order.raw_hash == entry.data.raw_hash:
+                unchanged.append(order)
+                if entry.payment_status:
+                    _store_payments(order, entry.data.payments, entry.payment_status, now)
+                outcomes[order.order_id] = StoreOutcome(order, created=False, changed=False)
+            else:
+                # A stub left by a failed first import is completed now: it counts as created.
+                changed.append((order, entry, order.vtex_status, not order.is_complete))
+        _note_synced(unchanged, now)
+        if not changed:
+            return outcomes
+        for order, entry, _, _ in changed:
+            _apply_vtex_data(order, entry, now)
+        # The state from the new status and the rows as they are.
+        changed_orders = [order for order, _, _, _ in changed]
+        for order, state in zip(changed_orders, orders_derive_states(changed_orders), strict=True):
+            order.state = state
+        pks = [order.pk for order in changed_orders]
+        items: dict[int, dict[int, OrderItem]] = {pk: {} for pk in pks}
+        for item in OrderItem.objects.filter(order_id__in=pks):
+            items[item.order_id][item.item_index] = item
+        payments: dict[int, dict[str, Payment]] = {pk: {} for pk in pks}
+        for payment in Payment.objects.filter(order_id__in=pks):
+            payments[payment.order_id][payment.payment_id] = payment
+        events = []
+        for order, entry, previous_status, completed in changed:
+            order.save()
+            _store_items(order, entry.data.items, existing=items[order.pk])
+            _store_payments(order, entry.data.payments, entry.payment_status, now, existing=payments[order.pk])
+            if completed:
+                events.append(_imported_event(order))
+            else:
+                if previous_status != order.vtex_status:
+                    _follow_vtex_status(order)
+                events.append(_changed_at_vtex_event(order, previous_status))
+            outcomes[order.order_id] = StoreOutcome(order, created=completed, changed=True)
+        OrderEvent.objects.bulk_create(events)
+    return outcomes
+
+
+def _imported_event(order: Order) -> OrderEvent:
+    return OrderEvent(
+        order=order,
+        kind=OrderEvent.Kind.IMPORTED,
+        message=f"Imported from VTEX in status {order.vtex_status}.",
+        actor_label="intake",
+    )
+
+
+def _note_synced(orders: list[Order], now) -> None:
+    """Nothing new at VTEX: note the sync (and clear an old error) without rewriting the JSON."""
+    if orders:
+        Order.objects.filter(pk__in=[order.pk for order in orders]).update(
+            last_synced_at=now, intake_error="", intake_failed_at=None
+        )
+    for order in orders:
+        order.last_synced_at, order.intake_error, order.intake_failed_at = now, "", None
+
+
+def _apply_vtex_data(order: Order, entry: FetchedOrder, now) -> None:
+    for name, value in entry.data.fields.items():
+        if name in SHIPPING_ADDRESS_FIELDS and order.shipping_address_edited:
+            continue  # staff corrected it; VTEX's copy stays in raw
+        setattr(order, name, value)
+    order.raw = entry.raw
+    order.raw_hash = entry.data.raw_hash
+    order.is_complete = True
+    order.intake_error = ""
+    order.intake_failed_at = None
+    order.last_synced_at = now
+
+
+def _changed_at_vtex_event(order: Order, previous_status: str) -> OrderEvent:
+    if previous_status != order.vtex_status:
+        return OrderEvent(
+            order=order,
+            kind=OrderEvent.Kind.STATUS_CHANGED,
+            message=f"VTEX status changed from {previous_status} to {order.vtex_status}.",
+            data={"from": previous_status, "to": order.vtex_status},
+        )
+    return OrderEvent(order=order, kind=OrderEvent.Kind.UPDATED, message="Order data changed at VTEX.")
+
+
+def _follow_vtex_status(order: Order) -> None:
+    """VTEX canceled the order (customer, payment, our request): its open cancellation requests
+    are confirmed, and nothing waiting to be sent for it is sent any more."""
+    if order.vtex_status not in CANCELED:
+        return
+    order.cancellation_requests.filter(
+        state__in=[*CancellationRequest.OPEN_STATES, CancellationRequest.State.FAILED]
+    ).update(state=CancellationRequest.State.CONFIRMED, confirmed_at=timezone.now())
+    OutboxMessage.objects.filter(
+        order=order, state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.FAILED]
+    ).update(
+        state=OutboxMessage.State.STOPPED,
+        last_error=f"The order was canceled at VTEX ({order.vtex_status}).",
+        last_error_code="",
+    )
+
+
+def _store_items(order: Order, items: list[dict[str, Any]], *, existing: dict[int, OrderItem]) -> None:
+    new_items = []
+    for row in items:
+        item = existing.pop(row["item_index"], None)
+        if item is None:
+            new_items.append(OrderItem(order=order, **row))
+        elif any(getattr(item, name) != value for name, value in row.items()):  # only what changed
+            for name, value in row.items():
+                setattr(item, name, value)
+            item.save()
+    OrderItem.objects.bulk_create(new_items)
+    if existing:
+        OrderItem.objects.filter(pk__in=[item.pk for item in existing.values()]).delete()
+
+
+def _store_payments(
+    order: Order,
+    payments: list[dict[str, Any]],
+    status: dict[str, dict[str, str]],
+    now,
+    *,
+    existing: dict[str, Payment] | None = None,
+) -> None:
+    if existing is None:
+        existing = {payment.payment_id: payment for payment in order.payments.all()}
+    new_payments = []
+    for row in payments:
+        values = _payment_values(row, status, now)
+        payment = existing.get(row["payment_id"])
+        if payment is None:
+            new_payments.append(Payment(order=order, **values))
+        elif any(getattr(payment, name) != value for name, value in values.items() if name != "fetched_at"):
+            for name, value in values.items():
+                setattr(payment, name, value)
+            payment.save()
+    Payment.objects.bulk_create(new_payments)
+
+
+def _payment_values(row: dict[str, Any], status: dict[str, dict[str, str]], now) -> dict[str, Any]:
+    """A payment's fields from the order, plus its status from the Payments API when it was read."""
+    extra = status.get(row["payment_id"], {})
+    return dict(row, **extra, **({"fetched_at": now} if extra else {}))
+
+
+# ---- failures and refreshes ---------------------------------------------------------------------
+
+
+def order_record_intake_failure(*, order_id: str, summary: dict[str, Any] | None, error: Exception) -> Order:
+    """Keep a visible trace of an order that could not be taken in; the next run retries it.
+
+    A failed first import leaves a row built from the list summary (is_complete=False), so staff
+    see it."""
+    message = error_message(error)
+    now = timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().defer("raw").filter(order_id=order_id).first()
+        if order is None:
+            fields = summary_fields(summary or {})
+            fields.setdefault("vtex_status", VtexStatus.READY_FOR_HANDLING)
+            try:
+                with transaction.atomic():
+                    order = Order.objects.create(order_id=order_id, is_complete=False, **fields)
+            except IntegrityError:
+                order = Order.objects.select_for_update().defer("raw").get(order_id=order_id)
+        order.intake_error = message
+        order.intake_failed_at = now
+        order.save(update_fields=["intake_error", "intake_failed_at", "updated_at"])
+        order_event_record(
+            order=order, kind=OrderEvent.Kind.INTAKE_FAILED, message=f"Intake failed: {message}", actor_label="intake"
+        )
+    return order
+
+
+def order_refresh_from_vtex(*, client: VtexClient, order: Order, actor=None) -> StoreOutcome:
+    """Read the order again from VTEX and store it, as intake does; the attempt is on the timeline.
+
+    Raises VtexError or VtexDataError after recording the failure as an event.
+    """
+    try:
+        fetched = vtex_fetch_order(client=client, order_id=order.order_id, fetch_payments=settings.VTEX_FETCH_PAYMENTS)
+    except (VtexError, VtexDataError) as exc:
+        order_event_record(
+            order=order,
+            kind=OrderEvent.Kind.REFRESH_FAILED,
+            message=f"Refresh from VTEX failed: {error_message(exc)}",
+            actor=actor,
+        )
+        raise
+    (outcome,) = orders_store_from_vtex(fetched=[fetched])
+    if not outcome.changed:
+        order_event_record(
+            order=outcome.order,
+            kind=OrderEvent.Kind.REFRESHED,
+            message="Refreshed from VTEX: nothing had changed.",
+            actor=actor,
+        )
+    elif actor is not None:
+        order_event_record(
+            order=outcome.order, kind=OrderEvent.Kind.REFRESHED, message="Refreshed from VTEX.", actor=actor
+        )
+    return outcome

@@ -1,0 +1,145 @@
+"""order_sync: the one path that stores VTEX's copy of orders, a batch at a time (one order is a
+list of one), and follows VTEX's status."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from django.db import IntegrityError
+
+from integration.models import CancellationRequest, Order, OrderEvent, OrderItem, OutboxMessage, Payment
+from integration.services import order_sync
+from integration.services.order_sync import FetchedOrder, orders_store_from_vtex
+from integration.services.outbox import outbox_enqueue_start_handling
+from integration.vtex.mapping import order_data_from_vtex
+from vtex_sandbox import SandboxStore
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def vtex_documents(count: int) -> list[dict]:
+    store = SandboxStore(orders=count, seed=3)
+    return [store.order(order_id) for order_id in store.order_ids()]
+
+
+def fetched(doc: dict) -> FetchedOrder:
+    return FetchedOrder(raw=doc, data=order_data_from_vtex(doc))
+
+
+def changed(doc: dict, *, status: str | None = None, item_name: str | None = None, email: str | None = None) -> dict:
+    doc = copy.deepcopy(doc)
+    if status:
+        doc["status"] = status
+    if item_name:
+        doc["items"][0]["name"] = item_name
+    if email:
+        doc["clientProfileData"]["email"] = email
+    return doc
+
+
+def test_a_batch_stores_new_orders_with_their_rows_and_each_order_once():
+    docs = vtex_documents(5)
+    orders_store_from_vtex(fetched=[fetched(docs[0])])  # stored before: unchanged now
+
+    batch = [fetched(doc) for doc in [*docs, docs[1]]]  # the second one twice
+    outcomes = orders_store_from_vtex(fetched=batch)
+
+    assert [o.order.order_id for o in outcomes] == [entry.order_id for entry in batch]
+    assert [(o.created, o.changed) for o in outcomes] == [(False, False)] + [(True, True)] * 5
+    assert Order.objects.count() == 5
+    for doc in docs:
+        data = order_data_from_vtex(doc)
+        order = Order.objects.get(order_id=data.order_id)
+        assert (order.raw, order.raw_hash, order.is_complete) == (doc, data.raw_hash, True)
+        assert order.state == Order.State.RECEIVED
+        assert OrderItem.objects.filter(order=order).count() == len(data.items)
+        assert Payment.objects.filter(order=order).count() == len(data.payments)
+        assert order.events.filter(kind=OrderEvent.Kind.IMPORTED).count() == 1
+
+
+def test_stored_orders_take_vtex_changes_keep_staff_corrections_and_follow_a_cancellation():
+    # given six stored orders, one with staff's corrected street, one with an old intake error,
+    # one with a cancellation request and a start-handling waiting to be sent
+    docs = vtex_documents(6)
+    orders_store_from_vtex(fetched=[fetched(doc) for doc in docs])
+    ids = [doc["orderId"] for doc in docs]
+    Order.objects.filter(order_id=ids[1]).update(street="Staff corrected street", shipping_address_edited=True)
+    Order.objects.filter(order_id=ids[5]).update(intake_error="old error")
+    canceled = Order.objects.get(order_id=ids[4])
+    request = CancellationRequest.objects.create(order=canceled, reason="customer asked")
+    (waiting,) = outbox_enqueue_start_handling(orders=[canceled])
+
+    # when VTEX's new versions are stored together
+    outcomes = orders_store_from_vtex(
+        fetched=[
+            fetched(docs[0]),  # unchanged
+            fetched(changed(docs[1], status="invoiced")),  # a new status; staff's address stays
+            fetched(changed(docs[2], item_name="Renamed at VTEX")),  # an item's new data, same status
+            fetched(changed(docs[3], email="new@example.com")),  # the order's new data
+            fetched(changed(docs[4], status="canceled")),  # canceled at VTEX
+            fetched(docs[5]),  # unchanged, its old error cleared
+        ]
+    )
+
+    # then
+    assert [o.changed for o in outcomes] == [False, True, True, True, True, False]
+    orders = {order.order_id: order for order in Order.objects.all()}
+    assert orders[ids[1]].vtex_status == "invoiced" and orders[ids[1]].state == Order.State.INVOICED
+    assert orders[ids[1]].street == "Staff corrected street"
+    assert orders[ids[2]].items.get(item_index=0).name == "Renamed at VTEX"
+    assert orders[ids[3]].customer_email == "new@example.com"
+    assert orders[ids[5]].intake_error == ""
+    assert orders[ids[4]].state == Order.State.CANCELED
+    request.refresh_from_db()
+    waiting.refresh_from_db()
+    assert request.state == CancellationRequest.State.CONFIRMED
+    assert waiting.state == OutboxMessage.State.STOPPED and "canceled at VTEX" in waiting.last_error
+    events = OrderEvent.objects.exclude(kind=OrderEvent.Kind.IMPORTED)
+    kinds = sorted(events.values_list("kind", flat=True))
+    assert kinds == ["status_changed", "status_changed", "updated", "updated"]
+
+
+def test_an_order_another_process_inserted_meanwhile_is_updated_not_inserted_twice(monkeypatch):
+    docs = vtex_documents(3)
+    insert = order_sync._insert
+    raced = []
+
+    def insert_after_another_process(new, now):
+        if not raced:  # the other process stores the first order between our read and our insert
+            raced.append(insert(new[:1], now))
+        return insert(new, now)
+
+    monkeypatch.setattr(order_sync, "_insert", insert_after_another_process)
+
+    outcomes = orders_store_from_vtex(fetched=[fetched(doc) for doc in docs])
+
+    assert raced and len(outcomes) == 3
+    assert Order.objects.count() == 3
+    assert OrderEvent.objects.filter(kind=OrderEvent.Kind.IMPORTED).count() == 3
+    assert [o.created for o in outcomes] == [False, True, True]  # the first one was theirs
+
+
+def test_a_failed_batch_insert_writes_nothing(monkeypatch):
+    docs = vtex_documents(2)
+
+    def break_in_the_middle(*args, **kwargs):
+        raise IntegrityError("duplicate key")
+
+    monkeypatch.setattr(Payment.objects, "bulk_create", break_in_the_middle)
+    with pytest.raises(IntegrityError):
+        orders_store_from_vtex(fetched=[fetched(doc) for doc in docs])
+    assert not Order.objects.exists() and not OrderItem.objects.exists()
+
+
+def test_start_handling_rows_are_written_once_and_only_for_orders_ready_for_handling():
+    docs = vtex_documents(3)
+    docs[2] = changed(docs[2], status="handling")
+    orders = [outcome.order for outcome in orders_store_from_vtex(fetched=[fetched(doc) for doc in docs])]
+
+    first = outbox_enqueue_start_handling(orders=orders)
+    again = outbox_enqueue_start_handling(orders=orders)
+
+    assert sorted(row.order.order_id for row in first) == sorted(doc["orderId"] for doc in docs[:2])
+    assert again == []
+    assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.START_HANDLING).count() == 2

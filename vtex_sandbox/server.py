@@ -1,0 +1,506 @@
+"""The sandbox store over HTTP: VTEX's OMS, Payments, Feed v3 and hook routes on one port.
+
+Pure standard library (``http.server``). One ``SandboxServer`` serves both ``VTEX_OMS_URL`` and
+``VTEX_PAYMENTS_URL``. It matches a request against the routes of each API module (oms,
+payments, feed, hook) and, on top of the store's rules, adds what a client meets on the wire:
+authentication, a rate limit answering 429 + Retry-After, injected faults (429/500/503, slow
+answers, dropped connections, lost answers), latency (faults.py), HTTP/1.1 keep-alive, plus
+control routes under ``/_sandbox/`` and a status page at ``/`` for people running the demo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import logging
+import math
+import re
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import feed, hook, oms, payments
+from .errors import BadRequest, NotFound, StoreError
+from .faults import FAULT_STATUS_MESSAGES, FaultConfig, FaultInjector, RateLimiter, checked_latency_ms
+from .routing import Answer, Request, Route, error_answer
+from .store import SandboxStore
+
+# Under the app's logger, as before the sandbox left the app: the settings' console handler prints it.
+logger = logging.getLogger("vtex_sandbox")
+
+_IDLE_CONNECTION_TIMEOUT_S = 120
+_POLL_INTERVAL_S = 0.05  # how soon stop() takes effect
+
+_UNAUTHORIZED = {"code": "1", "message": "Unauthorized access"}  # VTEX-API.md §3
+
+
+# -- VTEX routes: each API module lists its own -----------------------------------------------------
+VTEX_ROUTES = (*oms.ROUTES, *payments.ROUTES, *feed.ROUTES, *hook.ROUTES)
+
+
+def match_route(method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+    for route in VTEX_ROUTES:
+        if route.method == method:
+            match = route.pattern.match(path)
+            if match:
+                return route, {name: unquote(value) for name, value in match.groupdict().items()}
+    return None, {}
+
+
+# -- the server -----------------------------------------------------------------------------------
+class SandboxServer:
+    """Serves a ``SandboxStore`` over HTTP (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: SandboxStore,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: FaultConfig | None = None,
+        rate_limit_rpm: int | None = None,
+        latency_ms: int = 0,
+    ) -> None:
+        self.store = store
+        self.latency_ms = checked_latency_ms(latency_ms, "latency_ms")
+        self._faults = FaultInjector(faults or FaultConfig())
+        self.rate_limiter = RateLimiter(rate_limit_rpm)
+        self._httpd = _HTTPServer((host, port), _Handler)
+        self._httpd.sandbox = self
+        self._thread: threading.Thread | None = None
+        self._serving = False
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        self.connections_opened = 0  # lets tests see keep-alive at work
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        return f"http://{host}:{port}"
+
+    @property
+    def faults(self) -> FaultConfig:
+        return self._faults.config
+
+    def set_faults(self, **changes: Any) -> FaultConfig:
+        """Change fault settings at run time (keeps the RNG unless ``seed`` is given)."""
+        return self._faults.update(**changes)
+
+    def set_rate_limit(self, rpm: int | None, *, fresh_window: bool = False) -> None:
+        self.rate_limiter.set_rpm(rpm, fresh_window=fresh_window)
+
+    def set_latency(self, ms: int) -> None:
+        self.latency_ms = checked_latency_ms(ms, "ms")
+
+    def start(self) -> SandboxServer:
+        """Serve in a daemon thread."""
+        self._serving = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": _POLL_INTERVAL_S},
+            name="vtex-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until Ctrl-C (or ``stop()`` from another thread)."""
+        self._serving = True
+        try:
+            self._httpd.serve_forever(poll_interval=_POLL_INTERVAL_S)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._serving = False
+            self._close()
+
+    def stop(self) -> None:
+        if self._serving:
+            self._serving = False
+            self._httpd.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _close(self) -> None:
+        # Idle keep-alive connections would keep their handler threads waiting: close them.
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._httpd.server_close()
+
+    def _track(self, connection: socket.socket, opened: bool) -> None:
+        with self._connections_lock:
+            if opened:
+                self._connections.add(connection)
+                self.connections_opened += 1
+            else:
+                self._connections.discard(connection)
+
+    # -- request handling (called from handler threads) ------------------------------------------
+    def handle_vtex(self, handler: _Handler, method: str, path: str, query: dict[str, str], raw_body: bytes) -> None:
+        route, params = match_route(method, path)
+        route_name = route.name if route else "unknown"
+        answer = self._vtex_answer(handler, method, route, params, query, raw_body)
+        self.store.record_request(route_name, None if answer is None else answer.status)
+        if answer is None:
+            handler.drop_connection()
+        else:
+            handler.send_answer(answer)
+
+    def _vtex_answer(
+        self,
+        handler: _Handler,
+        method: str,
+        route: Route | None,
+        params: dict[str, str],
+        query: dict[str, str],
+        raw_body: bytes,
+    ) -> Answer | None:
+        """The answer to send, or None to close the connection without answering."""
+        started = time.monotonic()
+        wait_s = self.rate_limiter.acquire()
+        if wait_s is not None:
+            return error_answer(429, "Too Many Requests: rate limit exceeded", headers={"Retry-After": str(wait_s)})
+        fault = self._faults.pick_failure()
+        if fault == "drop":
+            return None
+        if fault in FAULT_STATUS_MESSAGES:
+            headers = {"Retry-After": str(math.ceil(self.faults.retry_after_s))} if fault == "429" else {}
+            return error_answer(int(fault), FAULT_STATUS_MESSAGES[fault], headers=headers)
+        if fault == "slow":
+            time.sleep(self.faults.slow_s)
+        if route is None:
+            answer = error_answer(404, f"No such route: {method} {handler.path.split('?')[0]}")
+        elif not self.store.credentials_match(
+            handler.headers.get("X-VTEX-API-AppKey"), handler.headers.get("X-VTEX-API-AppToken")
+        ):
+            answer = error_answer(401, _UNAUTHORIZED["message"], _UNAUTHORIZED["code"])
+        else:
+            lost = self._faults.pick_lost(method)
+            try:
+                answer = route.handler(self.store, Request(method, params, query, _parse_json(raw_body)))
+            except StoreError as error:
+                answer = error_answer(error.http_status, error.message, error.code)
+            if lost:
+                answer = None
+        if answer is not None and answer.raw is None and answer.body is not None:
+            answer.raw = json.dumps(answer.body, ensure_ascii=False).encode("utf-8")  # inside the latency too
+        self._wait_out_latency(started)
+        return answer
+
+    def _wait_out_latency(self, started: float) -> None:
+        # The latency is the whole time VTEX takes to answer: the sandbox's own work (the store,
+        # copying the order) is part of it, not added to it, so a client measured against
+        # "20 ms a call" meets 20 ms, however busy this process is.
+        if self.latency_ms:
+            left_s = self.latency_ms / 1000 - (time.monotonic() - started)
+            if left_s > 0:
+                time.sleep(left_s)
+
+    def handle_control(self, handler: _Handler, method: str, path: str, raw_body: bytes) -> None:
+        try:
+            answer = self._control_answer(method, path, raw_body)
+        except StoreError as error:
+            answer = error_answer(error.http_status, error.message, error.code)
+        except (ValueError, TypeError) as error:
+            answer = error_answer(400, str(error))
+        handler.send_answer(answer)
+
+    def _control_answer(self, method: str, path: str, raw_body: bytes) -> Answer:
+        store = self.store
+        if method == "GET" and path == "/":
+            return Answer(200, raw=render_status_page(self).encode(), content_type="text/html; charset=utf-8")
+        if method == "GET" and path == "/_sandbox/state":
+            return Answer(200, self.state())
+        if method == "POST" and path == "/_sandbox/orders":
+            body = _json_object(raw_body)
+            count = body.get("count", 1)
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10_000:
+                raise ValueError("count must be an integer between 1 and 10000")
+            order_ids = store.add_orders(count, body.get("status", "ready-for-handling"))
+            return Answer(200, {"order_ids": order_ids})
+        if method == "POST" and path == "/_sandbox/faults":
+            body = _json_object(raw_body)
+            allowed = {f.name for f in dataclasses.fields(FaultConfig)}
+            unknown = set(body) - allowed
+            if unknown:
+                raise ValueError(f"unknown fault settings: {', '.join(sorted(unknown))}")
+            if "kinds" in body:
+                body["kinds"] = tuple(body["kinds"])
+            return Answer(200, self.set_faults(**body).as_dict())
+        if method == "POST" and path == "/_sandbox/rate-limit":
+            body = _json_object(raw_body)
+            fresh_window = body.get("fresh_window", False)
+            if not isinstance(fresh_window, bool):
+                raise ValueError("fresh_window must be true or false")
+            self.set_rate_limit(body.get("rpm"), fresh_window=fresh_window)
+            return Answer(200, {"rate_limit_rpm": self.rate_limiter.rpm})
+        if method == "POST" and path == "/_sandbox/latency":
+            self.set_latency(_json_object(raw_body).get("ms"))
+            return Answer(200, {"latency_ms": self.latency_ms})
+        match = re.fullmatch(r"/_sandbox/orders/(?P<order_id>[^/]+)(?P<status>/status)?", path)
+        if match and method == "GET" and not match["status"]:
+            return Answer(200, store.order(unquote(match["order_id"])))
+        if match and method == "POST" and match["status"]:
+            status = _json_object(raw_body).get("status")
+            if not isinstance(status, str):
+                raise ValueError("status is required")
+            order_id = unquote(match["order_id"])
+            store.set_status(order_id, status)
+            return Answer(200, {"orderId": order_id, "status": store.order(order_id)["status"]})
+        raise NotFound(f"No such control route: {method} {path}")
+
+    def state(self) -> dict[str, Any]:
+        return {
+            **self.store.state(),
+            "faults": self.faults.as_dict(),
+            "rate_limit_rpm": self.rate_limiter.rpm,
+            "latency_ms": self.latency_ms,
+        }
+
+
+def _parse_json(raw_body: bytes) -> Any:
+    if not raw_body.strip():
+        return None
+    try:
+        return json.loads(raw_body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadRequest(f"Request body is not valid JSON: {error}") from None
+
+
+def _json_object(raw_body: bytes) -> dict[str, Any]:
+    body = _parse_json(raw_body)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object")
+    return body
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    # socketserver's default backlog is 5: a pool opening ten connections at once while the
+    # accepting thread waits for the GIL had some SYNs dropped, and their clients waited for the
+    # kernel's one-second SYN retry (a connect timeout in the tests). Real servers queue hundreds.
+    request_queue_size = 128
+    sandbox: SandboxServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError | OSError):
+            return  # the client went away, e.g. it timed out waiting for a slow answer
+        logger.exception("sandbox: error while handling a request from %s", client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every answer carries Content-Length
+    server_version = "VTEX-Sandbox/1.0"
+    sys_version = ""
+    timeout = _IDLE_CONNECTION_TIMEOUT_S
+    disable_nagle_algorithm = True  # small answers would otherwise wait ~40 ms for delayed ACKs
+    # Headers and body leave in one write (sent when the handler flushes after each request), as
+    # a real server's would: answered in two, every client read is split in two.
+    wbufsize = 1 << 16
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.sandbox._track(self.connection, opened=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.sandbox._track(self.connection, opened=False)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        started = time.monotonic()
+        self._status_sent: int | None = None
+        url = urlsplit(self.path)
+        raw_body = self._read_body()
+        if raw_body is None:
+            return
+        sandbox = self.server.sandbox
+        if url.path.startswith("/api/"):  # every VTEX route; the rest (/, /_sandbox/, favicon...) is ours
+            query = {name: values[0] for name, values in parse_qs(url.query, keep_blank_values=True).items()}
+            sandbox.handle_vtex(self, method, url.path, query, raw_body)
+        else:
+            sandbox.handle_control(self, method, url.path, raw_body)
+        # Only the method, path and status are logged: never headers (they carry the app token).
+        logger.debug(
+            "%s %s -> %s (%.0f ms)",
+            method,
+            self.path,
+            self._status_sent or "no answer",
+            (time.monotonic() - started) * 1000,
+        )
+
+    def _read_body(self) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            self.send_answer(error_answer(411, "Send the body with a Content-Length header"))
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self.send_answer(error_answer(400, "Invalid Content-Length header"))
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def send_answer(self, answer: Answer) -> None:
+        if answer.raw is not None:
+            payload = answer.raw
+        elif answer.body is not None:
+            payload = json.dumps(answer.body, ensure_ascii=False).encode("utf-8")
+        else:
+            payload = b""
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        if payload:
+            self.send_header("Content-Type", answer.content_type)
+        if answer.status != 204:  # RFC 9110 §8.6: no Content-Length on a 204
+            self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+        self._status_sent = answer.status
+
+    def drop_connection(self) -> None:
+        """Close the connection without sending anything (dropped connection / lost answer)."""
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's signature)
+        logger.debug("sandbox: " + format, *args)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # _dispatch logs one line per request instead
+
+
+# -- the status page ------------------------------------------------------------------------------
+def format_brl(cents: int) -> str:
+    """R$ 1.234,56 (pt-BR separators)."""
+    sign = "-" if cents < 0 else ""
+    text = f"{abs(cents) / 100:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    return f"{sign}R$ {text}"
+
+
+_STATUS_COLOURS = {
+    "ready-for-handling": "#1f6feb",
+    "handling": "#9a6700",
+    "invoiced": "#1a7f37",
+    "cancellation-requested": "#bc4c00",
+    "canceled": "#cf222e",
+}
+
+_PAGE_STYLE = """
+body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1f2328;background:#fff}
+h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 8px} .muted{color:#59636e}
+.cards{display:flex;flex-wrap:wrap;gap:12px} .card{border:1px solid #d1d9e0;border-radius:6px;padding:8px 12px}
+.card b{display:block;font-size:18px} table{border-collapse:collapse;width:100%}
+th,td{border-bottom:1px solid #d1d9e0;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f6f8fa} td.num{text-align:right;white-space:nowrap} code{font-size:13px}
+.status{color:#fff;border-radius:10px;padding:1px 8px;white-space:nowrap;font-size:12px}
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def render_status_page(server: SandboxServer) -> str:
+    """A self-contained HTML page (no external assets) with VTEX's side of the demo."""
+    state = server.state()
+    store = server.store
+    orders = store.orders_overview(limit=200)
+    status_cards = "".join(
+        f'<div class="card">{_esc(status)}<b>{count}</b></div>' for status, count in state["orders_by_status"].items()
+    )
+    effects = state["effects"]
+    effect_cards = "".join(
+        f'<div class="card">{_esc(name)}<b>{_count_effects(counter)}</b></div>' for name, counter in effects.items()
+    )
+    feed, faults, requests = state["feed"], state["faults"], state["requests"]
+    feed_text = f"{feed['queued']} / {feed['in_flight']}" if feed["configured"] else "not configured"
+    rows = "".join(_order_row(order) for order in orders)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+<title>VTEX sandbox · {_esc(state["account"])}</title><style>{_PAGE_STYLE}</style></head>
+<body>
+<h1>VTEX sandbox store <code>{_esc(state["account"])}</code></h1>
+<p class="muted">OMS and Payments at <code>{_esc(server.url)}</code> · app key <code>{_esc(store.app_key)}</code> ·
+this page refreshes every 5 s · JSON at <a href="/_sandbox/state">/_sandbox/state</a></p>
+<h2>Orders by status</h2><div class="cards">{status_cards}</div>
+<h2>Effects of the integration's calls</h2><div class="cards">{effect_cards}</div>
+<h2>Traffic</h2>
+<div class="cards">
+<div class="card">requests<b>{requests["total"]}</b></div>
+<div class="card">answered 429<b>{requests["429"]}</b></div>
+<div class="card">feed queued / in flight<b>{feed_text}</b></div>
+<div class="card">hook<b>{_esc(state["hook"]["url"] or "—")}</b></div>
+<div class="card">faults<b>fail {faults["fail_rate"]:.0%} · lost {faults["lost_rate"]:.0%}</b></div>
+<div class="card">rate limit<b>{_esc(state["rate_limit_rpm"] or "—")} rpm</b></div>
+</div>
+<h2>Orders <span class="muted">(newest {len(orders)})</span></h2>
+<table><thead><tr><th>Order</th><th>Seq</th><th>Created (UTC)</th><th>Customer</th><th>Status</th>
+<th>Value</th><th>Invoices</th></tr></thead><tbody>{rows}</tbody></table>
+</body></html>
+"""
+
+
+def _count_effects(counter: dict[str, Any]) -> int:
+    return sum(_count_effects(value) if isinstance(value, dict) else value for value in counter.values())
+
+
+def _order_row(order: dict[str, Any]) -> str:
+    colour = _STATUS_COLOURS.get(order["status"], "#59636e")
+    invoices = "<br>".join(
+        f"{_esc(invoice['type'])} <code>{_esc(invoice['number'])}</code> {format_brl(invoice['value'])}"
+        + (f" · tracking <code>{_esc(invoice['trackingNumber'])}</code>" if invoice["trackingNumber"] else "")
+        + (" · delivered" if invoice["delivered"] else "")
+        for invoice in order["invoices"]
+    )
+    return (
+        f"<tr><td><code>{_esc(order['orderId'])}</code></td><td>{_esc(order['sequence'])}</td>"
+        f"<td>{_esc(order['creationDate'][:19].replace('T', ' '))}</td><td>{_esc(order['client'])}</td>"
+        f'<td><span class="status" style="background:{colour}">{_esc(order["status"])}</span></td>'
+        f'<td class="num">{format_brl(order["value"])}</td><td>{invoices or "—"}</td></tr>'
+    )
