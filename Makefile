@@ -21,13 +21,17 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(PY) manage.py demo
 
-# Everyday suite: everything but the heavy reliability matrices (fault, crash, scale-out, budget).
+# Everyday suite: everything but the heavy reliability matrices (fault, crash, scale-out, budget),
+# in parallel worker processes (pytest-xdist; each has its own test database). TEST_WORKERS=0 runs
+# it in one process (for pdb, or to see a test's output as it runs).
+TEST_WORKERS ?= auto
 test: $(INSTALLED)
-	$(PY) -m pytest -m "not heavy"
+	$(PY) -m pytest -m "not heavy" -n $(TEST_WORKERS)
 
-# The heavy matrices alone; each writes its report to var/reports/.
+# The heavy matrices alone, in one process: each matrix gathers its cases into one report in
+# var/reports/, and their timings assume nothing else of the suite runs beside them.
 test-heavy: $(INSTALLED)
-	$(PY) -m pytest -m heavy
+	$(PY) -m pytest -m heavy -p no:xdist
 
 test-all: test test-heavy
 

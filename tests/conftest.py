@@ -4,6 +4,9 @@ REQUIRE_* variable says the thing must be there, which turns the skip into a fai
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,11 +27,70 @@ def skip_or_fail(reason: str, *, required_by: str) -> None:
     pytest.skip(reason)
 
 
+class FakeClock:
+    """Time that only moves when someone sleeps (or a test advances it): pass it as a budget's
+    clock and its .sleep as the budget's sleep; .sleeps lists every wait asked for."""
+
+    START = 1_700_000_000.0
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0, "a budget must never busy-loop with zero sleeps"
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class MovableClock:
+    """time.monotonic plus an offset, for the sandbox store: "wait for the feed's visibility
+    timeout" without sleeping (clock.advance(seconds))."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.offset += seconds
+
+
+def wait_until(condition: Callable[[], object], *, what: str, timeout_s: float = 10.0) -> None:
+    """Wait for something another thread or process does (a sandbox finishing a slow answer),
+    polling; fail after `timeout_s`. The timeout is a bound on a hang, not a measurement."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"still waiting after {timeout_s:.0f} s for {what}")
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def vtex_spec_dir() -> Path:
     if not SPEC_DIR.is_dir():
         skip_or_fail(f"VTEX OpenAPI files not found at {SPEC_DIR}", required_by="REQUIRE_VTEX_SPEC")
     return SPEC_DIR
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    """One fast hasher for the whole run: admin_client, the browser's and the security tests' users
+    each hash a password, and the default hasher would spend most of the run on it."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -27,7 +27,7 @@ from integration.services.exports import (
     order_export_csv,
 )
 from integration.services.tracking import invoice_mark_delivered, invoice_set_tracking
-from tests.admin.factories import make_acknowledged_order, make_invoice, make_item, make_order
+from tests.factories import make_acknowledged_order, make_invoice, make_item, make_order
 
 pytestmark = pytest.mark.django_db
 

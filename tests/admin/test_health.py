@@ -28,16 +28,11 @@ from integration.models import (
     RateBudget,
 )
 from integration.services import health
-from tests.admin.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_order
+from tests.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_order
 
 pytestmark = pytest.mark.django_db
 
 URL = "/admin/integration/health/"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def page_of(response) -> str:

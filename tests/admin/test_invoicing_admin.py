@@ -17,7 +17,7 @@ from django.utils import timezone
 from integration.admin.forms import MoneyParseError, parse_money_cents
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, TrackingEvent
 from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
-from tests.admin.factories import make_acknowledged_order, make_invoice, make_order
+from tests.factories import make_acknowledged_order, make_invoice, make_order
 
 pytestmark = pytest.mark.django_db
 
@@ -25,11 +25,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _no_task_queue(no_task_queue):
     """The services queue a send after commit; these tests look at the outbox rows only."""
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # ---- helpers -----------------------------------------------------------------------------------------------

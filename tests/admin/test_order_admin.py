@@ -20,7 +20,7 @@ from integration.admin.money import format_cents
 from integration.infra.rate_budget import BUDGET_NAME
 from integration.models import Order, OrderEvent, RateBudget, VtexCall
 from integration.selectors.start_handling import StartHandlingState, order_start_handling
-from tests.admin.factories import make_call, make_event, make_item, make_order, make_payment, vtex_order_json
+from tests.factories import make_call, make_event, make_item, make_order, make_payment, vtex_order_json
 
 pytestmark = pytest.mark.django_db
 
@@ -61,12 +61,6 @@ def order_form_data(client, order: Order, **changes: str) -> dict[str, object]:
             data[f"{formset.prefix}-{index}-order"] = order.pk
     data.update(changes)
     return data
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """admin_client creates a user per test; the default hasher would spend most of the run on it."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from integration.services.tracking import (
     invoice_set_tracking,
     tracking_events_add,
 )
-from tests.admin.factories import make_acknowledged_order, make_event, make_invoice, make_order, make_payment
+from tests.factories import make_acknowledged_order, make_event, make_invoice, make_order, make_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -35,11 +35,6 @@ REFUSAL = {"last_status_code": 400, "last_error_code": "400", "last_error": "Ord
 @pytest.fixture(autouse=True)
 def _no_task_queue(no_task_queue):
     """No django-q2 task is queued: tests/conftest.py's no_task_queue, for every test here."""
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

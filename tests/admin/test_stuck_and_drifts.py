@@ -20,18 +20,13 @@ from integration.models import CancellationRequest, Drift, Invoice, Order, RateB
 from integration.services import health
 from integration.services.reconciliation import Finding, ReconciliationResult
 from integration.vtex import VtexConnectionError
-from tests.admin.factories import make_acknowledged_order, make_invoice, make_order
+from tests.factories import make_acknowledged_order, make_invoice, make_order
 
 pytestmark = pytest.mark.django_db
 
 ORDERS = "admin:integration_order_changelist"
 DRIFTS = "admin:integration_drift_changelist"
 RECONCILE = "admin:integration_drift_reconcile"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def ago(**delta: float):

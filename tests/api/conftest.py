@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from integration.models import Order
-from tests.admin.factories import make_item, make_order
+from tests.factories import make_item, make_order
 
 ALL_API_PERMISSIONS = ("view_order", "change_order", "enter_invoices", "request_cancellation")
 

@@ -12,8 +12,8 @@ import responses
 from integration.models import Order, OrderEvent, VtexCall
 from integration.selectors.start_handling import order_start_handling
 from integration.services.intake import intake_run
-from tests.admin.factories import make_order
 from tests.api.conftest import assert_error, client_for, user_with
+from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
 

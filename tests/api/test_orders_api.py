@@ -13,8 +13,8 @@ from integration.models import Order
 from integration.services.cancellation import cancellation_request_create
 from integration.services.invoicing import InvoiceInput, invoice_create
 from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
-from tests.admin.factories import make_order, make_payment
 from tests.api.conftest import acknowledged_order, assert_error
+from tests.factories import make_order, make_payment
 
 pytestmark = pytest.mark.django_db
 

@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
 from integration.models import Order
 from integration.services.invoicing import InvoiceInput, invoice_create
 from integration.services.tracking import invoice_set_tracking
-from tests.admin.factories import make_order
 from tests.api.conftest import acknowledged_order, client_for, user_with
+from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
 

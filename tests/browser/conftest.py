@@ -106,11 +106,6 @@ def _english_like_the_browser():
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _no_task_queue(no_task_queue):
     """No django-q2 cluster here: the tests send the outbox themselves (outbox_send_due) after
     each step, so each VTEX call happens where the test can count it."""

@@ -23,8 +23,8 @@ from playwright.sync_api import expect
 
 from integration.models import Invoice, Order, OutboxMessage
 from integration.services.tracking import invoice_set_tracking
-from tests.admin.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_order
 from tests.browser.conftest import PASSWORD, VIEWPORT
+from tests.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_order
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from integration.services.tracking import invoice_set_tracking
-from tests.admin.factories import make_acknowledged_order, make_invoice
+from tests.factories import make_acknowledged_order, make_invoice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

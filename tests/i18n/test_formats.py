@@ -13,7 +13,7 @@ from django.utils import translation
 from integration.admin.forms import parse_money_cents
 from integration.admin.money import format_cents, money_format
 from integration.models import OrderEvent, VtexCall
-from tests.admin.factories import make_call, make_event, make_order
+from tests.factories import make_call, make_event, make_order
 
 NBSP = "\u00a0"
 PT_BR = {"HTTP_ACCEPT_LANGUAGE": "pt-BR"}
@@ -126,7 +126,7 @@ def test_the_timeline_shows_store_time_in_the_reader_s_format(admin_client, sett
 
 @pytest.mark.django_db
 def test_the_add_invoice_page_hands_its_live_estimate_the_reader_s_money_shape_and_words(admin_client):
-    from tests.admin.factories import make_acknowledged_order
+    from tests.factories import make_acknowledged_order
 
     order = make_acknowledged_order()
     url = reverse("admin:integration_order_add_invoice", args=[order.pk])

@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from integration.models import Order
-from tests.admin.factories import make_acknowledged_order, make_call, make_event, make_order
+from tests.factories import make_acknowledged_order, make_call, make_event, make_order
 
 pytestmark = pytest.mark.django_db
 

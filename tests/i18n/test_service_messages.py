@@ -8,7 +8,7 @@ from django.utils import translation
 
 from integration.services.orders import order_start_handling_now
 from integration.vtex import VtexConflict, VtexError
-from tests.admin.factories import make_order
+from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from tests.conftest import (
     PROJECT_ROOT,
     SANDBOX_APP_KEY,
     SANDBOX_APP_TOKEN,
+    MovableClock,
     database_url_for_children,
     point_settings_at_sandbox,
     skip_or_fail,
@@ -73,22 +73,6 @@ def db_vendor() -> str:
 
 
 # ---- the sandbox, with a clock the test can move (feed visibility, cancellation delay) -------------
-
-
-class MovableClock:
-    """time.monotonic plus an offset: "wait for the feed's visibility timeout" without sleeping."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return time.monotonic() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.offset += seconds
 
 
 @pytest.fixture

@@ -54,11 +54,6 @@ def _no_task_queue(no_task_queue):
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_cache():
     """The API throttle counts in the cache, which outlives a test."""
     cache.clear()

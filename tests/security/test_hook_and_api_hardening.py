@@ -21,8 +21,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from integration.models import CancellationRequest, HookNotification, OutboxMessage
-from tests.admin.factories import make_acknowledged_order, make_invoice
 from tests.conftest import PROJECT_ROOT
+from tests.factories import make_acknowledged_order, make_invoice
 from tests.security.conftest import BACK_OFFICE, INTEGRATION_ADMIN
 from tests.security.helpers import local_input, snapshot
 

@@ -48,7 +48,7 @@ from integration.models import (
 )
 from integration.services.reconciliation import ReconciliationResult
 from integration.services.tracking import invoice_set_tracking
-from tests.admin.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_item, make_order
+from tests.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_item, make_order
 from tests.security.conftest import ANONYMOUS, BACK_OFFICE, INTEGRATION_ADMIN, ROLES, STAFF, ensure_staff_groups
 from tests.security.helpers import local_input, messages_of, snapshot
 

@@ -34,7 +34,7 @@ from integration.services.cancellation import cancellation_request_create
 from integration.services.intake import intake_run
 from integration.services.outbox import outbox_send_due
 from integration.vtex.client import REDACTED
-from tests.admin.factories import make_acknowledged_order, make_invoice, make_item, make_order
+from tests.factories import make_acknowledged_order, make_invoice, make_item, make_order
 
 OMS = "https://teststore.vtexcommercestable.com.br"
 HOOK_SECRET = "hook-secret-7f3a9c-never-shown"

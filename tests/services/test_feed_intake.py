@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.core.management import call_command
 
@@ -13,6 +11,7 @@ from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
 from integration.vtex import VtexServerError
 from integration.vtex.statuses import FEED_FILTER
+from tests.conftest import MovableClock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,8 +83,8 @@ def test_duplicate_and_shuffled_events_import_each_order_once(make_sandbox):
 
 
 def test_an_event_whose_order_failed_is_not_committed_and_comes_back(make_sandbox, settings):
-    settings.VTEX_FEED_VISIBILITY_TIMEOUT_S = 1
-    server = make_sandbox(orders=0)
+    clock = MovableClock()
+    server = make_sandbox(orders=0, clock=clock)
     intake_run(source="feed")
     ids = server.store.add_orders(3)
     broken = ids[1]
@@ -103,7 +102,7 @@ def test_an_event_whose_order_failed_is_not_committed_and_comes_back(make_sandbo
     assert feed_queue(server)["in_flight"] == 1, "the failed order's event waits, uncommitted"
 
     del client.get_order
-    time.sleep(1.2)  # the visibility timeout passes; VTEX hands the event out again
+    clock.advance(settings.VTEX_FEED_VISIBILITY_TIMEOUT_S + 1)  # VTEX hands the event out again
     second = intake_run(source="feed", client=client)
 
     assert (second.imported, second.failed) == (1, 0)

@@ -31,7 +31,7 @@ from integration.services.tracking import (
     invoice_set_tracking,
     tracking_events_add,
 )
-from tests.admin.factories import make_item, make_order
+from tests.factories import make_item, make_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_task_queue")]
 

@@ -16,7 +16,7 @@ from integration.services.invoicing import (
     invoice_plan,
     order_item_quantities,
 )
-from tests.admin.factories import make_item, make_order
+from tests.factories import make_item, make_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_task_queue")]
 

@@ -12,27 +12,9 @@ from django.db import connections
 from integration.infra.rate_budget import BUDGET_NAME, DatabaseRateBudget
 from integration.models import RateBudget
 from integration.vtex.budget import LocalRateBudget, tokens_per_second
+from tests.conftest import FakeClock
 
-START = 1_700_000_000.0
-
-
-class FakeClock:
-    """Time that only moves when someone sleeps (or a test advances it)."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds > 0, "a budget must never busy-loop with zero sleeps"
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+START = FakeClock.START
 
 
 def _max_in_window(times: list[float], window: float) -> int:

@@ -1,6 +1,7 @@
-"""Plain factory functions for the admin tests: each builds one row with sensible defaults.
+"""Plain factory functions shared by the tests: each builds one row with sensible defaults.
 
 Keyword arguments override any field. Order ids come from a counter, so every call makes a new order.
+A builder used by one test file stays in that file; one used by several belongs here.
 """
 
 from __future__ import annotations
