@@ -260,7 +260,7 @@ def _url(name: str, *args: Callable[[World], Any], **kwargs: Any) -> Callable[[W
 CRAFTED_ORDER_FIELDS = {
     "vtex_status": "invoiced",
     "state": "delivered",
-    "ack_state": "done",
+    "intake_error": "forged",
     "total_cents": "1",
     "customer_email": "attacker@example.com",
     "is_complete": "",
