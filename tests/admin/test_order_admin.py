@@ -124,7 +124,9 @@ def test_money_template_filter():
 
 def test_order_list_shows_the_columns(admin_client):
     # given
-    order = make_order(sequence="5021", total_cents=123_456, customer_name="Maria Souza", vtex_status="ready-for-handling")
+    order = make_order(
+        sequence="5021", total_cents=123_456, customer_name="Maria Souza", vtex_status="ready-for-handling"
+    )
 
     # when
     response = admin_client.get(changelist_url())

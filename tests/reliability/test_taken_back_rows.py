@@ -24,7 +24,7 @@ def a_row_a_dead_sender_had_sent(make_sandbox):
     order = Order.objects.get()
     lines = [(item.item_index, item.quantity) for item in order.items.all()]
     invoice = invoice_create(order=order, data=InvoiceInput("NF-1", timezone.now(), lines))
-    message = OutboxMessage.objects.get()
+    message = OutboxMessage.objects.get(kind=OutboxMessage.Kind.INVOICE)
     # the sender claimed it and VTEX took it; then the process was killed before recording
     assert outbox_claim(message_id=message.pk)
     vtex_client().send_invoice(order.order_id, message.payload)
@@ -55,7 +55,7 @@ def test_a_row_taken_back_that_never_reached_vtex_is_sent(make_sandbox):
     order = Order.objects.get()
     lines = [(item.item_index, item.quantity) for item in order.items.all()]
     invoice_create(order=order, data=InvoiceInput("NF-1", timezone.now(), lines))
-    message = OutboxMessage.objects.get()
+    message = OutboxMessage.objects.get(kind=OutboxMessage.Kind.INVOICE)
     assert outbox_claim(message_id=message.pk)  # the sender died before sending
     OutboxMessage.objects.filter(pk=message.pk).update(claimed_at=timezone.now() - CLAIM_STALE_AFTER - timedelta(1))
 
