@@ -1,5 +1,5 @@
 """The CSV downloads of the order and invoice lists (issue 8 §3): an action for the selected rows and
-a button for the whole filtered list. What goes in the file is integration.services.exports.
+a button for the whole filtered list. What goes in the file is integration.selectors.exports.
 
 Both need only the view permission: an export shows what the list already shows.
 """
@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from integration.services.exports import CsvExport
+from integration.selectors.exports import CsvExport
 
 # Two sentences, not one with the model's name in it: Portuguese agrees the adjective with the noun
 # ("pedidos selecionados", "notas fiscais selecionadas").

@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from integration.selectors.health import orders_stuck, stuck_counts
 from integration.selectors.start_handling import StartHandlingState, start_handling_done_q, start_handling_failed_q
-from integration.services.health import orders_stuck, stuck_counts
 from integration.vtex.statuses import VtexStatus
 
 # ---- orders ---------------------------------------------------------------------------------------------
@@ -54,7 +54,7 @@ class StartHandlingFilter(admin.SimpleListFilter):
 
 class StuckFilter(admin.SimpleListFilter):
     """Orders stuck somewhere between VTEX, erp-bridge and the ERP, one choice per reason, each with
-    its count (integration.services.health; the health dashboard links here)."""
+    its count (integration.selectors.health; the health dashboard links here)."""
 
     title = _("stuck")
     parameter_name = "stuck"

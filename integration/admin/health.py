@@ -1,7 +1,7 @@
 """The operator's health dashboard at /admin/integration/health/ (URL name admin:integration_health),
 and its headline on the admin index.
 
-The figures come from integration.services.health (the selectors); this module only lays them out,
+The figures come from integration.selectors.health (the selectors); this module only lays them out,
 and draws the orders-per-hour chart as inline SVG on the server (no JavaScript, nothing fetched
 from elsewhere).
 
@@ -30,7 +30,7 @@ from django.utils import formats, timezone
 from django.utils.dateformat import format as format_date
 from django.utils.translation import gettext, ngettext
 
-from integration.services import health
+from integration.selectors import health
 
 #: Who may read the dashboard: whoever may read the orders (both staff groups have view_order;
 #: as everywhere in the admin, the change permission includes viewing).

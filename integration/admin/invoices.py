@@ -34,7 +34,7 @@ from integration.admin.money import format_cents
 from integration.admin.outbox import refused_sends, send_row
 from integration.admin.permissions import can_enter_invoices, can_retry_sends
 from integration.models import Invoice
-from integration.services.exports import invoice_export_csv
+from integration.selectors.exports import invoice_export_csv
 from integration.services.tracking import invoice_tracking_blocker
 
 

@@ -32,9 +32,9 @@ from integration.admin.money import format_cents
 from integration.admin.permissions import can_enter_invoices, can_request_cancellation
 from integration.admin.timeline import order_timeline
 from integration.models import Invoice, Order
+from integration.selectors.exports import order_export_csv
 from integration.selectors.start_handling import StartHandlingState, order_start_handling, start_handling_prefetch
 from integration.services.cancellation import order_cancellation_blocker
-from integration.services.exports import order_export_csv
 from integration.services.invoicing import invoice_kinds_open, order_invoicing_blocker
 from integration.services.orders import STAFF_EDITABLE_FIELDS, order_update_local_fields
 from integration.vtex.statuses import CANCELED

@@ -1,15 +1,13 @@
-from integration.models.invoicing import CancellationRequest, Invoice, InvoiceItem, SendState, TrackingEvent
-from integration.models.orders import Order, OrderEvent, OrderItem, Payment
-from integration.models.sync import (
-    Drift,
-    FeedState,
-    HookNotification,
-    Lease,
-    LoginThrottle,
-    OutboxMessage,
-    RateBudget,
-    VtexCall,
-)
+"""The models, one module per thing they hold; import them from here."""
+
+from integration.models.cancellation import CancellationRequest
+from integration.models.infra import Lease, LoginThrottle, RateBudget
+from integration.models.intake import FeedState, HookNotification
+from integration.models.invoicing import Invoice, InvoiceItem, SendState, TrackingEvent
+from integration.models.orders import Order, OrderItem, Payment
+from integration.models.outbox import OutboxMessage
+from integration.models.reconciliation import Drift
+from integration.models.timeline import OrderEvent, VtexCall
 
 __all__ = [
     "CancellationRequest",

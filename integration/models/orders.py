@@ -1,6 +1,5 @@
 """Orders as VTEX sent them, with their items and payments. Money is integer cents."""
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -164,56 +163,3 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment_system_name or self.group} {self.value_cents}"
-
-
-class OrderEvent(models.Model):
-    """The order's timeline: one row per thing that happened to it, by whom."""
-
-    class Kind(models.TextChoices):
-        IMPORTED = "imported", _("Imported")
-        UPDATED = "updated", _("Updated from VTEX")
-        REFRESHED = "refreshed", _("Refreshed from VTEX")
-        REFRESH_FAILED = "refresh_failed", _("Refresh from VTEX failed")
-        INTAKE_FAILED = "intake_failed", _("Intake failed")
-        ACKNOWLEDGED = "acknowledged", _("Start-handling confirmed")
-        ACK_FAILED = "ack_failed", _("Start-handling failed")
-        EDITED = "edited", _("Edited by staff")
-        INVOICE_ADDED = "invoice_added", _("Invoice entered")
-        TRACKING_ADDED = "tracking_added", _("Tracking entered")
-        DELIVERED = "delivered", _("Delivered")
-        CANCELLATION_REQUESTED = "cancellation_requested", _("Cancellation requested")
-        SENT = "sent", _("Sent to VTEX")
-        SEND_FAILED = "send_failed", _("Sending to VTEX failed")
-        SEND_RETRY = "send_retry", _("Send retried")
-        STATUS_CHANGED = "status_changed", _("VTEX status changed")
-        ERP_RECEIVED = "erp_received", _("Received by the ERP")
-        NOTE = "note", _("Note")
-
-    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
-    message = models.TextField(_("message"))
-    data = models.JSONField(_("data"), default=dict, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("actor"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    actor_label = models.CharField(
-        _("actor label"), max_length=64, default="system", help_text=_("Who, when not a user: intake, erp…")
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
-
-    class Meta:
-        verbose_name = _("order event")
-        verbose_name_plural = _("order events")
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.order_id} {self.kind}"
-
-    @property
-    def who(self) -> str:
-        return self.actor.get_username() if self.actor_id else self.actor_label

@@ -20,13 +20,12 @@ from integration.infra.leases import lease
 from integration.infra.vtex_client import call_log
 from integration.infra.workers import vtex_threads
 from integration.models import CancellationRequest, Drift, Invoice, Order, SendState
+from integration.selectors.health import CANCELLATION_CONFIRM_WITHIN
 from integration.services.order_sync import FetchedOrder, orders_store_from_vtex, vtex_fetch_order
 from integration.vtex import VtexClient, VtexError
 from integration.vtex.mapping import VtexDataError, parse_datetime
 from integration.vtex.statuses import CANCELED, INVOICING, VtexStatus
 
-#: A cancellation VTEX has not confirmed after this long needs a person (the seller may have to act).
-CANCELLATION_CONFIRM_WITHIN = timedelta(hours=1)
 #: A ready order younger than this may simply not be pulled yet; older, it is a drift.
 READY_GRACE = timedelta(minutes=15)
 

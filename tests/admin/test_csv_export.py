@@ -1,5 +1,5 @@
 """The CSV exports of the order and invoice lists (issue 8 §3): the admin action on the selected
-rows, the button for the whole filtered list, and the file itself (integration.services.exports)."""
+rows, the button for the whole filtered list, and the file itself (integration.selectors.exports)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from integration.models import Invoice, Order
-from integration.services.exports import (
+from integration.selectors.exports import (
     access_key_series,
     csv_decimal,
     csv_format_for,
@@ -477,10 +477,10 @@ def test_an_empty_selection_exports_nothing_and_says_so(admin_client, two_orders
 def test_the_export_is_logged_with_who_and_how_many_but_no_personal_data(admin_client, admin_user, two_orders, caplog):
     invoiced, plain = two_orders
 
-    with caplog.at_level(logging.INFO, logger="integration.services.exports"):
+    with caplog.at_level(logging.INFO, logger="integration.selectors.exports"):
         body(export_action(admin_client, ORDERS, [invoiced.pk, plain.pk]))
 
-    records = [record.getMessage() for record in caplog.records if record.name == "integration.services.exports"]
+    records = [record.getMessage() for record in caplog.records if record.name == "integration.selectors.exports"]
     assert records == [f"CSV export of orders by user id {admin_user.pk}: 2 rows"]
     for personal in ("João", "Ana", "123456", admin_user.get_username()):
         assert personal not in records[0]
@@ -490,7 +490,7 @@ def test_an_interrupted_download_is_logged_too(admin_user, caplog):
     _orders_with_invoices(3)
     export = order_export_csv(queryset=Order.objects.all(), actor=admin_user, language="en")
 
-    with caplog.at_level(logging.INFO, logger="integration.services.exports"):
+    with caplog.at_level(logging.INFO, logger="integration.selectors.exports"):
         next(export.chunks)
         export.chunks.close()  # what the server does when the browser goes away
 

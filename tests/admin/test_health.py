@@ -27,7 +27,7 @@ from integration.models import (
     OutboxMessage,
     RateBudget,
 )
-from integration.services import health
+from integration.selectors import health
 from tests.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_order
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from integration.infra.rate_budget import BUDGET_NAME
 from integration.models import CancellationRequest, Drift, Invoice, Order, RateBudget, SendState
-from integration.services import health
+from integration.selectors import health
 from integration.services.reconciliation import Finding, ReconciliationResult
 from integration.vtex import VtexConnectionError
 from tests.factories import make_acknowledged_order, make_invoice, make_order

@@ -168,8 +168,9 @@ def verify_exactly_once(store, *, expected_orders: set[str]) -> Verdict:
         for order_id, per_invoice in effects[kind].items():
             for number, count in per_invoice.items():
                 at_vtex[(kind, order_id, number)] += count
-    for order_id, count in effects["cancel"].items():
-        at_vtex[("cancel", order_id, "")] += count
+    for kind in ("start_handling", "cancel"):
+        for order_id, count in effects[kind].items():
+            at_vtex[(kind, order_id, "")] += count
     if sent != at_vtex:
         diff = {
             key: (sent.get(key, 0), at_vtex.get(key, 0))

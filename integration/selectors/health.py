@@ -42,9 +42,10 @@ from integration.selectors.start_handling import (
     start_handling_done_q,
     start_handling_failed_q,
 )
-from integration.services.reconciliation import CANCELLATION_CONFIRM_WITHIN
 from integration.vtex.statuses import CANCELED, VtexStatus
 
+#: A cancellation VTEX has not confirmed after this long needs a person (the seller may have to act).
+CANCELLATION_CONFIRM_WITHIN = timedelta(hours=1)
 DEFAULT_STUCK_READY_MINUTES = 30
 DEFAULT_STUCK_NO_TRACKING_DAYS = 3
 #: The django-q2 task of the regular intake (integration.services.schedules).
