@@ -126,19 +126,25 @@ class _Cycle:
         return self.result
 
     def _take(self, lots: Iterator[_Lot], source_name: str) -> None:
-        """Each lot is stored while the next one is read: two lots in the threads at most."""
-        previous: _Lot | None = None
+        """Each lot is stored while the next one is read: two lots in the threads at most.
+
+        When the source fails (reading a page or a lot, committing the feed), the lot being read
+        is still stored, and the failure is reported once: nothing started is left behind."""
+        reading: _Lot | None = None
         try:
             for lot in lots:
-                if previous is not None:
-                    self._store(previous)
-                previous = lot
+                done, reading = reading, lot
+                if done is not None:
+                    self._store(done)
         except VtexConfigurationError:
             raise  # nothing can work: say so instead of counting a failed order
-        except VtexError as exc:  # the source itself failed: finish what was started, then report
+        except VtexError as exc:
             self._fail(f"({source_name})", exc)
-        if previous is not None:
-            self._store(previous)
+        if reading is not None:
+            try:
+                self._store(reading)
+            except VtexError as exc:
+                self._fail(f"({source_name})", exc)
 
     # ---- sources: each yields lots ---------------------------------------------------------------
 

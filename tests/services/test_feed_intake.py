@@ -9,7 +9,7 @@ from integration.infra.vtex_client import vtex_client
 from integration.models import FeedState, Order, VtexCall
 from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
-from integration.vtex import VtexServerError
+from integration.vtex import VtexConnectionError, VtexServerError
 from integration.vtex.statuses import FEED_FILTER
 from tests.conftest import MovableClock
 
@@ -171,3 +171,38 @@ def test_the_sweep_schedule_exists_only_with_the_feed(settings):
     settings.VTEX_INTAKE = "list"
     schedules_ensure()
     assert not Schedule.objects.filter(name=SWEEP_SCHEDULE).exists()
+
+
+def test_a_failed_commit_of_the_last_lot_is_reported_and_its_orders_stay_stored(make_sandbox, settings):
+    # given 25 orders on the feed (three lots) and a commit that fails for the last lot
+    clock = MovableClock()
+    server = make_sandbox(orders=0, clock=clock)
+    intake_run(source="feed")  # creates the feed
+    new_ids = server.store.add_orders(25)
+    client = vtex_client()
+    commit = client.commit_feed
+    commits = []
+
+    def commit_or_fail(handles):
+        commits.append(handles)
+        if len(commits) == 3:
+            raise VtexConnectionError("the connection dropped", method="POST", path="/api/orders/feed")
+        return commit(handles)
+
+    client.commit_feed = commit_or_fail
+
+    # when
+    result = intake_run(source="feed", client=client)
+
+    # then the cycle ends normally, says what failed, and every order is stored and acknowledged
+    assert result.failed == 1 and "connection dropped" in result.failures[0][1]
+    assert result.imported == 25 and result.acknowledged == 25
+    assert set(Order.objects.values_list("order_id", flat=True)) == set(new_ids)
+    # the last lot's events were not committed: the feed hands them out again, and the next cycle
+    # reads their orders back and commits them, importing nothing twice
+    del client.commit_feed
+    assert feed_queue(server)["in_flight"] > 0
+    clock.advance(settings.VTEX_FEED_VISIBILITY_TIMEOUT_S + 1)
+    again = intake_run(source="feed", client=client)
+    assert again.imported == 0 and again.failed == 0 and again.committed > 0
+    assert feed_queue(server)["queued"] == 0 and feed_queue(server)["in_flight"] == 0
