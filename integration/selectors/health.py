@@ -510,9 +510,9 @@ def orders_activity(*, now: datetime | None = None, hours: int = ACTIVITY_HOURS)
     # A cancellation confirmed at VTEX always arrives as a status change of the order (the intake
     # confirms the CancellationRequest from it), so the events alone count every cancellation
     # once; "cancel" followed by "canceled" is one cancellation, not two.
-    cancellations = OrderEvent.objects.filter(
-        kind=OrderEvent.Kind.STATUS_CHANGED, data__to__in=list(CANCELED)
-    ).exclude(data__from__in=list(CANCELED))
+    cancellations = OrderEvent.objects.filter(kind=OrderEvent.Kind.STATUS_CHANGED, data__to__in=list(CANCELED)).exclude(
+        data__from__in=list(CANCELED)
+    )
     start_handlings_sent = OutboxMessage.objects.filter(
         kind=OutboxMessage.Kind.START_HANDLING, state=OutboxMessage.State.SENT
     )

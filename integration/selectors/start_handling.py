@@ -98,4 +98,3 @@ def start_handling_failed_q() -> Q:
     """Not done, and VTEX refused it or did not answer (the last attempt failed)."""
     failed = Q(state=OutboxMessage.State.FAILED) | (Q(state=OutboxMessage.State.PENDING) & ~Q(last_error=""))
     return _orders_with_rows(failed) & ~start_handling_done_q()
-

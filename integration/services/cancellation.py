@@ -81,4 +81,3 @@ def cancellation_request_create(*, order: Order, reason: str, actor=None, via: s
         )
         order_recompute_state(order)
     return request
-
