@@ -21,20 +21,23 @@ from integration.infra.vtex_client import buffer_calls_in_this_thread
 @contextmanager
 def vtex_threads(size: int) -> Iterator[ThreadPoolExecutor]:
     """An executor of `size` threads for VTEX calls (no database work of their own)."""
-    size = max(1, size)
-    executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="vtex", initializer=buffer_calls_in_this_thread)
+    started: list[int] = []  # the executor starts its threads as work comes
+
+    def start_thread() -> None:
+        started.append(threading.get_ident())
+        buffer_calls_in_this_thread()
+
+    executor = ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix="vtex", initializer=start_thread)
     try:
         yield executor
     finally:
-        _close_connections(executor, size)
+        _close_connections(executor, len(started))
         executor.shutdown(wait=True)
 
 
-def _close_connections(executor: ThreadPoolExecutor, size: int) -> None:
+def _close_connections(executor: ThreadPoolExecutor, started: int) -> None:
     """Each thread closes its own connections (Django's are per thread): one job per thread, held
-    at a barrier until every thread has one, so no thread takes two. Threads the executor never
-    started have none; the barrier counts only the started ones."""
-    started = len(executor._threads)  # noqa: SLF001 - the executor starts threads lazily
+    at a barrier until every started thread has one, so no thread takes two."""
     if not started:
         return
     barrier = threading.Barrier(started)
