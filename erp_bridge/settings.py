@@ -8,6 +8,7 @@ counts in; a renamed variable is still read under its old name (``old=``) for on
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "integration",
 ]
 
@@ -69,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with its own page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "erp_bridge.urls"
@@ -151,20 +155,25 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_S", 0 if DEBUG else 31536000, minimum
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", not DEBUG)
-if env_bool("DJANGO_BEHIND_PROXY", False):
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Admin login throttling: this many failures within the window lock the username (or the address)
-# for the length of the window.
-LOGIN_MAX_FAILURES_PER_USER = env_int(
-    "ERP_BRIDGE_LOGIN_MAX_FAILURES_PER_USER", 5, minimum=1, old="LOGIN_MAX_FAILURES_PER_USER"
+# Admin login: django-axes locks a username *from one address* after this many failures, for the
+# lockout's length, so nobody can lock a real user out from elsewhere, nor everybody behind one
+# proxy. Behind the documented proxy the client address is read from X-Forwarded-For (one proxy),
+# otherwise from the connection. Staff unlock in the admin (Axes → Access attempts).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "integration.auth.NoPublishedPasswordBackend"]
+AXES_FAILURE_LIMIT = env_int("ERP_BRIDGE_LOGIN_MAX_FAILURES", 5, minimum=1, old="LOGIN_MAX_FAILURES_PER_USER")
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env_duration("ERP_BRIDGE_LOGIN_LOCKOUT_S", 15 * MINUTE, unit=MINUTE, old="LOGIN_THROTTLE_WINDOW_MINUTES")
 )
-LOGIN_MAX_FAILURES_PER_ADDRESS = env_int(
-    "ERP_BRIDGE_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1, old="LOGIN_MAX_FAILURES_PER_ADDRESS"
-)
-LOGIN_THROTTLE_WINDOW_MINUTES = env_duration(
-    "ERP_BRIDGE_LOGIN_THROTTLE_WINDOW_S", 15 * MINUTE, unit=MINUTE, old="LOGIN_THROTTLE_WINDOW_MINUTES"
-)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "integration.admin.lockout.login_locked"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if BEHIND_PROXY else ("REMOTE_ADDR",)
+AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_PROXY else None
+AXES_VERBOSE = False  # its start-up banner
 
 LOG_LEVEL = env_str("ERP_BRIDGE_LOG_LEVEL", "INFO", old="LOG_LEVEL") or "INFO"
 LOGGING = {

@@ -4,3 +4,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp_bridge.settings")
 application = get_wsgi_application()
+
+from integration.checks import refuse_published_credentials  # noqa: E402 - needs the apps loaded
+
+refuse_published_credentials()

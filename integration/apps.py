@@ -15,5 +15,7 @@ class IntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from integration import checks  # noqa: F401 - registers the system checks (Django's idiom)
+
         # After every migrate the schedules match the settings (idempotent).
         post_migrate.connect(_ensure_schedules, sender=self, dispatch_uid="integration-schedules")

@@ -19,9 +19,7 @@ from integration.admin import (  # noqa: F401  (registration happens on import)
     reconciliation,
     sync,
 )
-from integration.admin.login import ThrottledAdminAuthenticationForm
 
 admin.site.site_header = "erp-bridge"
 admin.site.site_title = "erp-bridge"
 admin.site.index_title = _("VTEX orders back office")
-admin.site.login_form = ThrottledAdminAuthenticationForm

@@ -1,6 +1,7 @@
 """The two staff groups: "Back office" enters invoices, tracking and cancellations; "Integration
 admin" also retries failed sends and sees the integration's own bookkeeping (the outbox, VTEX
-calls, leases, the rate budget, the feed, hook notifications and drifts)."""
+calls, leases, the rate budget, the feed, hook notifications and drifts). Logins that django-axes
+locked out are unlocked by a superuser (Axes → Access attempts)."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations

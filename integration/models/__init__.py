@@ -1,7 +1,7 @@
 """The models, one module per thing they hold; import them from here."""
 
 from integration.models.cancellation import CancellationRequest
-from integration.models.infra import Lease, LoginThrottle, RateBudget
+from integration.models.infra import Lease, RateBudget
 from integration.models.intake import FeedState, HookNotification
 from integration.models.invoicing import Invoice, InvoiceItem, SendState, TrackingEvent
 from integration.models.orders import Order, OrderItem, Payment
@@ -17,7 +17,6 @@ __all__ = [
     "Invoice",
     "InvoiceItem",
     "Lease",
-    "LoginThrottle",
     "Order",
     "OrderEvent",
     "OrderItem",

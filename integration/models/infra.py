@@ -1,4 +1,4 @@
-"""Bookkeeping shared by every process: leases, the VTEX rate budget, failed admin logins."""
+"""Bookkeeping shared by every process: leases and the VTEX rate budget."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -43,19 +43,3 @@ class RateBudget(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class LoginThrottle(models.Model):
-    """Failed admin logins per username and per address, shared by every process."""
-
-    key = models.CharField(_("key"), max_length=200, unique=True, help_text=_("user:<name> or ip:<address>"))
-    failures = models.PositiveIntegerField(_("failures"), default=0)
-    window_start = models.DateTimeField(_("window start"))
-    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("login throttle")
-        verbose_name_plural = _("login throttles")
-
-    def __str__(self) -> str:
-        return self.key

@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
@@ -91,6 +92,10 @@ class World:
     success: Task
     failure: Task
     ormq: OrmQ
+    #: django-axes' records of a locked-out login (only a superuser sees or deletes them).
+    attempt: AccessAttempt
+    access: AccessLog
+    access_failure: AccessFailureLog
     token: Token
     group: Group
     users: dict[str, User] = field(default_factory=dict)
@@ -108,6 +113,9 @@ class World:
             "django_q.success": self.success.pk,
             "django_q.failure": self.failure.pk,
             "django_q.ormq": self.ormq.pk,
+            "axes.accessattempt": self.attempt.pk,
+            "axes.accesslog": self.access.pk,
+            "axes.accessfailurelog": self.access_failure.pk,
             "authtoken.tokenproxy": self.token.user_id,  # DRF's token admin maps user ids
             "integration.invoice": self.invoice.pk,
             "integration.cancellationrequest": self.cancellation.pk,
@@ -188,6 +196,13 @@ def build_world(groups: dict[str, Group]) -> World:
             success=False,
         ),
         ormq=OrmQ.objects.create(key="matrix", payload="not a real task", lock=now),
+        attempt=AccessAttempt.objects.create(
+            username="matrix", ip_address="203.0.113.7", user_agent="test", failures_since_start=5
+        ),
+        access=AccessLog.objects.create(username="matrix", ip_address="203.0.113.7", user_agent="test"),
+        access_failure=AccessFailureLog.objects.create(
+            username="matrix", ip_address="203.0.113.7", user_agent="test", locked_out=True
+        ),
         token=Token.objects.create(user=other_user),
         group=groups[BACK_OFFICE],
         users=users,
@@ -354,6 +369,7 @@ def _fresh(instance):
     return instance
 
 
+NOBODY = (LOGIN, DENIED, DENIED, DENIED)
 #: The pages of every registered model: view (changelist, change page, history) and change (POST to
 #: the change page), per role. Adding and deleting are refused to every role everywhere.
 MODEL_ACCESS: dict[str, tuple[Outcomes, Outcomes]] = {
@@ -365,6 +381,10 @@ MODEL_ACCESS: dict[str, tuple[Outcomes, Outcomes]] = {
     "django_q.success": ((LOGIN, DENIED, DENIED, OK), (LOGIN, DENIED, DENIED, DENIED)),
     "django_q.failure": ((LOGIN, DENIED, DENIED, OK), (LOGIN, DENIED, DENIED, DENIED)),
     "django_q.ormq": ((LOGIN, DENIED, DENIED, OK), (LOGIN, DENIED, DENIED, DENIED)),
+    # Locked-out logins: a superuser's business (no group has these permissions).
+    "axes.accessattempt": (NOBODY, NOBODY),
+    "axes.accesslog": (NOBODY, NOBODY),
+    "axes.accessfailurelog": (NOBODY, NOBODY),
     "integration.order": ((LOGIN, DENIED, OK, OK), (LOGIN, DENIED, DONE, DONE)),
     "integration.invoice": ((LOGIN, DENIED, OK, OK), (LOGIN, DENIED, DENIED, DENIED)),
     "integration.cancellationrequest": ((LOGIN, DENIED, OK, OK), (LOGIN, DENIED, DENIED, DENIED)),
@@ -375,7 +395,6 @@ MODEL_ACCESS: dict[str, tuple[Outcomes, Outcomes]] = {
     "integration.lease": ((LOGIN, DENIED, DENIED, OK), (LOGIN, DENIED, DENIED, DENIED)),
     "integration.ratebudget": ((LOGIN, DENIED, DENIED, OK), (LOGIN, DENIED, DENIED, DENIED)),
 }
-NOBODY = (LOGIN, DENIED, DENIED, DENIED)
 #: What a successful change POST does, per model (only the order page takes edits).
 CHANGE_EFFECTS: dict[str, Callable[[World], bool]] = {
     "integration.order": _order_edited,
@@ -443,6 +462,7 @@ CUSTOM_PAGES = [
     ),
     Page("app_list[integration]", "GET", (LOGIN, NOT_FOUND, OK, OK), _url("app_list", app_label="integration")),
     Page("app_list[django_q]", "GET", (LOGIN, NOT_FOUND, NOT_FOUND, OK), _url("app_list", app_label="django_q")),
+    Page("app_list[axes]", "GET", (LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND), _url("app_list", app_label="axes")),
     Page("app_list[auth]", "GET", (LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND), _url("app_list", app_label="auth")),
     Page(
         "app_list[authtoken]", "GET", (LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND), _url("app_list", app_label="authtoken")
@@ -701,6 +721,7 @@ ACTIONS = [
         _selected("integration.outboxmessage"),
         effect=lambda world: _fresh(world.failed_send).state == OutboxMessage.State.PENDING,
     ),
+    Action("axes.accessattempt", "cleanup_expired_attempts", NOBODY, _selected("axes.accessattempt")),
     Action(
         "django_q.success",
         "resubmit_task",
@@ -719,6 +740,9 @@ ACTIONS = [
 DELETE_SELECTED_MODELS = (
     "auth.group",
     "auth.user",
+    "axes.accessattempt",
+    "axes.accesslog",
+    "axes.accessfailurelog",
     "django_q.schedule",
     "django_q.success",
     "django_q.failure",

@@ -18,13 +18,12 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from integration.auth import DEMO_PASSWORD, DEMO_USERNAME
 from integration.infra.vtex_client import reset_vtex_client, vtex_client
 from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
 from vtex_sandbox import SandboxServer, SandboxStore
 
-DEMO_USER = "admin"
-DEMO_PASSWORD = "admin"  # noqa: S105 - a local demo login, printed on purpose
 SANDBOX_APP_KEY = "vtexappkey-sandbox"
 SANDBOX_APP_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's own, not a store's secret
 
@@ -84,7 +83,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
         children = self._start_children(port)
         url = f"http://127.0.0.1:{port}/admin/"
-        self.stdout.write(self.style.SUCCESS(f"\nerp-bridge is running: {url}  (login {DEMO_USER} / {DEMO_PASSWORD})"))
+        self.stdout.write(
+            self.style.SUCCESS(f"\nerp-bridge is running: {url}  (login {DEMO_USERNAME} / {DEMO_PASSWORD})")
+        )
         self.stdout.write(
             f"New sandbox orders: curl -X POST {sandbox.url}/_sandbox/orders -d '{{\"count\": 5}}'  "
             "(pulled every minute). Ctrl-C stops everything.\n"
@@ -103,7 +104,7 @@ class Command(BaseCommand):
     def _ensure_demo_user(self) -> None:
         User = get_user_model()
         user, created = User.objects.get_or_create(
-            username=DEMO_USER, defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"}
+            username=DEMO_USERNAME, defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"}
         )
         if created:
             user.set_password(DEMO_PASSWORD)
