@@ -82,3 +82,21 @@ def test_check_deploy_passes_the_published_credentials_nothing_on_a_proper_confi
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "erp_bridge.E" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [("DJANGO_SECRET_KEY", PUBLISHED_KEY, "development key"), ("DJANGO_ALLOWED_HOSTS", "*", "contains '*'")],
+)
+def test_the_wsgi_application_does_not_load_with_a_published_credential(tmp_path, variable, value, says):
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_DEBUG": "0", **PROPER, variable: value}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'prod.sqlite3'}"
+    run = subprocess.run(
+        [sys.executable, "-c", "import erp_bridge.wsgi"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode != 0 and "ImproperlyConfigured" in run.stderr and says in run.stderr
