@@ -93,7 +93,8 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def summarize(fields: dict[str, list[str]], *, limit: int = 3) -> str:
-    parts = "; ".join(f"{name}: {problems[0]}" for name, problems in list(fields.items())[:limit])
+    # Each problem is a sentence with its own full stop; the summary's sentence brings one.
+    parts = "; ".join(f"{name}: {problems[0].rstrip('.')}" for name, problems in list(fields.items())[:limit])
     more = len(fields) - limit
     if more > 0:
         return gettext("Invalid request: %(problems)s; and %(more)s more.") % {"problems": parts, "more": more}

@@ -76,7 +76,10 @@ class SizeLimitedJSONParser(JSONParser):
             raise RequestTooLarge(
                 gettext("The request body is larger than the limit of %(limit)s bytes.") % {"limit": limit}
             )
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            return super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:  # nested deeper than the parser's stack: a bad body, not a bug
+            raise exceptions.ParseError(gettext("The JSON body is nested too deeply.")) from None
 
 
 class AwareDateTimeField(serializers.DateTimeField):

@@ -42,7 +42,12 @@ class HookNotification(models.Model):
     body = models.JSONField(_("body"))
     received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True, db_index=True)
+    # Its order could not be taken in (VTEX answered 404, say): tried again with backoff, then
+    # given up, visibly, instead of failing every cycle for ever.
     error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    gave_up_at = models.DateTimeField(_("gave up at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("hook notification")

@@ -29,9 +29,9 @@ from integration.infra.crashpoints import crash_point
 from integration.infra.leases import lease, lease_holder
 from integration.infra.vtex_client import call_log, vtex_client
 from integration.infra.workers import vtex_threads
-from integration.models import HookNotification, Order, OutboxMessage
+from integration.models import Order, OutboxMessage
 from integration.services.feed import feed_config_ensure, feed_read
-from integration.services.hook import hook_pending_order_ids
+from integration.services.hook import hook_notifications_done, hook_notifications_failed, hook_pending_order_ids
 from integration.services.order_sync import (
     FetchedOrder,
     order_record_intake_failure,
@@ -221,10 +221,9 @@ class _Cycle:
         yield self.lot_of(order_ids, then=lambda: self._mark_notifications_done(order_ids))
 
     def _mark_notifications_done(self, order_ids: list[str]) -> None:
-        done = [order_id for order_id in order_ids if order_id not in self.failed_ids]
-        HookNotification.objects.filter(order_id__in=done, processed_at__isnull=True).update(
-            processed_at=timezone.now(), error=""
-        )
+        hook_notifications_done(order_ids=[order_id for order_id in order_ids if order_id not in self.failed_ids])
+        why = dict(self.result.failures)
+        hook_notifications_failed(errors={order_id: why[order_id] for order_id in order_ids if order_id in why})
 
     # ---- storing and start-handling --------------------------------------------------------------
 

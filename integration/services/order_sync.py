@@ -23,7 +23,7 @@ from integration.infra.crashpoints import crash_point
 from integration.models import CancellationRequest, Order, OrderEvent, OrderItem, OutboxMessage, Payment
 from integration.services.events import order_event_record
 from integration.services.order_state import orders_derive_states
-from integration.vtex import VtexClient, VtexError
+from integration.vtex import VtexClient, VtexError, VtexNotFound
 from integration.vtex.mapping import (
     SHIPPING_ADDRESS_FIELDS,
     OrderData,
@@ -349,15 +349,18 @@ def _payment_values(row: dict[str, Any], status: dict[str, dict[str, str]], now)
 # ---- failures and refreshes ---------------------------------------------------------------------
 
 
-def order_record_intake_failure(*, order_id: str, summary: dict[str, Any] | None, error: Exception) -> Order:
+def order_record_intake_failure(*, order_id: str, summary: dict[str, Any] | None, error: Exception) -> Order | None:
     """Keep a visible trace of an order that could not be taken in; the next run retries it.
 
     A failed first import leaves a row built from the list summary (is_complete=False), so staff
-    see it."""
+    see it; not for an order VTEX says it does not have (404): there is no order to show, and the
+    notification that named it keeps the error (services.hook)."""
     message = error_message(error)
     now = timezone.now()
     with transaction.atomic():
         order = Order.objects.select_for_update().defer("raw").filter(order_id=order_id).first()
+        if order is None and isinstance(error, VtexNotFound):
+            return None
         if order is None:
             fields = summary_fields(summary or {})
             fields.setdefault("vtex_status", VtexStatus.READY_FOR_HANDLING)

@@ -220,3 +220,20 @@ def test_nested_serializer_errors_become_dotted_keys_with_positions():
         "tags[2]": ["Not a string."],
         "non_field_errors": ["Nothing to do."],
     }
+
+
+def test_a_validation_message_ends_with_one_full_stop(api, invoiced_order):
+    response = api.post(f"/api/v1/orders/{invoiced_order.order_id}/invoices/", {}, format="json")
+
+    message = assert_error(response, 400, "invalid")["message"]
+    assert message.endswith("required.") and ".." not in message, message
+
+
+def test_a_body_nested_too_deeply_is_a_400_parse_error(api, invoiced_order):
+    response = api.post(
+        f"/api/v1/orders/{invoiced_order.order_id}/invoices/",
+        "[" * 5000 + "]" * 5000,
+        content_type="application/json",
+    )
+
+    assert "nested too deeply" in assert_error(response, 400, "parse_error")["message"]

@@ -149,8 +149,36 @@ def test_the_hook_takes_post_only_and_no_oversized_body(hook, settings):
 
     response = post_hook(oversized, **{HEADER: HOOK_SECRET})
 
-    assert response.status_code == 400
+    assert response.status_code == 413 and "1024 bytes" in response.json()["error"]  # JSON, not Django's HTML
     assert not HookNotification.objects.exists() and hook.queued == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "nested"),
+        (b'{"OrderId": "1-01", "State": "canceled", "Extra": ' + b"[" * 30 + b"]" * 30 + b"}", "nested"),
+        (b'{"OrderId": "1-01\\ud800", "State": "canceled"}', "surrogate"),
+        (b'{"OrderId": "1-01\\u0000", "State": "canceled"}', "NUL"),
+    ],
+)
+def test_a_hostile_body_with_the_secret_gets_400_and_stores_nothing(hook, raw, says):
+    response = Client().post("/vtex/hook/", raw, content_type="application/json", headers={HEADER: HOOK_SECRET})
+
+    assert response.status_code == 400 and says in response.json()["error"]
+    assert not HookNotification.objects.exists() and hook.queued == 0
+
+
+def test_without_the_secret_only_a_ping_sized_body_is_read(hook, monkeypatch):
+    parsed = []
+    real_loads = json.loads
+    monkeypatch.setattr("integration.services.hook.json.loads", lambda raw: parsed.append(raw) or real_loads(raw))
+
+    deep = Client().post("/vtex/hook/", b"[" * 5000 + b"]" * 5000, content_type="application/json")
+    ping = Client().post("/vtex/hook/", b'{"hookConfig": "ping"}', content_type="application/json")
+
+    assert deep.status_code == 403 and ping.status_code == 200
+    assert parsed == [b'{"hookConfig": "ping"}']  # the stranger's body was never parsed
 
 
 @pytest.fixture

@@ -8,9 +8,11 @@ import pytest
 import responses
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 from django_q.models import OrmQ
 
 from integration.models import HookNotification, Order
+from integration.services.hook import HOOK_RETRY_DELAYS
 from integration.services.intake import intake_run
 
 SECRET = "hook-secret-for-tests"
@@ -151,3 +153,32 @@ def test_vtex_hook_config_wants_https_and_a_secret(settings):
     settings.VTEX_HOOK_SECRET = ""
     with pytest.raises(CommandError, match="VTEX_HOOK_SECRET"):
         call_command("vtex_hook_config", "--url", "https://example.com/vtex/hook/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notification_for_an_order_vtex_does_not_have_is_retried_with_backoff_then_given_up(
+    make_sandbox, client, monkeypatch
+):
+    # given a notification naming an order the store does not have (VTEX answers 404)
+    monkeypatch.setattr("integration.services.hook._queue_processing", lambda: None)
+    make_sandbox(orders=0)
+    post(client, notification("9999999999999-01"), **{HEADER: SECRET})
+
+    # when a cycle takes it: it fails, with the reason on the notification and no order made up
+    first = intake_run(source="hook")
+    stored = HookNotification.objects.get()
+    assert first.failed == 1 and stored.attempts == 1 and "404" in stored.error
+    assert stored.next_attempt_at is not None and stored.gave_up_at is None
+    assert not Order.objects.exists()
+
+    # and the cycles before its next attempt leave it alone (pull_orders no longer fails every run)
+    assert intake_run(source="hook").failed == 0
+
+    # then each due attempt fails again, until the last gives up, visibly
+    for _ in range(len(HOOK_RETRY_DELAYS)):
+        HookNotification.objects.update(next_attempt_at=timezone.now())  # its backoff waited out
+        assert intake_run(source="hook").failed == 1
+    stored.refresh_from_db()
+    assert stored.gave_up_at is not None and stored.attempts == len(HOOK_RETRY_DELAYS) + 1
+    assert stored.processed_at is None and "404" in stored.error
+    assert intake_run(source="hook").failed == 0
