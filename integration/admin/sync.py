@@ -1,5 +1,6 @@
-"""Read-only pages of the integration's own bookkeeping: the VTEX call log, order events, leases
-and the shared rate budget. Staff read them to see what erp-bridge did; nobody edits them."""
+"""Read-only pages of the integration's own bookkeeping: the VTEX call log, order events, hook
+notifications, leases and the shared rate budget. Staff read them to see what erp-bridge did;
+nobody edits them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.admin.base import ReadOnlyAdmin
 from integration.admin.filters import CallOutcomeFilter
-from integration.models import Lease, Order, OrderEvent, RateBudget, VtexCall
+from integration.models import HookNotification, Lease, Order, OrderEvent, RateBudget, VtexCall
 
 
 def _order_link(order_pk: int | None, order_id: str) -> str:
@@ -118,3 +119,28 @@ class RateBudgetAdmin(ReadOnlyAdmin):
         if budget.paused_until <= timezone.now().timestamp():
             return gettext("not paused")
         return datetime.fromtimestamp(budget.paused_until, UTC)
+
+
+@admin.register(HookNotification)
+class HookNotificationAdmin(ReadOnlyAdmin):
+    """VTEX's hook notifications: processed, waiting for their next attempt, or given up (their
+    order could not be taken in; the error says why)."""
+
+    list_display = ("received_at", "order_id", "state", "processed_at", "attempts", "gave_up_at", "error")
+    list_filter = (("processed_at", admin.EmptyFieldListFilter), ("gave_up_at", admin.EmptyFieldListFilter))
+    search_fields = ("=order_id",)
+    search_help_text = _("Exact order id.")
+    list_per_page = 100
+    fields = (
+        ("order_id", "state", "last_state"),
+        ("received_at", "processed_at"),
+        ("attempts", "next_attempt_at", "gave_up_at"),
+        "error",
+        ("domain", "current_change", "origin_account"),
+        "body_text",
+    )
+    readonly_fields = ("body_text",)
+
+    @admin.display(description=_("body"))
+    def body_text(self, notification: HookNotification) -> str:
+        return _pre(json.dumps(notification.body, indent=2, ensure_ascii=False))

@@ -38,6 +38,7 @@ from integration.api import urls as api_urls
 from integration.models import (
     CancellationRequest,
     Drift,
+    HookNotification,
     Invoice,
     Lease,
     Order,
@@ -87,6 +88,7 @@ class World:
     call: VtexCall
     event: OrderEvent
     lease: Lease
+    notification: HookNotification
     budget: RateBudget
     schedule: Schedule
     success: Task
@@ -125,6 +127,7 @@ class World:
             "integration.vtexcall": self.call.pk,
             "integration.orderevent": self.event.pk,
             "integration.lease": self.lease.pk,
+            "integration.hooknotification": self.notification.pk,
             "integration.ratebudget": self.budget.pk,
         }[label]
 
@@ -172,6 +175,7 @@ def build_world(groups: dict[str, Group]) -> World:
         ),
         call=make_call(order.order_id),
         event=make_event(order),
+        notification=HookNotification.objects.create(order_id=order.order_id, state="canceled", body={}),
         lease=Lease.objects.create(
             name="matrix", holder="test", acquired_at=now, expires_at=now + timedelta(minutes=1)
         ),
@@ -393,6 +397,7 @@ MODEL_ACCESS: dict[str, tuple[Outcomes, Outcomes]] = {
     "integration.drift": ((LOGIN, DENIED, DENIED, OK), (LOGIN, DENIED, DENIED, DENIED)),
     "integration.vtexcall": ((LOGIN, DENIED, DENIED, OK), (LOGIN, DENIED, DENIED, DENIED)),
     "integration.lease": ((LOGIN, DENIED, DENIED, OK), (LOGIN, DENIED, DENIED, DENIED)),
+    "integration.hooknotification": ((LOGIN, DENIED, DENIED, OK), (LOGIN, DENIED, DENIED, DENIED)),
     "integration.ratebudget": ((LOGIN, DENIED, DENIED, OK), (LOGIN, DENIED, DENIED, DENIED)),
 }
 #: What a successful change POST does, per model (only the order page takes edits).
