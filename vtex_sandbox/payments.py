@@ -125,7 +125,9 @@ def _gateway_transaction(record: OrderRecord, transaction_id: str, *, owner: str
         "timeoutStatus": 0,
         "totalRefunds": 0,
         "status": status,
-        "value": doc["value"],
+        # The payment, not the order's value: a changed order keeps its payment (the difference
+        # is refunded) and a split purchase's orders share one (shapes.py).
+        "value": sum(payment["value"] for payment in doc["paymentData"]["transactions"][0]["payments"]),
         "receiverUri": None,
         "startDate": _gateway_date(doc["creationDate"]),
         "authorizationToken": transaction_id[::-1],
@@ -167,7 +169,8 @@ def _gateway_transaction(record: OrderRecord, transaction_id: str, *, owner: str
             "firstName": doc["clientProfileData"]["firstName"],
             "lastName": doc["clientProfileData"]["lastName"],
             "documentType": doc["clientProfileData"]["documentType"],
-            "document": doc["clientProfileData"]["document"],
+            # A company buyer has no personal document: its CNPJ is in corporateDocument.
+            "document": doc["clientProfileData"]["document"] or doc["clientProfileData"]["corporateDocument"],
             "email": doc["clientProfileData"]["email"],
             "address": "",
             "phone": doc["clientProfileData"]["phone"],
@@ -184,8 +187,9 @@ def _gateway_payment(doc: dict[str, Any], transaction_id: str, payment: dict[str
         "authId": payment["connectorResponses"]["authId"],
         "nsu": payment["tid"][-6:],
     }
+    currency = doc["storePreferencesData"]["currencyCode"]
     extra_fields = {
-        "currencyCode": "BRL",
+        "currencyCode": currency,
         "firstDigits": payment["firstDigits"],
         "lastDigits": payment["lastDigits"],
         "dueDate": payment["dueDate"],
@@ -221,7 +225,7 @@ def _gateway_payment(doc: dict[str, Any], transaction_id: str, payment: dict[str
         "installmentsValue": round(payment["value"] / payment["installments"]),
         "referenceValue": payment["referenceValue"],
         "installments": payment["installments"],
-        "currencyCode": "BRL",
+        "currencyCode": currency,
         "provider": None,
         "isBillingAddressDifferent": False,
         "isRegexValid": None,
