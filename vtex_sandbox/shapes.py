@@ -824,7 +824,6 @@ class ShapedOrderGenerator(OrderGenerator):
         )
         warranty["parentItemIndex"] = parent
         warranty["parentAssemblyBinding"] = _WARRANTY_BINDING
-        warranty["ean"] = None
         items.append(warranty)
 
     def _shaped_item(
