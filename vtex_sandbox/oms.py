@@ -240,9 +240,12 @@ class OmsApi:
 
         - The invoice number is the idempotency key: the same number with the same fiscal content
           (type, value, items, key) is accepted again with a new receipt and no new package;
-          with different content it is a 409.
-        - Output invoices need ``handling``; the order becomes ``invoiced`` when they add up to
-          its value, and they may never add up to more.
+          with different content it is a 409 (ASSUMED: the spec says a repeat only makes a new
+          receipt, the PII spec forbids reusing a number).
+        - Output invoices need ``handling`` (ASSUMED: 400 otherwise); the order becomes
+          ``invoiced`` when they add up to its value (the value after any change), and they may
+          never add up to more (ASSUMED: 400).
+        - A SKU that is not in the order is refused (ASSUMED: 400).
         - An Input (return) invoice needs the order fully invoiced.
         - Units removed by a change cannot be invoiced (ASSUMED: VTEX's Help Center says to invoice
           the order as it is after the change; the exact answer to an invoice that does not is not

@@ -509,3 +509,11 @@ def test_change_route_and_order_group_route_over_http(make_server, hook_receiver
     assert vtex.post("/_sandbox/orders", json={"count": 1, "features": "weight"}).status_code == 400
     page = vtex.get("/")
     assert page.status_code == 200 and "R$" in page.text
+
+
+def test_feed_events_of_another_sellers_orders_are_in_the_marketplace_domain(clock):
+    store = mixed(orders=0, clock=clock)
+    store.set_feed_config({**FEED_CONFIG, "filter": {"type": "FromWorkflow", "status": ["ready-for-handling"]}})
+    own_id, other_id = store.add_orders(2, features=["split"])
+    domains = {event["orderId"]: event["domain"] for event in store.read_feed(10)}
+    assert domains == {own_id: "Fulfillment", other_id: "Marketplace"}
