@@ -1,8 +1,9 @@
 """Payments (VTEX-API.md §8): OMS's payment-transaction and the Payments Gateway's transactions.
 
 ``PaymentsApi`` is mixed into ``SandboxStore`` (store.py). A transaction's status follows its
-order's: Approved, then Finished once the order is invoiced, or Canceled. ``ROUTES`` are the
-payment routes.
+order's: Approved, then Finished once the order is invoiced, or Canceled. The orders of a split
+purchase share one transaction (shapes.py): it follows the first order (``-01``), and its value is
+the whole purchase's. ``ROUTES`` are the payment routes.
 """
 
 from __future__ import annotations
