@@ -1,6 +1,6 @@
 """A stateful fake VTEX store (OMS, Payments, Feed v3, hook) for the demo, staging, tests and the bench.
 
-store = SandboxStore(orders=50, seed=1)
+store = SandboxStore(orders=50, seed=1)  # shapes="mixed" for real VTEX order shapes
 server = SandboxServer(store, port=0).start()
 server.url  # use it as both VTEX_OMS_URL and VTEX_PAYMENTS_URL
 
@@ -15,6 +15,9 @@ Standard library only; it imports nothing from erp-bridge. Where things are, by 
   (published to the feed and the hook), delayed cancellations, effects and request counts; it
   is made of the four API mixins above;
 - generator.py: the seeded order generator (realistic orders whose money adds up);
+- shapes.py: the real VTEX order shapes behind ``shapes="mixed"`` (company buyers, pickup, split
+  purchases with a second seller, gifts, kits, weights, changes) and other currencies
+  (``currency="COP"``), with their money rules and the order change;
 - errors.py: the errors the rules raise (HTTP status + VTEX code) and shared body checks;
 - routing.py: Request, Answer and Route, what each API module's ROUTES are made of;
 - server.py: SandboxServer: HTTP, authentication, route matching, the /_sandbox/ control routes

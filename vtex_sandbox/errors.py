@@ -24,6 +24,10 @@ class BadRequest(StoreError):
     http_status = 400
 
 
+class Forbidden(StoreError):
+    http_status = 403
+
+
 class NotFound(StoreError, LookupError):
     http_status = 404
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import BadRequest, Conflict, NotFound, is_int, require_object
 from .routing import Answer, Request, int_param, route
+from .shapes import fulfilling_seller
 
 FEED_MAX_LOT = 10  # VTEX-API.md §9
 FEED_RETENTION_MIN_S = 345_600  # 4 days
@@ -142,7 +143,7 @@ class FeedApi:
         if self._feed is not None and filter_accepts(self._feed.config["filter"], state):
             event = {
                 "eventId": uuid.uuid4().hex.upper(),
-                "domain": "Fulfillment",
+                "domain": event_domain(doc),
                 "state": state,
                 "lastState": last_state,
                 "orderId": doc["orderId"],
@@ -150,6 +151,13 @@ class FeedApi:
                 "currentChange": current_change,
             }
             self._enqueue_feed_event(self._feed, event)
+
+
+def event_domain(doc: dict[str, Any]) -> str:
+    """The domain of an order's feed and hook events: "Fulfillment" for the orders the account
+    fulfils (seller "1"), "Marketplace" for those it sold and another seller fulfils (a split
+    purchase's -02, shapes.py)."""
+    return "Fulfillment" if fulfilling_seller(doc) == "1" else "Marketplace"
 
 
 def parse_filter(value: Any) -> dict[str, Any]:

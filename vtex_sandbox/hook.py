@@ -19,7 +19,7 @@ import urllib.request
 from typing import Any
 
 from .errors import BadRequest, NotFound, require_object
-from .feed import filter_accepts, parse_filter
+from .feed import event_domain, filter_accepts, parse_filter
 from .routing import Answer, Request, route
 
 # Under the app's logger, as before the sandbox left the app: the settings' console handler prints it.
@@ -61,7 +61,7 @@ class HookApi:
         if self._hook_config is not None and filter_accepts(self._hook_config["filter"], state):
             hook = self._hook_config["hook"]
             notification = {
-                "Domain": "Fulfillment",
+                "Domain": event_domain(doc),
                 "OrderId": doc["orderId"],
                 "State": state,
                 "LastState": last_state,

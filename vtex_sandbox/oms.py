@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import BadRequest, Conflict, NotFound, is_int, require_object
+from .errors import BadRequest, Conflict, Forbidden, NotFound, is_int, require_object
 from .generator import vtex_datetime, vtex_datetime_z
 from .routing import Answer, Request, int_param, route
+from .shapes import CURRENCIES, apply_change, fulfilling_seller, removed_quantities
 
 # Statuses from which POST /cancel is accepted. Terminal (invoiced, canceled) and automatic
 # statuses (order-created, cancel, invoice, start-handling) are not (VTEX-API.md §7, §10).
@@ -35,6 +36,22 @@ CANCELLABLE_STATUSES = frozenset(
         "handling",
     }
 )
+
+# Statuses in which an order may still be changed (``change_order``): VTEX-API.md §10 says "until
+# invoicing starts"; the Help Center's "Invoicing an order" also has a partially invoiced order
+# changed to discount what is left, so a partial invoice does not stop a change here either.
+UNCHANGEABLE_STATUSES = frozenset({"invoice", "invoiced", "cancellation-requested", "cancel", "canceled"})
+
+# Orders another seller fulfils (the -02 of a split purchase, shapes.py). The sandbox's account is
+# the marketplace and seller "1". VTEX: "The invoice should be pushed to the fulfillment account,
+# not to the marketplace account" (Order invoice notification, VTEX-API.md §4), and start-handling
+# moves the seller's own workflow, run in the seller's account. What VTEX answers a marketplace
+# that tries either is not documented: the sandbox ASSUMES 403 with a message naming the seller.
+# Tracking needs an invoice, which such an order never gets here (404 as for any unknown invoice).
+# Cancel is accepted as for the account's own orders: the spec's cancel text has marketplaces ask
+# sellers to cancel, and the seller may decline; the sandbox assumes the seller accepts
+# (cancellation-requested, then canceled after cancel_delay_s).
+_OWN_SELLER = "1"
 
 LIST_MAX_PAGE = 30  # "restricted to the limit of 30 pages" (VTEX-API.md §1)
 LIST_MAX_PER_PAGE = 100
@@ -61,6 +78,18 @@ class OmsApi:
         with self._lock:
             self._apply_due_cancellations()
             return copy.deepcopy(self._get(order_id).doc)
+
+    def order_group(self, group: str) -> list[dict[str, Any]]:
+        """Every order of one purchase (Get orders by order group, VTEX-API.md §2): ``{group}-01``,
+        ``-02``..."""
+        with self._lock:
+            self._apply_due_cancellations()
+            docs = []
+            while (record := self._orders.get(f"{group}-{len(docs) + 1:02d}")) is not None:
+                docs.append(copy.deepcopy(record.doc))
+            if not docs:
+                raise NotFound(f"Order group {group} not found")
+            return docs
 
     def list_orders(
         self,
@@ -152,7 +181,7 @@ class OmsApi:
             "authorizedDate": doc["authorizedDate"],
             "callCenterOperatorName": None,
             "totalItems": record.total_items,
-            "currencyCode": "BRL",
+            "currencyCode": doc["storePreferencesData"]["currencyCode"],
             "hostname": doc["hostname"],
             "invoiceOutput": [p["invoiceNumber"] for p in packages if p["type"] == "Output"] or None,
             "invoiceInput": [p["invoiceNumber"] for p in packages if p["type"] == "Input"] or None,
@@ -172,6 +201,7 @@ class OmsApi:
         with self._lock:
             self._apply_due_cancellations()
             record = self._get(order_id)
+            _require_own_fulfilment(record.doc, "start handling")
             if record.doc["status"] != "ready-for-handling":
                 raise Conflict("Order status should be ready-for-handling to perform this action", "OMS003")
             self._change_status(record, "handling")
@@ -210,15 +240,23 @@ class OmsApi:
 
         - The invoice number is the idempotency key: the same number with the same fiscal content
           (type, value, items, key) is accepted again with a new receipt and no new package;
-          with different content it is a 409.
-        - Output invoices need ``handling``; the order becomes ``invoiced`` when they add up to
-          its value, and they may never add up to more.
+          with different content it is a 409 (ASSUMED: the spec says a repeat only makes a new
+          receipt, the PII spec forbids reusing a number).
+        - Output invoices need ``handling`` (ASSUMED: 400 otherwise); the order becomes
+          ``invoiced`` when they add up to its value (the value after any change), and they may
+          never add up to more (ASSUMED: 400).
+        - A SKU that is not in the order is refused (ASSUMED: 400).
         - An Input (return) invoice needs the order fully invoiced.
+        - Units removed by a change cannot be invoiced (ASSUMED: VTEX's Help Center says to invoice
+          the order as it is after the change; the exact answer to an invoice that does not is not
+          documented, the sandbox answers 400).
+        - An order another seller fulfils is invoiced by that seller, not here (403, see above).
         """
         with self._lock:
             self._apply_due_cancellations()
             record = self._get(order_id)
             doc = record.doc
+            _require_own_fulfilment(doc, "invoice")
             invoice = _parse_invoice(body, sku_index=_sku_index(doc), order_id=doc["orderId"])
             number = invoice["invoiceNumber"]
             existing = _find_package(doc, number)
@@ -231,11 +269,12 @@ class OmsApi:
                 return self._accept_invoice(doc, number)
             if doc["status"] in ("canceled", "cancellation-requested", "cancel"):
                 raise BadRequest(f"Order is {doc['status']} and cannot be invoiced")
+            _check_removed_items(doc, invoice)
             if invoice["type"] == "Output":
                 self._check_output_invoice(doc, invoice["invoiceValue"])
             else:
                 self._check_input_invoice(doc, invoice["invoiceValue"])
-            doc["packageAttachment"]["packages"].append(_package_from_invoice(invoice))
+            doc["packageAttachment"]["packages"].append(_package_from_invoice(invoice, doc))
             doc["allowCancellation"] = False
             if invoice["type"] == "Output" and _invoiced_total(doc, "Output") == doc["value"]:
                 doc["invoicedDate"] = vtex_datetime(datetime.now(UTC))
@@ -243,6 +282,56 @@ class OmsApi:
             else:
                 doc["lastChange"] = vtex_datetime(datetime.now(UTC))
             return self._accept_invoice(doc, number)
+
+    def change_order(self, order_id: str, body: Any) -> dict[str, Any]:
+        """Change an order after intake, as VTEX's order change does (shapes.apply_change): remove
+        units of items, with a reason. The status stays; ``lastChange`` moves and the change is
+        published to the feed and the hook with the same state (a FromOrders feed fires on any
+        change; whether a FromWorkflow feed reports a change that keeps the status is UNVERIFIED:
+        the sandbox reports it, so an integration re-reading on every event sees the change).
+
+        Body: ``{"remove": [{"item_index": 0, "quantity": 1}], "reason": "..."}``. A change that
+        leaves the order worth what its Output invoices already add up to makes it ``invoiced``
+        (Help Center: a partial invoice, then a change that discounts the rest).
+        """
+        fields = require_object(body)
+        reason = fields.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise BadRequest("reason is required and must be a non-empty string")
+        removals = _parse_removals(fields.get("remove"))
+        with self._lock:
+            self._apply_due_cancellations()
+            record = self._get(order_id)
+            doc = record.doc
+            if doc["status"] in UNCHANGEABLE_STATUSES:
+                raise BadRequest(f"Order status '{doc['status']}' does not allow changes")
+            invoiced = _invoiced_total(doc, "Output")
+            trial = copy.deepcopy(doc)
+            now = datetime.now(UTC)
+            currency = CURRENCIES.get(doc["storePreferencesData"]["currencyCode"], CURRENCIES["BRL"])
+            entry = apply_change(
+                trial,
+                removals,
+                reason=reason,
+                date=vtex_datetime(now),
+                receipt=str(uuid.uuid4()),
+                change_total_name=currency.totals_names[4],
+            )
+            if trial["value"] < invoiced:
+                raise BadRequest(
+                    f"The order would be worth {trial['value']}, less than its invoices ({invoiced}); "
+                    "send a return invoice instead"
+                )
+            for key in ("changesAttachment", "totals", "value"):
+                doc[key] = trial[key]
+            if invoiced and invoiced == doc["value"]:
+                doc["invoicedDate"] = vtex_datetime(now)
+                self._change_status(record, "invoiced")
+            else:
+                old_change = doc["lastChange"]
+                doc["lastChange"] = vtex_datetime(now)
+                self._publish(doc, state=doc["status"], last_state=doc["status"], last_change=old_change)
+            return {**entry["receipt"], "value": doc["value"]}
 
     def _accept_invoice(self, doc: dict[str, Any], number: str) -> dict[str, Any]:
         _increment(self._effects["invoice"].setdefault(doc["orderId"], {}), number)
@@ -340,6 +429,43 @@ class OmsApi:
     @staticmethod
     def _receipt(doc: dict[str, Any]) -> dict[str, Any]:
         return {"date": vtex_datetime(datetime.now(UTC)), "orderId": doc["orderId"], "receipt": uuid.uuid4().hex}
+
+
+def _require_own_fulfilment(doc: dict[str, Any], action: str) -> None:
+    seller = fulfilling_seller(doc)
+    if seller != _OWN_SELLER:
+        raise Forbidden(
+            f"Order {doc['orderId']} is fulfilled by seller '{seller}': only the seller's account can {action} it "
+            "(invoices go to the fulfillment account, not to the marketplace's)"
+        )
+
+
+def _check_removed_items(doc: dict[str, Any], invoice: dict[str, Any]) -> None:
+    """Refuse an invoice that has more units of an item than a change left in the order."""
+    removed = removed_quantities(doc)
+    for position, line in enumerate(invoice["items"]):
+        gone = removed.get(line["itemIndex"], 0)
+        if not gone:
+            continue
+        item = doc["items"][line["itemIndex"]]
+        left = item["quantity"] - gone
+        if line["quantity"] > left:
+            raise BadRequest(
+                f"items[{position}]: {gone} of the {item['quantity']} unit(s) of SKU {item['id']} were removed from "
+                f"order {doc['orderId']} by a change; invoice the order as it is after the change "
+                f"(at most {left} unit(s) of this SKU, not {line['quantity']})"
+            )
+
+
+def _parse_removals(value: Any) -> list[tuple[int, int]]:
+    if not isinstance(value, list) or not value:
+        raise BadRequest("remove is required: a non-empty list of {item_index, quantity}")
+    removals = []
+    for position, entry in enumerate(value):
+        if not isinstance(entry, dict) or not is_int(entry.get("item_index")) or not is_int(entry.get("quantity")):
+            raise BadRequest(f'remove[{position}] must be {{"item_index": int, "quantity": int}}')
+        removals.append((entry["item_index"], entry["quantity"]))
+    return removals
 
 
 def fill_cancellation_data(record: OrderRecord, reason: str | None) -> None:
@@ -506,7 +632,7 @@ def _fiscal_content(invoice: dict[str, Any]) -> tuple[Any, ...]:
     return invoice["type"], invoice["invoiceValue"], items, invoice.get("invoiceKey") or None
 
 
-def _package_from_invoice(invoice: dict[str, Any]) -> dict[str, Any]:
+def _package_from_invoice(invoice: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
     package = {
         "items": [
             {
@@ -514,7 +640,7 @@ def _package_from_invoice(invoice: dict[str, Any]) -> dict[str, Any]:
                 "quantity": item["quantity"],
                 "price": item["price"],
                 "description": item["description"],
-                "unitMultiplier": 1,
+                "unitMultiplier": doc["items"][item["itemIndex"]]["unitMultiplier"],
             }
             for item in invoice["items"]
         ],
@@ -595,22 +721,33 @@ def _list_stats(records: list[OrderRecord]) -> dict[str, Any]:
     """The ``stats`` block of List orders, over every matching order (not just the page)."""
     values_by_origin: dict[str, list[int]] = {"Fulfillment": [], "Marketplace": []}
     items_by_origin: dict[str, list[int]] = {"Fulfillment": [], "Marketplace": []}
+    values_by_currency: dict[str, list[int]] = {}
+    items_by_currency: dict[str, list[int]] = {}
     for record in records:
         origin = record.doc["origin"]
+        currency = record.doc["storePreferencesData"]["currencyCode"]
         values_by_origin.setdefault(origin, []).append(record.doc["value"])
         items_by_origin.setdefault(origin, []).append(record.total_items)
+        values_by_currency.setdefault(currency, []).append(record.doc["value"])
+        items_by_currency.setdefault(currency, []).append(record.total_items)
 
-    def block(by_origin: dict[str, list[int]]) -> dict[str, Any]:
+    def block(by_origin: dict[str, list[int]], by_currency: dict[str, list[int]]) -> dict[str, Any]:
         overall = _stat([value for values in by_origin.values() for value in values])
         return {
             **overall,
             "Facets": {
                 "origin": {origin: _stat(values) for origin, values in by_origin.items()},
-                "currencyCode": {"BRL": dict(overall)},
+                "currencyCode": {currency: _stat(values) for currency, values in by_currency.items()}
+                or {"BRL": dict(overall)},
             },
         }
 
-    return {"stats": {"totalValue": block(values_by_origin), "totalItems": block(items_by_origin)}}
+    return {
+        "stats": {
+            "totalValue": block(values_by_origin, values_by_currency),
+            "totalItems": block(items_by_origin, items_by_currency),
+        }
+    }
 
 
 # -- routes -----------------------------------------------------------------------------------------
@@ -655,6 +792,10 @@ def _get_order(store: OmsApi, request: Request) -> Answer:
     return Answer(200, store.order(request.params["orderId"]))
 
 
+def _get_order_group(store: OmsApi, request: Request) -> Answer:
+    return Answer(200, store.order_group(request.params["orderGroup"]))
+
+
 def _start_handling(store: OmsApi, request: Request) -> Answer:
     store.start_handling(request.params["orderId"])
     return Answer(204)
@@ -686,6 +827,7 @@ def _invoice_tracking_events(store: OmsApi, request: Request) -> Answer:
 
 ROUTES = (
     route("GET", "/api/oms/pvt/orders", "list_orders", _list_orders),
+    route("GET", "/api/oms/pvt/orders/order-group/{orderGroup}", "get_order_group", _get_order_group),
     route("GET", "/api/oms/pvt/orders/{orderId}", "get_order", _get_order),
     route("POST", "/api/oms/pvt/orders/{orderId}/start-handling", "start_handling", _start_handling),
     route("POST", "/api/oms/pvt/orders/{orderId}/cancel", "cancel", _cancel),

@@ -1,8 +1,9 @@
 """Payments (VTEX-API.md §8): OMS's payment-transaction and the Payments Gateway's transactions.
 
 ``PaymentsApi`` is mixed into ``SandboxStore`` (store.py). A transaction's status follows its
-order's: Approved, then Finished once the order is invoiced, or Canceled. ``ROUTES`` are the
-payment routes.
+order's: Approved, then Finished once the order is invoiced, or Canceled. The orders of a split
+purchase share one transaction (shapes.py): it follows the first order (``-01``), and its value is
+the whole purchase's. ``ROUTES`` are the payment routes.
 """
 
 from __future__ import annotations
@@ -125,7 +126,9 @@ def _gateway_transaction(record: OrderRecord, transaction_id: str, *, owner: str
         "timeoutStatus": 0,
         "totalRefunds": 0,
         "status": status,
-        "value": doc["value"],
+        # The payment, not the order's value: a changed order keeps its payment (the difference
+        # is refunded) and a split purchase's orders share one (shapes.py).
+        "value": sum(payment["value"] for payment in doc["paymentData"]["transactions"][0]["payments"]),
         "receiverUri": None,
         "startDate": _gateway_date(doc["creationDate"]),
         "authorizationToken": transaction_id[::-1],
@@ -167,7 +170,8 @@ def _gateway_transaction(record: OrderRecord, transaction_id: str, *, owner: str
             "firstName": doc["clientProfileData"]["firstName"],
             "lastName": doc["clientProfileData"]["lastName"],
             "documentType": doc["clientProfileData"]["documentType"],
-            "document": doc["clientProfileData"]["document"],
+            # A company buyer has no personal document: its CNPJ is in corporateDocument.
+            "document": doc["clientProfileData"]["document"] or doc["clientProfileData"]["corporateDocument"],
             "email": doc["clientProfileData"]["email"],
             "address": "",
             "phone": doc["clientProfileData"]["phone"],
@@ -184,8 +188,9 @@ def _gateway_payment(doc: dict[str, Any], transaction_id: str, payment: dict[str
         "authId": payment["connectorResponses"]["authId"],
         "nsu": payment["tid"][-6:],
     }
+    currency = doc["storePreferencesData"]["currencyCode"]
     extra_fields = {
-        "currencyCode": "BRL",
+        "currencyCode": currency,
         "firstDigits": payment["firstDigits"],
         "lastDigits": payment["lastDigits"],
         "dueDate": payment["dueDate"],
@@ -221,7 +226,7 @@ def _gateway_payment(doc: dict[str, Any], transaction_id: str, payment: dict[str
         "installmentsValue": round(payment["value"] / payment["installments"]),
         "referenceValue": payment["referenceValue"],
         "installments": payment["installments"],
-        "currencyCode": "BRL",
+        "currencyCode": currency,
         "provider": None,
         "isBillingAddressDifferent": False,
         "isRegexValid": None,

@@ -28,6 +28,7 @@ from . import feed, hook, oms, payments
 from .errors import BadRequest, NotFound, StoreError
 from .faults import FAULT_STATUS_MESSAGES, FaultConfig, FaultInjector, RateLimiter, checked_latency_ms
 from .routing import Answer, Request, Route, error_answer
+from .shapes import CURRENCIES
 from .store import SandboxStore
 
 # Under the app's logger, as before the sandbox left the app: the settings' console handler prints it.
@@ -236,7 +237,12 @@ class SandboxServer:
             count = body.get("count", 1)
             if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10_000:
                 raise ValueError("count must be an integer between 1 and 10000")
-            order_ids = store.add_orders(count, body.get("status", "ready-for-handling"))
+            features = body.get("features")
+            if features is not None and (
+                not isinstance(features, list) or not all(isinstance(name, str) for name in features)
+            ):
+                raise ValueError("features must be a list of feature names (see vtex_sandbox.shapes.FEATURES)")
+            order_ids = store.add_orders(count, body.get("status", "ready-for-handling"), features=features)
             return Answer(200, {"order_ids": order_ids})
         if method == "POST" and path == "/_sandbox/faults":
             body = _json_object(raw_body)
@@ -257,10 +263,12 @@ class SandboxServer:
         if method == "POST" and path == "/_sandbox/latency":
             self.set_latency(_json_object(raw_body).get("ms"))
             return Answer(200, {"latency_ms": self.latency_ms})
-        match = re.fullmatch(r"/_sandbox/orders/(?P<order_id>[^/]+)(?P<status>/status)?", path)
-        if match and method == "GET" and not match["status"]:
+        match = re.fullmatch(r"/_sandbox/orders/(?P<order_id>[^/]+)(?P<action>/status|/change)?", path)
+        if match and method == "GET" and not match["action"]:
             return Answer(200, store.order(unquote(match["order_id"])))
-        if match and method == "POST" and match["status"]:
+        if match and method == "POST" and match["action"] == "/change":
+            return Answer(200, store.change_order(unquote(match["order_id"]), _json_object(raw_body)))
+        if match and method == "POST" and match["action"] == "/status":
             status = _json_object(raw_body).get("status")
             if not isinstance(status, str):
                 raise ValueError("status is required")
@@ -418,9 +426,18 @@ class _Handler(BaseHTTPRequestHandler):
 # -- the status page ------------------------------------------------------------------------------
 def format_brl(cents: int) -> str:
     """R$ 1.234,56 (pt-BR separators)."""
+    return format_money(cents, "BRL")
+
+
+def format_money(cents: int, currency: str) -> str:
+    """An amount in the store's currency, with its symbol and digits (R$ 1.234,56; COP $ 39.900)."""
+    info = CURRENCIES.get(currency)
+    if info is None:
+        return f"{currency} {cents / 100:,.2f}"
     sign = "-" if cents < 0 else ""
-    text = f"{abs(cents) / 100:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return f"{sign}R$ {text}"
+    text = f"{abs(cents) / 100:,.{info.decimal_digits}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    symbol = info.symbol if currency == "BRL" else f"{currency} {info.symbol}"
+    return f"{sign}{symbol} {text}"
 
 
 _STATUS_COLOURS = {
@@ -493,7 +510,8 @@ def _count_effects(counter: dict[str, Any]) -> int:
 def _order_row(order: dict[str, Any]) -> str:
     colour = _STATUS_COLOURS.get(order["status"], "#59636e")
     invoices = "<br>".join(
-        f"{_esc(invoice['type'])} <code>{_esc(invoice['number'])}</code> {format_brl(invoice['value'])}"
+        f"{_esc(invoice['type'])} <code>{_esc(invoice['number'])}</code> "
+        f"{format_money(invoice['value'], order['currency'])}"
         + (f" · tracking <code>{_esc(invoice['trackingNumber'])}</code>" if invoice["trackingNumber"] else "")
         + (" · delivered" if invoice["delivered"] else "")
         for invoice in order["invoices"]
@@ -502,5 +520,5 @@ def _order_row(order: dict[str, Any]) -> str:
         f"<tr><td><code>{_esc(order['orderId'])}</code></td><td>{_esc(order['sequence'])}</td>"
         f"<td>{_esc(order['creationDate'][:19].replace('T', ' '))}</td><td>{_esc(order['client'])}</td>"
         f'<td><span class="status" style="background:{colour}">{_esc(order["status"])}</span></td>'
-        f'<td class="num">{format_brl(order["value"])}</td><td>{invoices or "—"}</td></tr>'
+        f'<td class="num">{format_money(order["value"], order["currency"])}</td><td>{invoices or "—"}</td></tr>'
     )

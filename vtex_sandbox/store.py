@@ -25,10 +25,11 @@ from typing import Any
 
 from .errors import NotFound
 from .feed import Feed, FeedApi
-from .generator import PREVIOUS_STATUS, STATUS_DESCRIPTIONS, OrderGenerator, vtex_datetime, vtex_datetime_z
+from .generator import PREVIOUS_STATUS, STATUS_DESCRIPTIONS, vtex_datetime, vtex_datetime_z
 from .hook import HookApi, HookNotifier
 from .oms import CANCELLABLE_STATUSES, OmsApi, OrderRecord, delivered, fill_cancellation_data
 from .payments import PaymentsApi
+from .shapes import make_generator
 
 DEFAULT_APP_KEY = "vtexappkey-sandbox"
 DEFAULT_APP_TOKEN = "sandbox-token"
@@ -90,9 +91,16 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
         feed_shuffle: bool = False,
         now: datetime | None = None,
         clock: Callable[[], float] = time.monotonic,
+        shapes: str = "default",
+        currency: str = "BRL",
     ) -> None:
         """``now`` anchors the generated dates (default: the current time); ``clock`` is the
-        monotonic clock used for feed visibility and the cancellation delay (tests fake it)."""
+        monotonic clock used for feed visibility and the cancellation delay (tests fake it).
+
+        ``shapes="mixed"`` generates the real order shapes of shapes.py (company buyers, pickup,
+        split purchases, gifts, kits, weights, changes) in a seeded mix; ``"default"`` keeps the
+        original orders, unchanged for a seed. ``currency`` (``BRL`` or ``COP``) is the store's.
+        ``orders`` counts orders: a split purchase makes two."""
         self.account = account
         self.app_key = app_key
         self._app_token = app_token
@@ -101,7 +109,9 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
         self.feed_shuffle = feed_shuffle
         self._clock = clock
         self._lock = threading.RLock()
-        self._generator = OrderGenerator(seed=seed, account=account)
+        self.shapes = shapes
+        self.currency = currency
+        self._generator = make_generator(seed=seed, account=account, shapes=shapes, currency=currency)
         self._feed_rng = random.Random(f"feed-{seed}")
         self._next_sequence = self._generator.first_sequence
 
@@ -126,9 +136,16 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
         self._hook = HookNotifier()
 
         start = now or datetime.now(UTC)
+        made = 0
         for created in self._generator.spread_creation_dates(orders, start):
+            if made >= orders:
+                break  # split purchases made two orders each: the dates left over are not needed
             # Ready for handling once VTEX's 30-minute window-to-cancel is over (VTEX-API.md §10).
-            self._create_order(created, "ready-for-handling", created + timedelta(minutes=31))
+            made += len(
+                self._create_orders(
+                    created, "ready-for-handling", created + timedelta(minutes=31), allow_split=orders - made >= 2
+                )
+            )
 
     def __repr__(self) -> str:  # never show the token
         return f"<SandboxStore account={self.account!r} app_key={self.app_key!r} orders={len(self._orders)}>"
@@ -158,14 +175,25 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
             return copy.deepcopy(self._effects)
 
     # -- orders: creation and reads -------------------------------------------------------------
-    def add_orders(self, count: int, status: str = "ready-for-handling") -> list[str]:
+    def add_orders(
+        self, count: int, status: str = "ready-for-handling", features: list[str] | None = None
+    ) -> list[str]:
+        """``count`` new orders (a split purchase makes two of them); ``features`` (shapes.FEATURES,
+        ``shapes="mixed"`` only) gives every purchase exactly those features instead of the mix."""
         if status not in KNOWN_STATUSES or status in UNCREATABLE_STATUSES:
             raise ValueError(f"cannot create orders in status {status!r}")
         if count < 0:
             raise ValueError("count must not be negative")
+        if features is not None and self.shapes != "mixed":
+            raise ValueError("order features need a store with shapes='mixed'")
         with self._lock:
             now = datetime.now(UTC)
-            return [self._create_order(now, status, now) for _ in range(count)]
+            order_ids: list[str] = []
+            while len(order_ids) < count:
+                order_ids += self._create_orders(
+                    now, status, now, allow_split=count - len(order_ids) >= 2, features=features
+                )
+            return order_ids
 
     def order_ids(self) -> list[str]:
         """Every order id, oldest first."""
@@ -251,6 +279,7 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
                         "client": f"{doc['clientProfileData']['firstName']} {doc['clientProfileData']['lastName']}",
                         "status": doc["status"],
                         "value": doc["value"],
+                        "currency": doc["storePreferencesData"]["currencyCode"],
                         "invoices": [
                             {
                                 "number": p["invoiceNumber"],
@@ -274,10 +303,29 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
             raise NotFound(f"Order {order_id or 'with that sequence'} not found")
         return record
 
-    def _create_order(self, created: datetime, status: str, last_change: datetime) -> str:
-        sequence = self._next_sequence
-        self._next_sequence += 1
-        doc = self._generator.new_order(sequence=sequence, created=created, status=status, last_change=last_change)
+    def _create_orders(
+        self,
+        created: datetime,
+        status: str,
+        last_change: datetime,
+        *,
+        allow_split: bool = True,
+        features: list[str] | None = None,
+    ) -> list[str]:
+        """The orders of one purchase (one, or two for a split purchase), published in order."""
+        docs = self._generator.new_purchase(
+            sequence=self._next_sequence,
+            created=created,
+            status=status,
+            last_change=last_change,
+            allow_split=allow_split,
+            features=features,
+        )
+        return [self._store_order(doc, created, status) for doc in docs]
+
+    def _store_order(self, doc: dict[str, Any], created: datetime, status: str) -> str:
+        sequence = int(doc["sequence"])
+        self._next_sequence = sequence + 1
         order_id = doc["orderId"]
         record = OrderRecord(
             doc=doc, created=created, sequence=sequence, total_items=sum(item["quantity"] for item in doc["items"])
@@ -288,7 +336,8 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
         self._orders[order_id] = record
         self._by_sequence[doc["sequence"]] = order_id
         self._by_status.setdefault(status, set()).add(order_id)
-        self._by_transaction[doc["paymentData"]["transactions"][0]["transactionId"]] = order_id
+        # Every order of a split purchase shows the same transaction: it belongs to the first.
+        self._by_transaction.setdefault(doc["paymentData"]["transactions"][0]["transactionId"], order_id)
         bisect.insort(self._by_creation, (created, sequence, order_id))
         self._publish(doc, state=status, last_state=PREVIOUS_STATUS.get(status, ""), last_change=doc["creationDate"])
         return order_id

@@ -3,6 +3,10 @@
 Starts the sandbox (a fake VTEX with orders waiting), migrates, creates a demo admin user, runs
 one intake so the orders are there at once, then runs a django-q2 cluster and the web server
 until Ctrl-C, which stops all of them.
+
+``DEMO_SHAPES=mixed`` (off by default) fills the sandbox with real VTEX order shapes (company
+buyers, pickup, split purchases, gifts, kits, weights, changed orders: vtex_sandbox/shapes.py)
+instead of the default orders.
 """
 
 from __future__ import annotations
@@ -48,9 +52,21 @@ class Command(BaseCommand):
         # With the feed, VTEX only queues changes made after the feed exists: configure it first,
         # then let the orders arrive.
         use_feed = settings.VTEX_INTAKE == "feed"
-        store = SandboxStore(
-            orders=0 if use_feed else orders, seed=seed, app_key=SANDBOX_APP_KEY, app_token=SANDBOX_APP_TOKEN
-        )
+        shapes = os.environ.get("DEMO_SHAPES", "").strip().lower() or "default"
+        if shapes in ("1", "true", "yes", "on"):
+            shapes = "mixed"
+        if shapes in ("0", "false", "no", "off"):
+            shapes = "default"
+        try:
+            store = SandboxStore(
+                orders=0 if use_feed else orders,
+                seed=seed,
+                app_key=SANDBOX_APP_KEY,
+                app_token=SANDBOX_APP_TOKEN,
+                shapes=shapes,
+            )
+        except ValueError as exc:
+            raise CommandError(f"DEMO_SHAPES: {exc}") from exc
         try:
             sandbox = SandboxServer(store, host="127.0.0.1", port=sandbox_port)
         except OSError as exc:

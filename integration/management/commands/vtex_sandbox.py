@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from vtex_sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, FaultConfig, SandboxServer, SandboxStore
 from vtex_sandbox.faults import checked_latency_ms
+from vtex_sandbox.shapes import CURRENCIES, SHAPES
 
 
 class Command(BaseCommand):
@@ -40,6 +41,20 @@ class Command(BaseCommand):
             default=0.0,
             help="Seconds from cancellation-requested to canceled (default 0).",
         )
+        parser.add_argument(
+            "--shapes",
+            choices=SHAPES,
+            default="default",
+            help="Order shapes: 'default' (the original orders, same for a seed) or 'mixed' (real VTEX shapes: "
+            "company buyers, pickup, split purchases with a second seller, gifts, kits, items sold by weight, "
+            "changed orders), seeded.",
+        )
+        parser.add_argument(
+            "--currency",
+            choices=sorted(CURRENCIES),
+            default="BRL",
+            help="The store's currency (default BRL); COP makes a Colombian store.",
+        )
         parser.add_argument("--app-key", default=None, help="App key to accept (default: settings.VTEX_APP_KEY).")
         parser.add_argument("--app-token", default=None, help="App token to accept (default: settings.VTEX_APP_TOKEN).")
 
@@ -62,6 +77,8 @@ class Command(BaseCommand):
             app_key=app_key,
             app_token=app_token,
             cancel_delay_s=options["cancel_delay_s"],
+            shapes=options["shapes"],
+            currency=options["currency"],
         )
         try:
             server = SandboxServer(
