@@ -6,7 +6,8 @@ Start-handling, invoices, tracking numbers, tracking events and cancellations al
   is stored); a django-q2 task sends it after commit (start-handling: the intake cycle), and the
   `push pending` schedule (and `manage.py push_pending`) sends whatever is due;
 - a row is claimed with a conditional UPDATE, so two senders never send the same row at once;
-- the rows of one invoice go in order: the invoice, then its tracking number, then its events;
+- rows go in the order VTEX's rules need: an invoice's tracking and events after it, an invoice
+  after the order's start-handling and earlier invoices (a return after the completing sale);
 - transient failures (429, 5xx, timeouts, dropped connections) are retried with backoff;
 - after an attempt whose outcome is unknown, and after a 409, the order is read back from VTEX
   first, and the row counts as sent if VTEX already shows its effect: nothing is applied twice;
@@ -142,15 +143,20 @@ def outbox_enqueue_start_handling(*, orders: list[Order], actor=None) -> list[Ou
 # ---- claiming -----------------------------------------------------------------------------------
 
 
-def _earlier_unsent_of_same_invoice() -> Exists:
-    return Exists(
-        OutboxMessage.objects.filter(
-            invoice=OuterRef("invoice"),
-            invoice__isnull=False,
-            id__lt=OuterRef("id"),
-            state__in=[State.PENDING, State.SENDING, State.FAILED],
-        )
-    )
+#: A row not sent yet: later rows that depend on it wait.
+UNSENT_STATES = (State.PENDING, State.SENDING, State.FAILED)
+
+
+def _waiting_for_an_earlier_row() -> Q:
+    """The order VTEX's rules need between the rows of one order: an invoice's tracking and events
+    after the invoice (and in the order they were written); an invoice after the order's
+    start-handling and after the order's earlier invoices (VTEX refuses a return before the sale
+    that completes the order, and any invoice before start-handling). A row whose earlier row
+    failed waits with it: sent alone, VTEX would refuse it for good."""
+    earlier = OutboxMessage.objects.filter(id__lt=OuterRef("id"), state__in=UNSENT_STATES)
+    same_invoice = Exists(earlier.filter(invoice=OuterRef("invoice"), invoice__isnull=False))
+    before_an_invoice = Exists(earlier.filter(order=OuterRef("order"), kind__in=[Kind.START_HANDLING, Kind.INVOICE]))
+    return Q(same_invoice) | (Q(kind=Kind.INVOICE) & Q(before_an_invoice))
 
 
 def _claimable(now) -> Q:
@@ -167,7 +173,7 @@ def _unknown_if_taken_back() -> Case:
 
 def outbox_due(*, now=None) -> QuerySet[OutboxMessage]:
     now = now or timezone.now()
-    return OutboxMessage.objects.filter(_claimable(now)).exclude(_earlier_unsent_of_same_invoice()).order_by("id")
+    return OutboxMessage.objects.filter(_claimable(now)).exclude(_waiting_for_an_earlier_row()).order_by("id")
 
 
 def outbox_claim(*, message_id: int) -> bool:
@@ -185,7 +191,7 @@ def outbox_claim_many(*, message_ids: list[int]) -> list[OutboxMessage]:
     claimed = (
         OutboxMessage.objects.filter(pk__in=message_ids)
         .filter(_claimable(now))
-        .exclude(_earlier_unsent_of_same_invoice())
+        .exclude(_waiting_for_an_earlier_row())
         .update(
             state=State.SENDING,
             claimed_at=now,

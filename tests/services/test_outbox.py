@@ -15,7 +15,13 @@ from integration.services.cancellation import cancellation_request_create
 from integration.services.intake import intake_run
 from integration.services.invoicing import InvoiceInput, invoice_create
 from integration.services.order_sync import order_refresh_from_vtex
-from integration.services.outbox import outbox_claim, outbox_retry, outbox_send, outbox_send_due
+from integration.services.outbox import (
+    outbox_claim,
+    outbox_enqueue_start_handling,
+    outbox_retry,
+    outbox_send,
+    outbox_send_due,
+)
 from integration.services.tracking import (
     TrackingEventInput,
     invoice_mark_delivered,
@@ -42,6 +48,12 @@ def imported(make_sandbox, *, orders: int = 3, **options):
     server.set_faults(fail_rate=0.0, lost_rate=0.0)  # a clean intake; faults apply to the sends
     assert intake_run().acknowledged == orders
     server.set_faults(fail_rate=faults.fail_rate, lost_rate=faults.lost_rate)
+    return server
+
+
+def imported_without_start_handling(make_sandbox):
+    server = make_sandbox(orders=1)
+    assert intake_run().imported == 1 and not OutboxMessage.objects.exists()
     return server
 
 
@@ -133,6 +145,43 @@ def test_rows_of_one_invoice_wait_for_the_invoice(make_sandbox):
 
     assert not outbox_claim(message_id=tracking_message.pk)
     assert outbox_send_due(client=vtex_client()).sent == 0
+
+
+def test_a_return_waits_for_the_sale_that_completes_the_order_even_when_that_failed(make_sandbox):
+    # given a completing sale invoice that VTEX refused, and a return entered right after it
+    server = imported(make_sandbox, orders=1)
+    order = Order.objects.get()
+    invoice_create(order=order, data=InvoiceInput("NF-1", timezone.now(), all_lines(order)))
+    sale = OutboxMessage.objects.get(kind=OutboxMessage.Kind.INVOICE)
+    OutboxMessage.objects.filter(pk=sale.pk).update(state=State.FAILED, last_error="refused for the test")
+    invoice_create(
+        order=order, data=InvoiceInput("NF-DEV-1", timezone.now(), all_lines(order), kind=Invoice.Kind.INPUT)
+    )
+    refund = OutboxMessage.objects.get(kind=OutboxMessage.Kind.INVOICE, invoice__number="NF-DEV-1")
+
+    # when everything due is sent: the return is not, while the sale waits for staff
+    assert outbox_send_due(client=vtex_client()).sent == 0
+    assert OutboxMessage.objects.get(pk=refund.pk).state == State.PENDING
+    assert not server.store.effects["invoice"].get(order.order_id)
+
+    # then, once staff retry the sale, both go, the sale first
+    outbox_retry(message=sale)
+    assert outbox_send_due(client=vtex_client()).sent == 2
+    assert list(server.store.effects["invoice"][order.order_id]) == ["NF-1", "NF-DEV-1"]
+
+
+def test_an_invoice_waits_for_the_orders_start_handling(make_sandbox, settings):
+    settings.VTEX_START_HANDLING = "on_erp_ack"
+    server = imported_without_start_handling(make_sandbox)
+    order = Order.objects.get()
+    Order.objects.filter(pk=order.pk).update(vtex_status="handling")  # as if the ERP's ack were on its way
+    order.refresh_from_db()
+    (start_handling,) = outbox_enqueue_start_handling(orders=[Order(pk=order.pk, vtex_status="ready-for-handling")])
+    invoice_create(order=order, data=InvoiceInput("NF-1", timezone.now(), all_lines(order)))
+    OutboxMessage.objects.filter(pk=start_handling.pk).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+
+    assert outbox_send_due(client=vtex_client()).sent == 0
+    assert not server.store.effects["invoice"].get(order.order_id)
 
 
 def test_a_row_is_claimed_by_one_sender_only(make_sandbox):
