@@ -164,7 +164,7 @@ class ErpBridgeCollector(Collector):
             labels=["operation"],
         )
         columns = {
-            f"le_{index}": Count("pk", filter=Q(duration_ms__lte=bound * 1000))
+            f"le_{index}": Count("pk", filter=Q(duration_ms__lte=round(bound * 1000)))
             for index, bound in enumerate(DURATION_BUCKETS_S)
         }
         for row in recent.values("operation").annotate(total=Count("pk"), sum_ms=Sum("duration_ms"), **columns):
