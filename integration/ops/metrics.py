@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.models import Failure
@@ -40,8 +40,13 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from integration.models import FeedState, HookNotification, Order, OutboxMessage, RateBudget, VtexCall
-from integration.ops.health import cluster_heartbeats, last_task_finished_at
-from integration.selectors.health import BACKLOG_STATES, intake_status, outbox_backlog, stuck_counts
+from integration.ops.health import (
+    SOURCE_OPERATIONS,
+    cluster_heartbeats,
+    last_successful_read,
+    last_task_finished_at,
+)
+from integration.selectors.health import BACKLOG_STATES, outbox_backlog, stuck_counts
 from integration.selectors.start_handling import start_handling_done_q
 from integration.vtex.statuses import VtexStatus
 
@@ -116,9 +121,13 @@ class ErpBridgeCollector(Collector):
             "Unix time of the last successful read of each intake source (feed read, List orders, hook processed).",
             labels=["source"],
         )
-        for source in intake_status().sources:
-            if source.last_success_at is not None:
-                last_success.add_metric([source.name], source.last_success_at.timestamp())
+        for source in SOURCE_OPERATIONS:
+            last = last_successful_read(source)
+            if last is not None:
+                last_success.add_metric([source], last.timestamp())
+        hook = HookNotification.objects.aggregate(last=Max("processed_at"))["last"]
+        if hook is not None:
+            last_success.add_metric(["hook"], hook.timestamp())
         yield last_success
         state = FeedState.objects.filter(name="orders").first()
         if state is not None:

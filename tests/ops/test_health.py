@@ -211,7 +211,7 @@ def test_a_check_that_raises_fails_alone_and_names_the_error(client, healthy, mo
     def broken():
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(health, "intake_status", broken)
+    monkeypatch.setattr(health, "last_successful_read", lambda source: broken())
     status, body = ready(client)
     assert status == 503 and body["failing"] == ["intake"]
     assert body["checks"]["intake"]["detail"] == "the check raised RuntimeError (see the log)"

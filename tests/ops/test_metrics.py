@@ -141,6 +141,8 @@ def test_the_exposition_parses_and_matches_the_rows(client, token, planted):
     assert v("erp_bridge_intake_last_success_timestamp_seconds", source="feed") == pytest.approx(
         (planted - timedelta(seconds=400)).timestamp()
     )
+    assert v("erp_bridge_intake_last_success_timestamp_seconds", source="hook") == pytest.approx(planted.timestamp())
+    assert not [s for s in samples if s.name.startswith("erp_bridge_intake_last") and s.labels["source"] == "list"]
 
     # VTEX calls in the last 300 s: the 400-s-old feed read is out of the window.
     assert v("erp_bridge_vtex_calls_recent", operation="get_order", status="200") == 2
