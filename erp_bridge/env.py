@@ -11,6 +11,7 @@ pass ``old=`` and the old name works, with a warning logged once, and the new na
 are set.
 """
 
+import ipaddress
 import logging
 import os
 
@@ -131,6 +132,20 @@ def env_list(name: str, default: list[str], *, old: str | None = None) -> list[s
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated networks in CIDR notation (``10.0.0.0/8, 192.168.1.7``; a bare address is one
+    host). Empty: none."""
+    networks = []
+    for part in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list networks like 10.0.0.0/8 or 192.168.1.7, separated by commas; got {part!r}."
+            ) from None
+    return networks
 
 
 CACHE_SCHEMES = ("locmem", "redis", "rediss", "db")

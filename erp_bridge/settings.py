@@ -25,8 +25,10 @@ from erp_bridge.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_str,
 )
+from erp_bridge.observability import LOG_FORMATS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local files of a running installation (test database, collected static files).
@@ -61,6 +63,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request carries its id (X-Request-ID, read or made).
+    "erp_bridge.observability.RequestIdMiddleware",
+    # /healthz, /readyz and /metrics are answered here, before the host check and the HTTPS
+    # redirect: load balancers and Prometheus call by address and over plain HTTP.
+    "integration.ops.middleware.OpsEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions (it reads the language the admin's switch saved), before CommonMiddleware.
@@ -147,6 +154,19 @@ STORE_CURRENCY = env_str("ERP_BRIDGE_STORE_CURRENCY", "BRL", old="STORE_CURRENCY
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# The container image serves the admin's static files itself (WhiteNoise, collected at build), as
+# it has no proxy of its own; behind nginx serving STATIC_ROOT, leave it off.
+if env_bool("ERP_BRIDGE_SERVE_STATIC", False):
+    try:
+        import whitenoise  # noqa: F401
+    except ImportError:
+        raise ImproperlyConfigured(
+            "ERP_BRIDGE_SERVE_STATIC=1 needs the whitenoise package (pip install 'erp-bridge[production]')."
+        ) from None
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 # --- Security (production: DJANGO_DEBUG=0) -----------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
@@ -176,16 +196,10 @@ AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_PROXY else None
 AXES_VERBOSE = False  # its start-up banner
 
 LOG_LEVEL = env_str("ERP_BRIDGE_LOG_LEVEL", "INFO", old="LOG_LEVEL") or "INFO"
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {
-        "integration": {"handlers": ["console"], "level": LOG_LEVEL},
-        "vtex_sandbox": {"handlers": ["console"], "level": LOG_LEVEL},
-    },
-}
+# ERP_BRIDGE_LOG_FORMAT=json writes one JSON object a line (for a log collector); both formats carry
+# the request id (erp_bridge/observability.py).
+LOG_FORMAT = env_choice("ERP_BRIDGE_LOG_FORMAT", "plain", LOG_FORMATS)
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)
 
 # --- VTEX ------------------------------------------------------------------------------------------
 VTEX_ACCOUNT_NAME = env_str("VTEX_ACCOUNT_NAME")
@@ -302,3 +316,44 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Operations: health checks, metrics, error reports (docs/operations.md) ----------------------------
+# /readyz fails when the last successful read of the intake's source (VTEX_INTAKE) is older than
+# this: by default three pull intervals, at least 10 minutes.
+READY_INTAKE_MAX_AGE_S = env_int(
+    "ERP_BRIDGE_READY_INTAKE_MAX_AGE_S", max(600, 3 * VTEX_PULL_EVERY_MINUTES * MINUTE), minimum=60
+)
+# ... when more sends to VTEX than this are owed (outbox rows pending, sending or failed).
+READY_OUTBOX_MAX = env_int("ERP_BRIDGE_READY_OUTBOX_MAX", 1000, minimum=1)
+# ... when no cluster showed a sign of life for this long (a heartbeat in a shared cache, or a task
+# finished: the outbox schedule runs one every minute).
+READY_CLUSTER_MAX_AGE_S = env_int("ERP_BRIDGE_READY_CLUSTER_MAX_AGE_S", 300, minimum=30)
+# /metrics answers only with this bearer token and/or from these networks (both must pass when both
+# are set); with neither set it does not exist (404).
+METRICS_TOKEN = env_str("ERP_BRIDGE_METRICS_TOKEN")
+METRICS_ALLOW = env_networks("ERP_BRIDGE_METRICS_ALLOW")
+# VTEX calls are counted over this recent window (the call log is shared by every process).
+METRICS_WINDOW_S = env_int("ERP_BRIDGE_METRICS_WINDOW_S", 300, minimum=30)
+
+# Sentry (optional): SENTRY_DSN, the name sentry-sdk itself reads. No personal data, and every event
+# scrubbed of the secrets below (erp_bridge/observability.py). Task failures of the clusters are
+# reported through django-q2's error_reporter.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from erp_bridge.observability import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0, minimum=0.0),
+        secrets=[
+            VTEX_APP_TOKEN,
+            VTEX_APP_KEY,
+            VTEX_HOOK_SECRET,
+            METRICS_TOKEN,
+            SECRET_KEY,
+            str(DATABASES["default"].get("PASSWORD") or ""),
+        ],
+        secret_headers=[VTEX_HOOK_SECRET_HEADER],
+    )
+    Q_CLUSTER["error_reporter"] = {"erp_bridge_sentry": {}}

@@ -4,6 +4,8 @@ from django.views.generic import RedirectView
 
 from integration.views import vtex_hook
 
+# /healthz, /readyz and /metrics are answered by integration.ops.middleware, ahead of the host check
+# and the HTTPS redirect (load balancers and Prometheus call by address, over HTTP).
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     # The admin's language switch posts to set_language (i18n/setlang/), which keeps the choice in a cookie.
