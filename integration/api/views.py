@@ -238,6 +238,7 @@ class OrderDetailApi(ApiView):
                 "items",
                 "payments",
                 "cancellation_requests",
+                "changes",
                 Prefetch(
                     "invoices",
                     queryset=Invoice.objects.prefetch_related(
