@@ -92,7 +92,9 @@ def test_a_removed_item_is_never_invoiced_and_the_message_names_it():
             "“Tênis de Corrida Leve 42” was removed from the order at VTEX (the order was changed); "
             "it cannot be invoiced."
         ],
-        "items[2]": ["1 of “Meia Esportiva Cano Curto Branca” were removed from the order at VTEX; only 2 are left to invoice."],
+        "items[2]": [
+            "1 of “Meia Esportiva Cano Curto Branca” were removed from the order at VTEX; only 2 are left to invoice."
+        ],
     }
     assert not order.invoices.exists()
 
@@ -186,7 +188,9 @@ def test_a_warranty_is_invoiced_with_its_kit_or_after_it():
     with pytest.raises(ValidationFailed) as error:
         invoice_create(order=order, data=warranty_first)
     assert error.value.fields == {
-        "items[1]": ["“Garantia estendida 12 meses” belongs to “Kit Churrasco Inox”: invoice it with that item or after it."]
+        "items[1]": [
+            "“Garantia estendida 12 meses” belongs to “Kit Churrasco Inox”: invoice it with that item or after it."
+        ]
     }
 
     kit = invoice(order, {0: 1}, "NF-1")

@@ -46,7 +46,13 @@ def test_a_changed_order_keeps_removed_items_and_derives_what_is_left():
     first = data.changes[0]
     assert first["reason"] == "Tênis sem estoque no centro de distribuição"
     assert first["items_removed"] == [
-        {"sku_id": "3310", "name": "Tênis de Corrida Leve 42", "quantity": 1, "price_cents": 22_490, "unit_multiplier": None}
+        {
+            "sku_id": "3310",
+            "name": "Tênis de Corrida Leve 42",
+            "quantity": 1,
+            "price_cents": 22_490,
+            "unit_multiplier": None,
+        }
     ]
     assert first["receipt"] == "029f9ab8-751a-4b1e-bf81-7dd25d14b49b"
     assert first["changed_at"].isoformat() == "2024-05-15T12:10:04.400360+00:00"
@@ -81,7 +87,7 @@ def test_a_removal_of_more_than_the_order_holds_is_refused_naming_the_change():
 def test_an_added_unit_of_an_item_the_order_has_raises_its_quantity_after_changes():
     raw = load_fixture("order_changed")
     raw["changesAttachment"]["changesData"][1]["itemsAdded"] = [
-        {"id": "2041", "name": "Camiseta Algodão Orgânico Azul M", "quantity": 1, "price": 7190, "unitMultiplier": "1.0"}
+        {"id": "2041", "name": "Camiseta Algodão Orgânico Azul M", "quantity": 1, "price": 7190, "unitMultiplier": "1"}
     ]
     raw["changesAttachment"]["changesData"][1]["incrementValue"] = 7190
     raw["totals"][-1]["value"] += 7190
@@ -99,9 +105,9 @@ def test_vtex_get_order_example_contradicts_itself_and_is_refused(vtex_spec_dir)
     parentItemIndex 0, itself, and its change removes SKU 1234568358, which is not among its items.
     The mapping refuses it, naming the first field that does not hold."""
     spec = json.loads((vtex_spec_dir / "VTEX - Orders API.json").read_text(encoding="utf-8"))
-    example = spec["paths"]["/api/oms/pvt/orders/{orderId}"]["get"]["responses"]["200"]["content"][
-        "application/json"
-    ]["example"]
+    example = spec["paths"]["/api/oms/pvt/orders/{orderId}"]["get"]["responses"]["200"]["content"]["application/json"][
+        "example"
+    ]
     assert sum(total["value"] for total in example["totals"]) == 399 and example["value"] == 1160
 
     with pytest.raises(VtexDataError) as error:
