@@ -368,8 +368,9 @@ def _changes(raw: dict[str, Any]) -> list[dict[str, Any]]:
         receipt = _obj(change.get("receipt"), f"{name}.receipt")
         discount = _cents(change.get("discountValue"), f"{name}.discountValue", required=False)
         increment = _cents(change.get("incrementValue"), f"{name}.incrementValue", required=False)
-        if discount < 0 or increment < 0:
-            raise VtexDataError(f"{name}.discountValue", "a discount or an increment is not negative")
+        for key, amount in (("discountValue", discount), ("incrementValue", increment)):
+            if amount < 0:
+                raise VtexDataError(f"{name}.{key}", f"must not be negative, got {amount}")
         changes.append(
             {
                 "position": position,
