@@ -118,6 +118,9 @@ def make_item(order: Order, **fields: Any) -> OrderItem:
         "selling_price_cents": 12_990,
     }
     values.update(fields)
+    # As the mapping stores them for an item no change touched, priced at its selling price.
+    values.setdefault("quantity_after_changes", values["quantity"])
+    values.setdefault("total_cents", values["selling_price_cents"] * values["quantity"])
     return OrderItem.objects.create(order=order, **values)
 
 

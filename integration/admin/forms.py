@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from integration.models import Invoice
 from integration.services.cancellation import REASON_MAX_LENGTH, REASON_MIN_LENGTH
 from integration.services.errors import ServiceError, ValidationFailed
-from integration.services.invoicing import InvoiceInput, ItemQuantities
+from integration.services.invoicing import InvoiceInput, ItemQuantities, item_unit_cents
 from integration.services.tracking import TrackingEventInput
 
 # ---- money -----------------------------------------------------------------------------------------
@@ -258,7 +258,9 @@ class InvoiceForm(FocusFirstErrorMixin, forms.Form):
                         "min": 0,
                         "step": 1,
                         "class": "invoice-quantity",
-                        "data-price": item.selling_price_cents,
+                        # One unit's value as VTEX counts it (unit multiplier, VTEX's total):
+                        # the live estimate multiplies it; the server's figures are exact.
+                        "data-price": item_unit_cents(item, max(item.quantity, 1)),
                         # The most this item can take, per type: the live estimate marks a
                         # quantity above it as invalid instead of computing with it.
                         "data-remaining": entry.remaining,

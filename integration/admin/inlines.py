@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Count, Q
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from integration.admin.base import ReadOnlyTabularInline
-from integration.admin.links import REFUSED_ANCHOR, invoice_link, invoice_url
+from integration.admin.base import ReadOnlyTabularInline, store_datetime
+from integration.admin.links import REFUSED_ANCHOR, invoice_link, invoice_url, order_url
 from integration.admin.money import format_cents
 from integration.models import (
     CancellationRequest,
     Invoice,
     InvoiceItem,
+    Order,
+    OrderChange,
     OrderItem,
     OutboxMessage,
     Payment,
@@ -25,6 +28,32 @@ from integration.models import (
 # ---- the order page -----------------------------------------------------------------------------------
 
 
+def item_notes(item: OrderItem) -> list[str]:
+    """What makes an item more than "n units at a price": gift, kit, assembly option, weight or
+    pack, attachments; each a short phrase in the reader's language."""
+    notes = []
+    if item.is_gift:
+        notes.append(gettext("gift"))
+    if item.components:
+        notes.append(
+            ngettext("kit of %(count)s component", "kit of %(count)s components", len(item.components))
+            % {"count": len(item.components)}
+        )
+    if item.parent_item_index is not None:
+        notes.append(
+            gettext("assembly option of item %(index)s (%(binding)s)")
+            % {"index": item.parent_item_index, "binding": item.parent_assembly_binding or "-"}
+        )
+    if item.unit_multiplier != 1:
+        notes.append(
+            gettext("each unit is %(multiplier)s %(unit)s")
+            % {"multiplier": f"{item.unit_multiplier.normalize():f}", "unit": item.measurement_unit or ""}
+        )
+    for attachment in item.attachments:
+        notes.append(gettext("attachment: %(name)s") % {"name": attachment.get("name") or "-"})
+    return notes
+
+
 class OrderItemInline(ReadOnlyTabularInline):
     model = OrderItem
     empty_text = _("The order has no items.")
@@ -33,13 +62,32 @@ class OrderItemInline(ReadOnlyTabularInline):
         "sku_id",
         "ref_id",
         "ean",
-        "name",
-        "quantity",
+        "description",
+        "quantities",
         "unit_price",
         "selling_price",
         "line_total",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("name"))
+    def description(self, item: OrderItem) -> str:
+        notes = item_notes(item)
+        if not notes:
+            return item.name
+        return format_html('{}<br><span class="help">{}</span>', item.name, "; ".join(notes))
+
+    @admin.display(description=_("quantity"))
+    def quantities(self, item: OrderItem) -> str:
+        """The quantity ordered, and what is left of it when a change at VTEX removed or added units."""
+        if item.quantity_after_changes == item.quantity:
+            return str(item.quantity)
+        return format_html(
+            '<span class="changed-quantity">{} → {}</span><br><span class="help">{}</span>',
+            item.quantity,
+            item.quantity_after_changes,
+            gettext("changed at VTEX"),
+        )
 
     def get_queryset(self, request):
         # The money columns need the order's currency; one join instead of a query per line.
@@ -55,7 +103,61 @@ class OrderItemInline(ReadOnlyTabularInline):
 
     @admin.display(description=_("line total"))
     def line_total(self, item: OrderItem) -> str:
+        """VTEX's value of what the order holds of the item (after its changes)."""
         return format_cents(item.selling_total_cents, item.order.currency_code)
+
+
+def _changed_items_text(rows: list[dict]) -> str:
+    return ", ".join(f"{row.get('quantity')} × {row.get('name') or row.get('sku_id')}" for row in rows)
+
+
+class OrderChangeInline(ReadOnlyTabularInline):
+    """The changes VTEX made to the order (what, when, why, value) and the order replacing it or
+    that it replaces."""
+
+    model = OrderChange
+    fields = ("what", "when", "reason", "value")
+    readonly_fields = fields
+    verbose_name = _("change at VTEX")
+    verbose_name_plural = _("changes at VTEX")
+    empty_text = _("VTEX reports no change to this order.")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order").order_by("kind", "position")
+
+    @admin.display(description=_("what"))
+    def what(self, change: OrderChange) -> str:
+        if change.kind != OrderChange.Kind.CHANGE:
+            other = Order.objects.filter(order_id=change.other_order_id).only("pk").first()
+            label = (
+                gettext("Replaced by order %(order)s")
+                if change.kind == OrderChange.Kind.REPLACED_BY
+                else gettext("Replaces order %(order)s")
+            )
+            if other is None:
+                return format_html(
+                    '{} <span class="help">{}</span>',
+                    label % {"order": change.other_order_id},
+                    gettext("(not imported here yet)"),
+                )
+            link = format_html('<a href="{}">{}</a>', order_url(other), change.other_order_id)
+            return mark_safe(conditional_escape(label) % {"order": link})  # noqa: S308 (both parts escaped)
+        parts = []
+        if change.items_removed:
+            parts.append(gettext("removed: %(items)s") % {"items": _changed_items_text(change.items_removed)})
+        if change.items_added:
+            parts.append(gettext("added: %(items)s") % {"items": _changed_items_text(change.items_added)})
+        return "; ".join(parts) or gettext("value changed")
+
+    @admin.display(description=_("when"))
+    def when(self, change: OrderChange) -> str:
+        return store_datetime(change.changed_at or change.created_at)
+
+    @admin.display(description=_("value"))
+    def value(self, change: OrderChange) -> str:
+        if change.kind != OrderChange.Kind.CHANGE:
+            return "-"
+        return format_cents(change.value_cents, change.order.currency_code)
 
 
 class PaymentInline(ReadOnlyTabularInline):

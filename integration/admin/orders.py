@@ -27,7 +27,13 @@ from integration.admin.actions import refresh_from_vtex, request_cancellation, r
 from integration.admin.base import admin_page, day_and_hour
 from integration.admin.exports import EXPORT_SELECTED_ORDERS, CsvExportMixin
 from integration.admin.filters import NeedsAttentionFilter, StartHandlingFilter, StuckFilter, VtexStatusFilter
-from integration.admin.inlines import CancellationRequestInline, InvoiceInline, OrderItemInline, PaymentInline
+from integration.admin.inlines import (
+    CancellationRequestInline,
+    InvoiceInline,
+    OrderChangeInline,
+    OrderItemInline,
+    PaymentInline,
+)
 from integration.admin.money import format_cents
 from integration.admin.permissions import can_enter_invoices, can_request_cancellation
 from integration.admin.timeline import order_timeline
@@ -56,6 +62,7 @@ STATE_TONES = {
     Order.State.DELIVERED: "success",
     Order.State.CANCELLATION_REQUESTED: "warning",
     Order.State.CANCELED: "neutral",
+    Order.State.REPLACED: "neutral",
 }
 START_HANDLING_TONES = {
     StartHandlingState.PENDING: "neutral",
@@ -161,7 +168,7 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
         "Order id, sequence (123 or seq123), customer name, e-mail or CPF/CNPJ (with or without dots)."
     )
     list_per_page = 50
-    inlines = (OrderItemInline, PaymentInline, InvoiceInline, CancellationRequestInline)
+    inlines = (OrderItemInline, OrderChangeInline, PaymentInline, InvoiceInline, CancellationRequestInline)
     actions = (refresh_from_vtex, retry_start_handling, request_cancellation, "export_csv")
     change_form_template = "admin/integration/order/change_form.html"
 

@@ -59,6 +59,8 @@ from integration.services.invoicing import (
     invoice_kinds_open,
     invoice_plan,
     invoice_validate,
+    item_line_cents,
+    item_unit_cents,
     order_invoicing_blocker,
     order_item_quantities,
 )
@@ -126,10 +128,15 @@ class ItemRow:
         return bool(self.field.errors) or self.quantity is None
 
     @property
+    def unit_cents(self) -> int:
+        """One unit's value as VTEX counts it (for an item sold by weight: one pack, not one kg)."""
+        return item_unit_cents(self.entry.item, max(self.entry.item.quantity, 1))
+
+    @property
     def line_cents(self) -> int | None:
         if self.quantity is None:
             return None
-        return self.entry.item.selling_price_cents * self.quantity
+        return item_line_cents(self.entry.item, self.quantity)
 
 
 def order_add_invoice(request: HttpRequest, object_id: str, *, model_admin: admin.ModelAdmin) -> HttpResponse:

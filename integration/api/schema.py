@@ -295,7 +295,15 @@ ORDER_DETAIL: dict[str, Any] = {
         "The order with its items (ordered, invoiced, remaining and returned quantities; prices in cents), "
         "payments, invoices (with their items, tracking, events and send state), cancellation requests, "
         "totals, customer, shipping address and acknowledgement state. Use `item_index` of the items when "
-        "entering invoice items."
+        "entering invoice items.\n\n"
+        "A changed order (VTEX's changesAttachment) lists its `changes`; VTEX keeps removed items in its "
+        "items, so each item has its `quantity` as ordered and its `quantity_after_changes`, and only the "
+        "latter is invoiced (`remaining_quantity` follows it). `total_cents` is the value after the changes, "
+        "which the output invoices add up to. An order VTEX replaced (status `replaced`) names the order "
+        "that carries it on in `replaced_by_order_id` and takes no invoice; that order names it in "
+        "`replaces_order_id`. Items also carry what VTEX says of them: gift, kit components, assembly "
+        "option (`parent_item_index`), measurement unit and unit multiplier (items sold by weight or pack), "
+        "price tags and priceDefinition, and `total_cents`, VTEX's value of the line."
     ),
     "tags": ["orders"],
     "parameters": [ORDER_ID],

@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from integration.models import CancellationRequest, Invoice, Order, SendState
+from integration.models import CancellationRequest, Invoice, Order, OrderChange, SendState
 from integration.selectors.start_handling import StartHandlingState, order_start_handling
 from integration.services.invoicing import ItemQuantities
 
@@ -86,19 +86,80 @@ class OrderPageSerializer(serializers.Serializer):
     results = OrderSummarySerializer(many=True)
 
 
+class PriceTagSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="E.g. DISCOUNT@MARKETPLACE, discount@shipping.")
+    value = serializers.IntegerField(help_text="Cents; negative for a discount.")
+    is_percentual = serializers.BooleanField()
+    identifier = serializers.CharField()
+    raw_value = serializers.FloatField(allow_null=True, help_text="As VTEX sent it (a percentage when percentual).")
+
+
+class SellingPriceSerializer(serializers.Serializer):
+    value = serializers.IntegerField(help_text="Unit price in cents.")
+    quantity = serializers.IntegerField()
+
+
+class PriceDefinitionSerializer(serializers.Serializer):
+    total = serializers.IntegerField(allow_null=True, help_text="VTEX's total of the line (all units), cents.")
+    calculated_selling_price = serializers.IntegerField(allow_null=True)
+    selling_prices = SellingPriceSerializer(many=True)
+
+    def to_representation(self, instance):
+        return super().to_representation(instance) if instance else None
+
+
+class ComponentSerializer(serializers.Serializer):
+    sku_id = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField(allow_null=True)
+    price_cents = serializers.IntegerField(allow_null=True)
+
+
+class AttachmentSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    content = serializers.DictField(help_text="What the customer filled in, as VTEX sent it.")
+
+
 class OrderItemSerializer(serializers.Serializer):
     item_index = serializers.IntegerField(help_text="Position in VTEX's items[]; use it in invoice items.")
     sku_id = serializers.CharField()
     ref_id = serializers.CharField()
     ean = serializers.CharField()
     name = serializers.CharField()
-    quantity = serializers.IntegerField(help_text="Ordered.")
+    quantity = serializers.IntegerField(
+        help_text="Ordered, as VTEX's items[] says: a change at VTEX does not lower it (removed items stay)."
+    )
+    quantity_after_changes = serializers.IntegerField(
+        help_text="What the order holds after its changes at VTEX; only this is invoiced."
+    )
+    removed_quantity = serializers.IntegerField(help_text="Units a change at VTEX removed: never invoiced.")
     invoiced_quantity = serializers.SerializerMethodField(help_text="On output (sale) invoices.")
-    remaining_quantity = serializers.SerializerMethodField(help_text="Ordered and not yet invoiced.")
+    remaining_quantity = serializers.SerializerMethodField(
+        help_text="Left to invoice: the quantity after changes, less what output invoices took."
+    )
     returned_quantity = serializers.SerializerMethodField(help_text="On input (return) invoices.")
     unit_price_cents = serializers.IntegerField(help_text="VTEX price: unit list price of the sale.")
     selling_price_cents = serializers.IntegerField(help_text="Unit price after item discounts.")
+    total_cents = serializers.IntegerField(
+        help_text="VTEX's value of the whole line (all units ordered): priceDefinition.total when VTEX sent one, "
+        "else price × quantity × unit multiplier with the item's price tags."
+    )
+    measurement_unit = serializers.CharField(help_text="E.g. un, kg.")
+    unit_multiplier = serializers.DecimalField(
+        max_digits=15,
+        decimal_places=6,
+        coerce_to_string=True,
+        help_text="Items sold by weight or pack: one unit is this many of the measurement unit (e.g. 0.350000 kg).",
+    )
     is_gift = serializers.BooleanField()
+    parent_item_index = serializers.IntegerField(
+        allow_null=True, help_text="For an assembly option (warranty, engraving): the item it belongs to."
+    )
+    parent_assembly_binding = serializers.CharField()
+    components = ComponentSerializer(many=True, help_text="A kit's components.")
+    attachments = AttachmentSerializer(many=True)
+    price_tags = PriceTagSerializer(many=True, help_text="The item's discounts and taxes, in cents.")
+    price_definition = PriceDefinitionSerializer(allow_null=True)
 
     def _quantities(self, item) -> ItemQuantities | None:
         return self.context.get("quantities", {}).get(item.item_index)
@@ -109,7 +170,7 @@ class OrderItemSerializer(serializers.Serializer):
 
     def get_remaining_quantity(self, item) -> int:
         entry = self._quantities(item)
-        return entry.remaining if entry else item.quantity
+        return entry.remaining if entry else item.quantity_after_changes
 
     def get_returned_quantity(self, item) -> int:
         entry = self._quantities(item)
@@ -218,6 +279,27 @@ class TotalsSerializer(serializers.Serializer):
         return sum(i.value_cents for i in order.invoices.all() if i.kind == Invoice.Kind.INPUT)
 
 
+class ChangedItemSerializer(serializers.Serializer):
+    sku_id = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    price_cents = serializers.IntegerField(help_text="Unit price, cents.")
+    unit_multiplier = serializers.CharField(allow_null=True)
+
+
+class OrderChangeSerializer(serializers.Serializer):
+    """One change VTEX made to the order (changesAttachment.changesData[])."""
+
+    changed_at = serializers.DateTimeField(allow_null=True, help_text="The date of VTEX's receipt of the change.")
+    reason = serializers.CharField()
+    items_removed = ChangedItemSerializer(many=True)
+    items_added = ChangedItemSerializer(many=True)
+    discount_cents = serializers.IntegerField()
+    increment_cents = serializers.IntegerField()
+    value_cents = serializers.IntegerField(help_text="increment − discount: what the change did to the value.")
+    receipt = serializers.CharField()
+
+
 class OrderDetailSerializer(OrderSummarySerializer):
     marketplace_order_id = serializers.CharField()
     origin = serializers.CharField()
@@ -233,6 +315,30 @@ class OrderDetailSerializer(OrderSummarySerializer):
     payments = PaymentSerializer(many=True)
     invoices = InvoiceSerializer(many=True)
     cancellation_requests = CancellationRequestSerializer(many=True)
+    changes = serializers.SerializerMethodField(
+        help_text="Changes VTEX made after the order was placed, oldest first; total_cents is the value after them."
+    )
+    replaced_by_order_id = serializers.SerializerMethodField(
+        help_text="VTEX status replaced: the order that carries this one on (null when none or not known)."
+    )
+    replaces_order_id = serializers.SerializerMethodField(help_text="The order this one replaced (null when none).")
+
+    def _links(self, order: Order, kind: str) -> list[OrderChange]:
+        return [change for change in order.changes.all() if change.kind == kind]
+
+    @extend_schema_field(OrderChangeSerializer(many=True))
+    def get_changes(self, order: Order) -> list[dict]:
+        return OrderChangeSerializer(self._links(order, OrderChange.Kind.CHANGE), many=True).data
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_replaced_by_order_id(self, order: Order) -> str | None:
+        links = self._links(order, OrderChange.Kind.REPLACED_BY)
+        return links[0].other_order_id if links else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_replaces_order_id(self, order: Order) -> str | None:
+        links = self._links(order, OrderChange.Kind.REPLACES)
+        return links[0].other_order_id if links else None
 
 
 class AckResultSerializer(serializers.Serializer):

@@ -241,6 +241,7 @@ class OrderDetailApi(ApiView):
                 "items",
                 "payments",
                 "cancellation_requests",
+                "changes",
                 Prefetch(
                     "invoices",
                     queryset=Invoice.objects.prefetch_related(

@@ -13,6 +13,7 @@ BACK_OFFICE = {
         "view_orderitem",
         "view_payment",
         "view_orderevent",
+        "view_orderchange",
         "view_invoice",
         "add_invoice",
         "change_invoice",

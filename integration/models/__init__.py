@@ -4,7 +4,7 @@ from integration.models.cancellation import CancellationRequest
 from integration.models.infra import Lease, RateBudget
 from integration.models.intake import FeedState, HookNotification
 from integration.models.invoicing import Invoice, InvoiceItem, SendState, TrackingEvent
-from integration.models.orders import Order, OrderItem, Payment
+from integration.models.orders import Order, OrderChange, OrderItem, Payment
 from integration.models.outbox import OutboxMessage
 from integration.models.reconciliation import Drift
 from integration.models.timeline import OrderEvent, VtexCall
@@ -18,6 +18,7 @@ __all__ = [
     "InvoiceItem",
     "Lease",
     "Order",
+    "OrderChange",
     "OrderEvent",
     "OrderItem",
     "OutboxMessage",

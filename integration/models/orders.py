@@ -16,6 +16,7 @@ class Order(models.Model):
         DELIVERED = "delivered", _("Delivered")
         CANCELLATION_REQUESTED = "cancellation_requested", _("Cancellation requested")
         CANCELED = "canceled", _("Canceled")
+        REPLACED = "replaced", _("Replaced (VTEX moved it to another order)")
 
     order_id = models.CharField(_("VTEX order id"), max_length=64, unique=True)
     sequence = models.CharField(_("sequence"), max_length=32, blank=True, db_index=True)
@@ -95,7 +96,12 @@ class Order(models.Model):
 
 
 class OrderItem(models.Model):
-    """One line of the order. item_index is the position in VTEX's items[] (VTEX has no index field)."""
+    """One line of the order. item_index is the position in VTEX's items[] (VTEX has no index field).
+
+    `quantity` is VTEX's items[].quantity, which a change does not lower: VTEX keeps removed items
+    in items[] (VTEX-API.md §14). What is left after the order's changes is `quantity_after_changes`,
+    the quantity the invoicing rules work with.
+    """
 
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="items")
     item_index = models.PositiveIntegerField(_("item index"))
@@ -106,6 +112,10 @@ class OrderItem(models.Model):
     ean = models.CharField(_("EAN"), max_length=32, blank=True)
     name = models.CharField(_("name"), max_length=300)
     quantity = models.PositiveIntegerField(_("quantity"))
+    quantity_after_changes = models.PositiveIntegerField(
+        _("quantity after changes"),
+        help_text=_("What is left of the item once the order's changes at VTEX removed or added units."),
+    )
     unit_price_cents = models.BigIntegerField(
         _("unit price cents"), help_text=_("VTEX price: unit list price of the sale.")
     )
@@ -113,10 +123,33 @@ class OrderItem(models.Model):
     selling_price_cents = models.BigIntegerField(
         _("selling price cents"), help_text=_("Unit price after item discounts.")
     )
+    total_cents = models.BigIntegerField(
+        _("total cents"),
+        help_text=_(
+            "VTEX's value of the whole line (all units ordered): its priceDefinition total when VTEX sent one, "
+            "else price × quantity × unit multiplier with the item's price tags."
+        ),
+    )
     tax_cents = models.BigIntegerField(_("tax cents"), default=0)
     measurement_unit = models.CharField(_("measurement unit"), max_length=16, blank=True)
-    unit_multiplier = models.FloatField(_("unit multiplier"), default=1.0)
+    unit_multiplier = models.DecimalField(
+        _("unit multiplier"),
+        max_digits=15,
+        decimal_places=6,
+        default=1,
+        help_text=_("Items sold by weight or pack: one unit is this many of the measurement unit."),
+    )
     is_gift = models.BooleanField(_("is gift"), default=False)
+    # Assembly options (a warranty, an engraving) point at the item they belong to.
+    parent_item_index = models.PositiveIntegerField(_("parent item index"), null=True, blank=True)
+    parent_assembly_binding = models.CharField(_("parent assembly binding"), max_length=100, blank=True)
+    #: Kit components and attachments as VTEX sent them (normalised by the mapping).
+    components = models.JSONField(_("components"), default=list, blank=True)
+    attachments = models.JSONField(_("attachments"), default=list, blank=True)
+    #: [{"name", "value" (cents), "is_percentual", "identifier", "raw_value"}]: discounts, taxes.
+    price_tags = models.JSONField(_("price tags"), default=list, blank=True)
+    #: {"total", "calculated_selling_price", "selling_prices": [{"value", "quantity"}]} or {}.
+    price_definition = models.JSONField(_("price definition"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("order item")
@@ -131,8 +164,80 @@ class OrderItem(models.Model):
         return f"{self.quantity} × {self.name}"
 
     @property
+    def removed_quantity(self) -> int:
+        """Units VTEX removed from the order by a change (0 when none, or when units were added)."""
+        return max(self.quantity - self.quantity_after_changes, 0)
+
+    @property
     def selling_total_cents(self) -> int:
-        return self.selling_price_cents * self.quantity
+        """The line's value as VTEX counts it, for the units left after the order's changes."""
+        return line_cents(self.total_cents, self.quantity_after_changes, self.quantity)
+
+
+def line_cents(total_cents: int, quantity: int, of_quantity: int) -> int:
+    """`quantity` of the `of_quantity` units a line of `total_cents` is worth: the line's own total
+    when all of it, else its share rounded half up to the cent (the invoice completing the order
+    carries what rounding leaves over)."""
+    if quantity == of_quantity:
+        return total_cents
+    if quantity <= 0 or of_quantity <= 0:
+        return 0
+    numerator = 2 * total_cents * quantity + of_quantity
+    return numerator // (2 * of_quantity)
+
+
+class OrderChange(models.Model):
+    """A change VTEX made to an order after it was placed, as VTEX reports it.
+
+    CHANGE: one entry of changesAttachment.changesData[] (VTEX-API.md §14): items removed or added,
+    a discount or an increment, why (`reason`), when (the receipt's date). The order's `value` is
+    already the value after the change; OrderItem.quantity_after_changes is what is left of each
+    item.
+
+    REPLACED_BY / REPLACES: VTEX's newer change flow ends the order in status `replaced` and carries
+    the change in a new order. The pair links the two orders both ways by VTEX order id (the other
+    order may not be stored here yet); integration.services.order_sync writes it.
+    """
+
+    class Kind(models.TextChoices):
+        CHANGE = "change", _("Changed at VTEX")
+        REPLACED_BY = "replaced_by", _("Replaced by another order")
+        REPLACES = "replaces", _("Replaces another order")
+
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.CHANGE)
+    position = models.PositiveIntegerField(
+        _("position"), default=0, help_text=_("Position in VTEX's changesData[] (0 for a replacement).")
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    discount_cents = models.BigIntegerField(_("discount cents"), default=0)
+    increment_cents = models.BigIntegerField(_("increment cents"), default=0)
+    #: [{"sku_id", "name", "quantity", "price_cents", "unit_multiplier"}]
+    items_removed = models.JSONField(_("items removed"), default=list, blank=True)
+    items_added = models.JSONField(_("items added"), default=list, blank=True)
+    receipt = models.CharField(_("VTEX receipt"), max_length=100, blank=True)
+    changed_at = models.DateTimeField(_("changed at"), null=True, blank=True)
+    other_order_id = models.CharField(
+        _("other order"), max_length=64, blank=True, help_text=_("For a replacement: the other VTEX order id.")
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order change")
+        verbose_name_plural = _("order changes")
+        ordering = ["order", "kind", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind", "position"], name="orderchange_unique_position"),
+        ]
+        indexes = [models.Index(fields=["other_order_id"], name="orderchange_other_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind} {self.position}"
+
+    @property
+    def value_cents(self) -> int:
+        """What the change did to the order's value: the increment less the discount."""
+        return self.increment_cents - self.discount_cents
 
 
 class Payment(models.Model):

@@ -26,6 +26,8 @@ class OrderEvent(models.Model):
         SEND_FAILED = "send_failed", _("Sending to VTEX failed")
         SEND_RETRY = "send_retry", _("Send retried")
         STATUS_CHANGED = "status_changed", _("VTEX status changed")
+        CHANGED = "changed", _("Order changed at VTEX")
+        REPLACED = "replaced", _("Order replaced at VTEX")
         ERP_RECEIVED = "erp_received", _("Received by the ERP")
         NOTE = "note", _("Note")
 

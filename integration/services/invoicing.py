@@ -19,13 +19,23 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from integration.infra.crashpoints import crash_point
-from integration.models import CancellationRequest, Invoice, InvoiceItem, Order, OrderEvent, OrderItem, OutboxMessage
+from integration.models import (
+    CancellationRequest,
+    Invoice,
+    InvoiceItem,
+    Order,
+    OrderChange,
+    OrderEvent,
+    OrderItem,
+    OutboxMessage,
+)
+from integration.models.orders import line_cents
 from integration.services.errors import Conflict, FieldErrors, NotAllowed
 from integration.services.events import order_event_record, stored_text
 from integration.services.order_state import order_recompute_state
 from integration.services.outbox import outbox_enqueue
 from integration.vtex.payloads import InvoiceLinePayload, invoice_payload
-from integration.vtex.statuses import CANCELED, START_HANDLING_TOOK_EFFECT
+from integration.vtex.statuses import CANCELED, START_HANDLING_TOOK_EFFECT, VtexStatus
 
 #: Clocks differ a little between the ERP and us; an issue date this far ahead is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -37,6 +47,20 @@ _url_validator = URLValidator(schemes=["http", "https"])
 # ---- quantities and totals (read-only) ---------------------------------------------------------
 
 
+def item_line_cents(item: OrderItem, quantity: int) -> int:
+    """What `quantity` units of an item are worth: VTEX's total of the line (OrderItem.total_cents:
+    its priceDefinition total, or price × quantity × unit multiplier with its price tags), shared
+    out per unit. A gift is worth 0."""
+    return line_cents(item.total_cents, quantity, item.quantity)
+
+
+def item_unit_cents(item: OrderItem, quantity: int) -> int:
+    """The unit price an invoice line sends (VTEX multiplies it by the quantity): the line's value
+    divided by its quantity, rounded half up. For an item sold by weight it is the price of one
+    unit as sold (e.g. a 0.35 kg pack), not of one kilogram."""
+    return line_cents(item_line_cents(item, quantity), 1, quantity) if quantity > 0 else 0
+
+
 @dataclass
 class ItemQuantities:
     item: OrderItem
@@ -44,8 +68,18 @@ class ItemQuantities:
     returned: int = 0  # across input invoices
 
     @property
+    def ordered(self) -> int:
+        """What the order holds of the item now: VTEX's quantity after the order's changes."""
+        return self.item.quantity_after_changes
+
+    @property
+    def removed(self) -> int:
+        """Units a change at VTEX removed: they are never invoiced."""
+        return self.item.removed_quantity
+
+    @property
     def remaining(self) -> int:
-        return self.item.quantity - self.invoiced
+        return max(self.ordered - self.invoiced, 0)
 
     @property
     def returnable(self) -> int:
@@ -106,9 +140,10 @@ def invoice_plan(
 ) -> InvoicePlan:
     """The computed value of an invoice with these lines (no validation, no writes).
 
-    By default the items at their selling price (VTEX multiplies the unit price by the quantity);
-    the output invoice that completes the order carries the remainder (shipping, order discounts,
-    taxes, rounding), so that the output invoices add up to the order total to the cent.
+    By default the items at VTEX's value of them (item_line_cents: price × quantity × unit
+    multiplier, VTEX's own total where it gave one); the output invoice that completes the order
+    carries the remainder (shipping, order discounts, taxes, changes, rounding), so that the output
+    invoices add up to the order's value after its changes, to the cent.
     """
     quantities = order_item_quantities(order)
     lines = [
@@ -116,7 +151,7 @@ def invoice_plan(
         for index, quantity in sorted(quantities_by_index.items())
         if index in quantities and quantity > 0
     ]
-    items_value = sum(entry.item.selling_price_cents * quantity for entry, quantity in lines)
+    items_value = sum(item_line_cents(entry.item, quantity) for entry, quantity in lines)
     invoiced_before = order_invoiced_cents(order, kind)
     completes = False
     computed = items_value
@@ -140,8 +175,22 @@ def invoice_plan(
 # ---- entering an invoice ---------------------------------------------------------------------------
 
 
+def order_replaced_by(order: Order) -> str:
+    """The VTEX id of the order that replaced this one, "" when none is known."""
+    link = order.changes.filter(kind=OrderChange.Kind.REPLACED_BY).values_list("other_order_id", flat=True).first()
+    return link or ""
+
+
 def order_invoicing_blocker(order: Order) -> str:
     """Why no invoice can be entered now, or "" when one can."""
+    if order.vtex_status == VtexStatus.REPLACED or order.state == Order.State.REPLACED:
+        # VTEX carries the change in a new order; this one is closed (VTEX-API.md §10).
+        replacing = order_replaced_by(order)
+        if replacing:
+            return _("VTEX replaced this order with order %(order)s; invoice that order instead.") % {
+                "order": replacing
+            }
+        return _("VTEX replaced this order with another one; it cannot be invoiced.")
     if order.vtex_status in CANCELED or order.state == Order.State.CANCELED:
         return _("The order is canceled; it cannot be invoiced.")
     if order.cancellation_requests.filter(state__in=CancellationRequest.OPEN_STATES).exists():
@@ -239,8 +288,19 @@ def _validate_lines(
         entry = quantities[index]
         limit = entry.remaining if kind == Invoice.Kind.OUTPUT else entry.returnable
         if quantity > limit:
-            values = {"limit": limit, "name": entry.item.name}
-            if kind == Invoice.Kind.OUTPUT:
+            values = {"limit": limit, "name": entry.item.name, "removed": entry.removed}
+            if kind == Invoice.Kind.OUTPUT and entry.removed and not entry.ordered:
+                text = _(
+                    "“%(name)s” was removed from the order at VTEX (the order was changed); it cannot be invoiced."
+                )
+            elif kind == Invoice.Kind.OUTPUT and entry.removed:
+                text = ngettext(
+                    "%(removed)s of “%(name)s” were removed from the order at VTEX; only %(limit)s is left to invoice.",
+                    "%(removed)s of “%(name)s” were removed from the order at VTEX; only %(limit)s are left to "
+                    "invoice.",
+                    limit,
+                )
+            elif kind == Invoice.Kind.OUTPUT:
                 text = ngettext(
                     "Only %(limit)s of “%(name)s” is left to invoice.",
                     "Only %(limit)s of “%(name)s” are left to invoice.",
@@ -257,7 +317,24 @@ def _validate_lines(
         wanted[index] = quantity
     if not lines:
         errors.add("items", _("Choose at least one item and its quantity."))
+    if kind == Invoice.Kind.OUTPUT:
+        _validate_assembly_options(errors, quantities=quantities, wanted=wanted)
     return wanted
+
+
+def _validate_assembly_options(errors: FieldErrors, *, quantities: dict[int, ItemQuantities], wanted: dict) -> None:
+    """An assembly option (a warranty, an engraving: parentItemIndex) is sold with its item: it is
+    invoiced on the invoice of its item, or after it."""
+    for index in wanted:
+        parent_index = quantities[index].item.parent_item_index
+        parent = quantities.get(parent_index) if parent_index is not None else None
+        if parent is None or parent.invoiced or wanted.get(parent_index) or not parent.ordered:
+            continue
+        errors.add(
+            f"items[{index}]",
+            _("“%(name)s” belongs to “%(parent)s”: invoice it with that item or after it.")
+            % {"name": quantities[index].item.name, "parent": parent.item.name},
+        )
 
 
 def _validate_value(errors: FieldErrors, *, plan: InvoicePlan, kind: str, override: int | None, order: Order) -> None:
@@ -388,7 +465,7 @@ def invoice_create(*, order: Order, data: InvoiceInput, actor=None, via: str = "
                 invoice=invoice,
                 order_item=entry.item,
                 quantity=quantity,
-                unit_price_cents=entry.item.selling_price_cents,
+                unit_price_cents=item_unit_cents(entry.item, quantity),
             )
             for entry, quantity in plan.lines
         )
@@ -398,7 +475,7 @@ def invoice_create(*, order: Order, data: InvoiceInput, actor=None, via: str = "
             issued_at=invoice.issued_at,
             value_cents=invoice.value_cents,
             lines=[
-                InvoiceLinePayload(entry.item.sku_id, entry.item.selling_price_cents, quantity, entry.item.name)
+                InvoiceLinePayload(entry.item.sku_id, item_unit_cents(entry.item, quantity), quantity, entry.item.name)
                 for entry, quantity in plan.lines
             ],
             access_key=invoice.access_key,

@@ -44,9 +44,10 @@ def _read_facts(pks: list[int]) -> _Facts:
     if facts.outputs:  # the quantities only matter for orders with an output invoice
         with_outputs = list(facts.outputs)
         facts.ordered = dict(
+            # What is left after the order's changes at VTEX: removed units are never invoiced.
             OrderItem.objects.filter(order_id__in=with_outputs)
             .values("order_id")
-            .annotate(total=Sum("quantity"))
+            .annotate(total=Sum("quantity_after_changes"))
             .values_list("order_id", "total")
         )
         facts.invoiced = dict(
@@ -61,6 +62,8 @@ def _read_facts(pks: list[int]) -> _Facts:
 def _state(order: Order, facts: _Facts) -> str:
     if order.vtex_status in CANCELED:
         return Order.State.CANCELED
+    if order.vtex_status == VtexStatus.REPLACED:
+        return Order.State.REPLACED  # a new order carries it on (order_sync links the two)
     if order.vtex_status == VtexStatus.CANCELLATION_REQUESTED or order.pk in facts.with_open_request:
         return Order.State.CANCELLATION_REQUESTED
     outputs = facts.outputs.get(order.pk)
@@ -81,7 +84,11 @@ def _state(order: Order, facts: _Facts) -> str:
 
 def orders_derive_states(orders: list[Order]) -> list[str]:
     """Each order's state, in the list's order. An order not saved yet has no rows to read."""
-    pks = [order.pk for order in orders if order.pk is not None and order.vtex_status not in CANCELED]
+    pks = [
+        order.pk
+        for order in orders
+        if order.pk is not None and order.vtex_status not in CANCELED and order.vtex_status != VtexStatus.REPLACED
+    ]
     facts = _read_facts(pks)
     return [_state(order, facts) for order in orders]
 

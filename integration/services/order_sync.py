@@ -6,21 +6,36 @@ batch-shaped (one order is a list of one): the orders not stored yet go in one t
 one multi-row INSERT per table; stored ones are locked and updated in another.
 
 Following VTEX's status: an order VTEX shows canceled confirms its open cancellation requests and
-stops what was waiting to be sent for it.
+stops what was waiting to be sent for it; one VTEX shows replaced stops what was waiting too, and
+is linked both ways to the order that replaced it.
+
+Changes VTEX made to an order (changesAttachment) are stored as OrderChange rows with a timeline
+entry each, whether they were there at intake or came later: an order changed while in handling is
+read again by the feed, the hook, the staff's refresh or the daily reconciliation, and its new
+document goes through the update below.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Expression, JSONField
+from django.db.models import Expression, JSONField, Q
 from django.utils import timezone
 
 from integration.infra.crashpoints import crash_point
-from integration.models import CancellationRequest, Order, OrderEvent, OrderItem, OutboxMessage, Payment
+from integration.models import (
+    CancellationRequest,
+    Order,
+    OrderChange,
+    OrderEvent,
+    OrderItem,
+    OutboxMessage,
+    Payment,
+)
 from integration.services.events import order_event_record
 from integration.services.order_state import orders_derive_states
 from integration.vtex import VtexClient, VtexError, VtexNotFound
@@ -141,6 +156,7 @@ def _store(batch: list[FetchedOrder]) -> dict[str, StoreOutcome]:
     new = [entry for entry in batch if entry.order_id not in stored]
     outcomes = {order.order_id: StoreOutcome(order, created=True, changed=True) for order in _insert(new, now)}
     outcomes.update(_update([entry for entry in batch if entry.order_id in stored], now))
+    _link_replacements(batch, outcomes)
     return outcomes
 
 
@@ -178,7 +194,13 @@ def _insert(new: list[FetchedOrder], now) -> list[Order]:
         OrderItem.objects.bulk_create(items)
         crash_point("intake.store_in_transaction")
         Payment.objects.bulk_create(payments)
-        OrderEvent.objects.bulk_create(_imported_event(order) for order in orders)
+        events = [_imported_event(order) for order in orders]
+        changes = []
+        for order, entry in zip(orders, new, strict=True):
+            changes += [OrderChange(order=order, **row) for row in entry.data.changes]
+            events += [_change_event(order, row) for row in entry.data.changes]
+        OrderChange.objects.bulk_create(changes)
+        OrderEvent.objects.bulk_create(events)
     return orders
 
 
@@ -226,11 +248,18 @@ def _update(batch: list[FetchedOrder], now) -> dict[str, StoreOutcome]:
         payments: dict[int, dict[str, Payment]] = {pk: {} for pk in pks}
         for payment in Payment.objects.filter(order_id__in=pks):
             payments[payment.order_id][payment.payment_id] = payment
+        changes: dict[int, dict[int, OrderChange]] = {pk: {} for pk in pks}
+        for change in OrderChange.objects.filter(order_id__in=pks, kind=OrderChange.Kind.CHANGE):
+            changes[change.order_id][change.position] = change
         events = []
         for order, entry, previous_status, completed in changed:
             order.save()
             _store_items(order, entry.data.items, existing=items[order.pk])
             _store_payments(order, entry.data.payments, entry.payment_status, now, existing=payments[order.pk])
+            events += [
+                _change_event(order, row)
+                for row in _store_changes(order, entry.data.changes, existing=changes[order.pk])
+            ]
             if completed:
                 events.append(_imported_event(order))
             else:
@@ -287,7 +316,17 @@ def _changed_at_vtex_event(order: Order, previous_status: str) -> OrderEvent:
 
 def _follow_vtex_status(order: Order) -> None:
     """VTEX canceled the order (customer, payment, our request): its open cancellation requests
-    are confirmed, and nothing waiting to be sent for it is sent any more."""
+    are confirmed, and nothing waiting to be sent for it is sent any more. VTEX replaced it: nothing
+    waiting is sent either (VTEX takes no invoice for a replaced order; the new one gets them)."""
+    if order.vtex_status == VtexStatus.REPLACED:
+        OutboxMessage.objects.filter(
+            order=order, state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.FAILED]
+        ).update(
+            state=OutboxMessage.State.STOPPED,
+            last_error="The order was replaced at VTEX; the order that replaced it carries it on.",
+            last_error_code="",
+        )
+        return
     if order.vtex_status not in CANCELED:
         return
     order.cancellation_requests.filter(
@@ -315,6 +354,159 @@ def _store_items(order: Order, items: list[dict[str, Any]], *, existing: dict[in
     OrderItem.objects.bulk_create(new_items)
     if existing:
         OrderItem.objects.filter(pk__in=[item.pk for item in existing.values()]).delete()
+
+
+def _store_changes(
+    order: Order, changes: list[dict[str, Any]], *, existing: dict[int, OrderChange]
+) -> list[dict[str, Any]]:
+    """The order's changes as VTEX lists them now; returns those that are new or different."""
+    new_rows, news = [], []
+    for row in changes:
+        change = existing.pop(row["position"], None)
+        if change is None:
+            new_rows.append(OrderChange(order=order, **row))
+            news.append(row)
+        elif any(getattr(change, name) != value for name, value in row.items()):
+            for name, value in row.items():
+                setattr(change, name, value)
+            change.save()
+            news.append(row)
+    OrderChange.objects.bulk_create(new_rows)
+    if existing:  # VTEX no longer lists them (a change undone): the rows follow VTEX
+        OrderChange.objects.filter(pk__in=[change.pk for change in existing.values()]).delete()
+    return news
+
+
+def _items_text(rows: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{row['quantity']} × {row['name'] or row['sku_id']} (SKU {row['sku_id']})" for row in rows)
+
+
+def _change_event(order: Order, change: dict[str, Any]) -> OrderEvent:
+    """A change at VTEX on the timeline: what, when, why, and what it did to the value."""
+    parts = []
+    if change["items_removed"]:
+        parts.append(f"removed {_items_text(change['items_removed'])}")
+    if change["items_added"]:
+        parts.append(f"added {_items_text(change['items_added'])}")
+    value = change["increment_cents"] - change["discount_cents"]
+    parts.append(f"value {'+' if value > 0 else ''}{value} cents")
+    when = change["changed_at"].isoformat() if change["changed_at"] else "at an unknown time"
+    reason = change["reason"] or "no reason given"
+    return OrderEvent(
+        order=order,
+        kind=OrderEvent.Kind.CHANGED,
+        message=f"Changed at VTEX ({when}): {'; '.join(parts)}. Reason: {reason}. "
+        f"The order's value after the change is {order.total_cents} cents.",
+        actor_label="vtex",
+        data={"position": change["position"], "receipt": change["receipt"], "value_cents": value},
+    )
+
+
+# ---- replaced orders ---------------------------------------------------------------------------
+
+#: The new order of a replacement is placed when the change is made, after the original; orders
+#: of one purchase (a group split between sellers) are placed together, within this.
+REPLACEMENT_AFTER = timedelta(minutes=1)
+
+
+def _link_replacements(batch: list[FetchedOrder], outcomes: dict[str, StoreOutcome]) -> None:
+    """Link replaced orders and the orders that replaced them, both ways (OrderChange rows).
+
+    The link comes from the document when it names the new order (mapping._replaced_by, not a
+    documented VTEX field), else from the order group: VTEX's spec documents no field linking the
+    two, but the new order carries on the same purchase, so it is the one order of the replaced
+    order's group placed after it (REPLACEMENT_AFTER) that is not replaced itself and replaces no
+    other. With several such orders nothing is guessed: the replaced order stays unlinked (its
+    invoicing stays blocked all the same) until a document names the new one. Idempotent: run on
+    every store, also of unchanged documents, so a link whose other order came later is completed.
+    """
+    named = {entry.order_id: entry.data.replaced_by for entry in batch if entry.data.replaced_by}
+    replaced = {order_id for order_id, o in outcomes.items() if o.order.vtex_status == VtexStatus.REPLACED}
+    created = {order_id for order_id, o in outcomes.items() if o.created}
+    if not (named or replaced or created):
+        return
+    groups = {
+        o.order.order_group
+        for order_id, o in outcomes.items()
+        if o.order.order_group and order_id in replaced | created
+    }
+    members = list(
+        Order.objects.filter(order_group__in=groups).values("order_id", "order_group", "vtex_status", "created_at_vtex")
+    )
+    ids = set(outcomes) | set(named.values()) | {member["order_id"] for member in members}
+    pairs: dict[str, str] = {}  # replaced order id → replacing order id
+    for order_id, kind, other in (
+        OrderChange.objects.filter(kind__in=[OrderChange.Kind.REPLACED_BY, OrderChange.Kind.REPLACES])
+        .filter(Q(order__order_id__in=ids) | Q(other_order_id__in=ids))
+        .values_list("order__order_id", "kind", "other_order_id")
+    ):
+        if kind == OrderChange.Kind.REPLACED_BY:
+            pairs.setdefault(order_id, other)
+        else:
+            pairs.setdefault(other, order_id)
+    pairs.update(named)
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for member in members:
+        by_group.setdefault(member["order_group"], []).append(member)
+    for group_members in by_group.values():
+        for old in group_members:
+            if old["vtex_status"] != VtexStatus.REPLACED or old["order_id"] in pairs or not old["created_at_vtex"]:
+                continue
+            candidates = [
+                member
+                for member in group_members
+                if member["vtex_status"] != VtexStatus.REPLACED
+                and member["order_id"] not in pairs.values()
+                and member["created_at_vtex"]
+                and member["created_at_vtex"] >= old["created_at_vtex"] + REPLACEMENT_AFTER
+            ]
+            if len(candidates) == 1:
+                pairs[old["order_id"]] = candidates[0]["order_id"]
+    relevant = {old: new for old, new in pairs.items() if old in ids or new in ids}
+    if relevant:
+        _write_links(relevant)
+
+
+def _write_links(pairs: dict[str, str]) -> None:
+    stored = {
+        order.order_id: order
+        for order in Order.objects.defer("raw").filter(order_id__in=set(pairs) | set(pairs.values()))
+    }
+    wanted = []
+    for old, new in pairs.items():
+        if old in stored:
+            wanted.append((stored[old], OrderChange.Kind.REPLACED_BY, new))
+        if new in stored:
+            wanted.append((stored[new], OrderChange.Kind.REPLACES, old))
+    with transaction.atomic():
+        existing = {
+            (change.order_id, change.kind): change
+            for change in OrderChange.objects.select_for_update().filter(
+                order_id__in=[order.pk for order, _, _ in wanted],
+                kind__in=[OrderChange.Kind.REPLACED_BY, OrderChange.Kind.REPLACES],
+            )
+        }
+        events = []
+        for order, kind, other in wanted:
+            change = existing.get((order.pk, kind))
+            if change is not None and change.other_order_id == other:
+                continue
+            if change is None:
+                OrderChange.objects.create(order=order, kind=kind, position=0, other_order_id=other)
+            else:
+                change.other_order_id = other
+                change.save(update_fields=["other_order_id"])
+            text = "Replaced at VTEX by order" if kind == OrderChange.Kind.REPLACED_BY else "Replaces order"
+            events.append(
+                OrderEvent(
+                    order=order,
+                    kind=OrderEvent.Kind.REPLACED,
+                    message=f"{text} {other}.",
+                    actor_label="vtex",
+                    data={"other_order_id": other},
+                )
+            )
+        OrderEvent.objects.bulk_create(events)
 
 
 def _store_payments(

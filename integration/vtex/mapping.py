@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 
@@ -26,6 +27,10 @@ class OrderData:
     fields: dict[str, Any]
     items: list[dict[str, Any]] = field(default_factory=list)
     payments: list[dict[str, Any]] = field(default_factory=list)
+    #: changesAttachment.changesData[], one dict per change (OrderChange's fields), in VTEX's order.
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    #: The VTEX id of the order that replaced this one, when the document names it ("" otherwise).
+    replaced_by: str = ""
     raw_hash: str = ""
     #: The order's JSON as raw_json() writes it: hashed here, and stored as is (written once).
     raw_json: str = ""
@@ -105,18 +110,190 @@ def _totals(raw: dict[str, Any]) -> dict[str, int]:
     return totals
 
 
+#: Decimal places kept of a unit multiplier (OrderItem.unit_multiplier); more is refused, never cut.
+MULTIPLIER_PLACES = 6
+
+
+def _multiplier(value: Any, name: str) -> Decimal:
+    """A unit multiplier as an exact Decimal: VTEX sends a number, sometimes .NET-style (1.0000),
+    and the change records type it as a string. Absent, null or 0 means 1: VTEX's own examples
+    show 0 where no multiplier applies (packageAttachment items, order-change `from` items)."""
+    if value is None or (not isinstance(value, bool) and isinstance(value, (int, float)) and value == 0):
+        return Decimal(1)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise VtexDataError(name, f"must be a positive number, got {value!r}")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise VtexDataError(name, f"must be a positive number, got {value!r}") from None
+    if not number.is_finite() or number <= 0:
+        raise VtexDataError(name, f"must be a positive number, got {value!r}")
+    if number != number.quantize(Decimal(1).scaleb(-MULTIPLIER_PLACES)):
+        raise VtexDataError(name, f"has more than {MULTIPLIER_PLACES} decimal places: {value!r}")
+    return number.quantize(Decimal(1).scaleb(-MULTIPLIER_PLACES))
+
+
+def round_cents(amount: Decimal) -> int:
+    """An amount in cents rounded to the cent. Half to even, as .NET's Math.Round does by default;
+    VTEX does not document its rounding (UNVERIFIED), which is why its own priceDefinition.total
+    is preferred wherever an order carries one."""
+    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def _price_tags(value: Any, name: str) -> list[dict[str, Any]]:
+    """priceTags[]: the schema types them as strings, real orders send objects (VTEX-API.md §2)."""
+    tags = []
+    for position, tag in enumerate(_list(value, name)):
+        tag_name = f"{name}[{position}]"
+        tag = _obj(tag, tag_name)
+        raw_value = tag.get("rawValue")
+        tags.append(
+            {
+                "name": _text(tag.get("name"), f"{tag_name}.name", limit=200),
+                "value": _cents(tag.get("value"), f"{tag_name}.value"),
+                "is_percentual": bool(tag.get("isPercentual") or False),
+                "identifier": _text(tag.get("identifier"), f"{tag_name}.identifier", limit=100),
+                "raw_value": raw_value
+                if isinstance(raw_value, (int, float)) and not isinstance(raw_value, bool)
+                else None,
+            }
+        )
+    return tags
+
+
+def _is_shipping_tag(tag: dict[str, Any]) -> bool:
+    """A tag on an item that discounts or charges its shipping (discount@shipping...), not its price."""
+    return "shipping" in tag["name"].lower()
+
+
+def _price_definition(item: dict[str, Any], name: str) -> dict[str, Any]:
+    """priceDefinition (every real document seen) or priceDefinitions (the schema, the sandbox)."""
+    key = "priceDefinition" if item.get("priceDefinition") is not None else "priceDefinitions"
+    definition = _obj(item.get(key), f"{name}.{key}")
+    if not definition:
+        return {}
+    selling_prices = []
+    for position, entry in enumerate(_list(definition.get("sellingPrices"), f"{name}.{key}.sellingPrices")):
+        entry_name = f"{name}.{key}.sellingPrices[{position}]"
+        entry = _obj(entry, entry_name)
+        selling_prices.append(
+            {
+                "value": _cents(entry.get("value"), f"{entry_name}.value"),
+                "quantity": _whole(entry.get("quantity"), f"{entry_name}.quantity"),
+            }
+        )
+    total = definition.get("total")
+    calculated = definition.get("calculatedSellingPrice")
+    return {
+        "total": None if total is None else _cents(total, f"{name}.{key}.total"),
+        "calculated_selling_price": None
+        if calculated is None
+        else _cents(calculated, f"{name}.{key}.calculatedSellingPrice"),
+        "selling_prices": selling_prices,
+    }
+
+
+def _whole(value: Any, name: str, *, minimum: int = 0) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise VtexDataError(name, f"must be a whole number of at least {minimum}, got {value!r}")
+    return value
+
+
+def _item_total(
+    *, price: int, selling: int, quantity: int, multiplier: Decimal, tags: list[dict], definition: dict
+) -> int:
+    """VTEX's value of a whole item line, in cents.
+
+    VTEX's own figure first: priceDefinition.total. Without it, VTEX's rule: price × quantity ×
+    unit multiplier rounded to the cent, plus the item's price tags (its discounts and taxes, not
+    those of its shipping). sellingPrice is the same per unit but rounded to the cent per unit, so
+    over several units it can drift; the tags are used only while they agree with it within that
+    rounding, and sellingPrice × quantity × multiplier otherwise (a tag VTEX does not count in the
+    item's price, such as a tax shown apart, then goes to the invoice that completes the order).
+    """
+    if definition.get("total") is not None:
+        return definition["total"]
+    by_selling = round_cents(Decimal(selling) * quantity * multiplier)
+    item_tags = [tag for tag in tags if not _is_shipping_tag(tag)]
+    if not item_tags:
+        return by_selling
+    by_tags = round_cents(Decimal(price) * quantity * multiplier) + sum(tag["value"] for tag in item_tags)
+    units = Decimal(quantity) * multiplier
+    tolerance = max(1, int((units / 2).to_integral_value(rounding="ROUND_CEILING")))
+    return by_tags if abs(by_tags - by_selling) <= tolerance else by_selling
+
+
+def _components(value: Any, name: str) -> list[dict[str, Any]]:
+    """A kit's components: item-like objects (the schema types them as strings; both are kept)."""
+    rows = []
+    for position, component in enumerate(_list(value, name)):
+        component_name = f"{name}[{position}]"
+        if isinstance(component, str):
+            rows.append({"sku_id": "", "name": component.strip()[:300], "quantity": None, "price_cents": None})
+            continue
+        component = _obj(component, component_name)
+        quantity = component.get("quantity")
+        price = component.get("price")
+        rows.append(
+            {
+                "sku_id": _text(component.get("id"), f"{component_name}.id", limit=64),
+                "name": _text(component.get("name"), f"{component_name}.name"),
+                "quantity": None if quantity is None else _whole(quantity, f"{component_name}.quantity"),
+                "price_cents": None if price is None else _cents(price, f"{component_name}.price"),
+                "unit_multiplier": str(
+                    _multiplier(component.get("unitMultiplier"), f"{component_name}.unitMultiplier")
+                ),
+            }
+        )
+    return rows
+
+
+def _attachments(value: Any, name: str) -> list[dict[str, Any]]:
+    """Attachments (a gift message, an engraving): their name and what the customer filled in."""
+    rows = []
+    for position, attachment in enumerate(_list(value, name)):
+        attachment_name = f"{name}[{position}]"
+        if isinstance(attachment, str):
+            rows.append({"name": attachment.strip()[:200], "content": {}})
+            continue
+        attachment = _obj(attachment, attachment_name)
+        rows.append(
+            {
+                "name": _text(attachment.get("name"), f"{attachment_name}.name", limit=200),
+                "content": _obj(attachment.get("content"), f"{attachment_name}.content"),
+            }
+        )
+    return rows
+
+
+def _parent_index(item: dict[str, Any], index: int, count: int, name: str) -> int | None:
+    value = item.get("parentItemIndex")
+    if value is None:
+        return None
+    parent = _whole(value, f"{name}.parentItemIndex")
+    if parent >= count:
+        raise VtexDataError(f"{name}.parentItemIndex", f"points at item {parent}; the order has {count} items")
+    # VTEX's Get order example gives its only item parentItemIndex 0, itself: no item can be an
+    # assembly option of itself, so a self-reference means "no parent".
+    return None if parent == index else parent
+
+
 def _items(raw: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
-    for index, item in enumerate(_list(raw.get("items"), "items")):
+    items = _list(raw.get("items"), "items")
+    for index, item in enumerate(items):
         name = f"items[{index}]"
         item = _obj(item, name)
         quantity = item.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
             raise VtexDataError(f"{name}.quantity", f"must be a whole number above 0, got {quantity!r}")
-        multiplier = item.get("unitMultiplier", 1) or 1
-        if isinstance(multiplier, bool) or not isinstance(multiplier, (int, float)) or multiplier <= 0:
-            raise VtexDataError(f"{name}.unitMultiplier", "must be a positive number")
+        multiplier = _multiplier(item.get("unitMultiplier"), f"{name}.unitMultiplier")
         price = _cents(item.get("price"), f"{name}.price")
+        selling = _cents(item.get("sellingPrice", price), f"{name}.sellingPrice", required=False)
+        tags = _price_tags(item.get("priceTags"), f"{name}.priceTags")
+        definition = _price_definition(item, name)
         rows.append(
             {
                 "item_index": index,
@@ -127,18 +304,151 @@ def _items(raw: dict[str, Any]) -> list[dict[str, Any]]:
                 "ean": _text(item.get("ean"), f"{name}.ean", limit=32),
                 "name": _text(item.get("name"), f"{name}.name", required=True),
                 "quantity": quantity,
+                "quantity_after_changes": quantity,
                 "unit_price_cents": price,
                 "list_price_cents": _cents(item.get("listPrice"), f"{name}.listPrice", required=False),
-                "selling_price_cents": _cents(item.get("sellingPrice", price), f"{name}.sellingPrice", required=False),
+                "selling_price_cents": selling,
+                "total_cents": _item_total(
+                    price=price,
+                    selling=selling,
+                    quantity=quantity,
+                    multiplier=multiplier,
+                    tags=tags,
+                    definition=definition,
+                ),
                 "tax_cents": _cents(item.get("tax"), f"{name}.tax", required=False),
                 "measurement_unit": _text(item.get("measurementUnit"), f"{name}.measurementUnit", limit=16),
-                "unit_multiplier": float(multiplier),
+                "unit_multiplier": multiplier,
                 "is_gift": bool(item.get("isGift", False)),
+                "parent_item_index": _parent_index(item, index, len(items), name),
+                "parent_assembly_binding": _text(
+                    item.get("parentAssemblyBinding"), f"{name}.parentAssemblyBinding", limit=100
+                ),
+                "components": _components(item.get("components"), f"{name}.components"),
+                "attachments": _attachments(item.get("attachments"), f"{name}.attachments"),
+                "price_tags": tags,
+                "price_definition": definition,
             }
         )
     if not rows:
         raise VtexDataError("items", "the order has no items")
     return rows
+
+
+# ---- changes after the order was placed --------------------------------------------------------
+
+
+def _changed_items(value: Any, name: str) -> list[dict[str, Any]]:
+    rows = []
+    for position, entry in enumerate(_list(value, name)):
+        entry_name = f"{name}[{position}]"
+        entry = _obj(entry, entry_name)
+        multiplier = entry.get("unitMultiplier")
+        rows.append(
+            {
+                "sku_id": _text(entry.get("id"), f"{entry_name}.id", required=True, limit=64),
+                "name": _text(entry.get("name"), f"{entry_name}.name"),
+                "quantity": _whole(entry.get("quantity"), f"{entry_name}.quantity", minimum=1),
+                "price_cents": _cents(entry.get("price"), f"{entry_name}.price", required=False),
+                "unit_multiplier": None
+                if multiplier is None
+                else str(_multiplier(multiplier, f"{entry_name}.unitMultiplier")),
+            }
+        )
+    return rows
+
+
+def _changes(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """changesAttachment.changesData[] (VTEX-API.md §14), one dict per change in VTEX's order."""
+    attachment = _obj(raw.get("changesAttachment"), "changesAttachment")
+    changes = []
+    for position, change in enumerate(_list(attachment.get("changesData"), "changesAttachment.changesData")):
+        name = f"changesAttachment.changesData[{position}]"
+        change = _obj(change, name)
+        receipt = _obj(change.get("receipt"), f"{name}.receipt")
+        discount = _cents(change.get("discountValue"), f"{name}.discountValue", required=False)
+        increment = _cents(change.get("incrementValue"), f"{name}.incrementValue", required=False)
+        for key, amount in (("discountValue", discount), ("incrementValue", increment)):
+            if amount < 0:
+                raise VtexDataError(f"{name}.{key}", f"must not be negative, got {amount}")
+        changes.append(
+            {
+                "position": position,
+                "reason": _text(change.get("reason"), f"{name}.reason", limit=2000),
+                "discount_cents": discount,
+                "increment_cents": increment,
+                "items_removed": _changed_items(change.get("itemsRemoved"), f"{name}.itemsRemoved"),
+                "items_added": _changed_items(change.get("itemsAdded"), f"{name}.itemsAdded"),
+                "receipt": _text(receipt.get("receipt"), f"{name}.receipt.receipt", limit=100),
+                "changed_at": parse_datetime(receipt.get("date"), f"{name}.receipt.date"),
+            }
+        )
+    return changes
+
+
+def _apply_changes(items: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
+    """Each item's quantity after the changes (quantity_after_changes), in place.
+
+    A change names items by SKU, not by position: a removal takes units from the items of that SKU
+    (first those at the removed price, paid before gifts, the last line first); an addition goes to
+    the first item of that SKU. VTEX keeps items[] as ordered (removed items stay, §14), so an
+    added SKU the order never had is on no line: it is shown with the change, and its value is in
+    the order's value, which the invoice completing the order carries. A removal of more than the
+    order holds makes the document inconsistent: refused, naming the change, so that a removed
+    unit can never be invoiced.
+    """
+    for change in changes:
+        name = f"changesAttachment.changesData[{change['position']}]"
+        for position, removed in enumerate(change["items_removed"]):
+            lines = [item for item in items if item["sku_id"] == removed["sku_id"]]
+            lines.sort(
+                key=lambda item: (
+                    removed["price_cents"] not in (item["selling_price_cents"], item["unit_price_cents"]),
+                    item["is_gift"],
+                    -item["item_index"],
+                )
+            )
+            left = removed["quantity"]
+            for item in lines:
+                taken = min(left, item["quantity_after_changes"])
+                item["quantity_after_changes"] -= taken
+                left -= taken
+            if left:
+                held = removed["quantity"] - left
+                raise VtexDataError(
+                    f"{name}.itemsRemoved[{position}].quantity",
+                    f"removes {removed['quantity']} of SKU {removed['sku_id']!r}, but the order holds {held}",
+                )
+        for added in change["items_added"]:
+            lines = [item for item in items if item["sku_id"] == added["sku_id"]]
+            lines.sort(
+                key=lambda item: (
+                    added["price_cents"] not in (item["selling_price_cents"], item["unit_price_cents"]),
+                    item["is_gift"],
+                    item["item_index"],
+                )
+            )
+            if lines:
+                lines[0]["quantity_after_changes"] += added["quantity"]
+
+
+def _replaced_by(raw: dict[str, Any]) -> str:
+    """The order that replaced this one, when the document names it.
+
+    VTEX's Orders API spec (Get order) has no field for it, and neither does changesAttachment: the
+    spec and VTEX-API.md §10 know `replaced` only as a status. The fields read here, `replacedBy`
+    and `replacingOrderId` (a string, or an object with an orderId), are not documented by VTEX
+    (UNVERIFIED); without them, order_sync links a replaced order to the new order of its order
+    group. changesData[].receipt.orderId is not such a link: in VTEX's own example it is the same
+    order under its marketplace name ("v502556llux-01" for sequence 502556).
+    """
+    for key in ("replacedBy", "replacingOrderId"):
+        value = raw.get(key)
+        if isinstance(value, dict):
+            value = value.get("orderId")
+        if value is not None:
+            return _text(value, key, limit=64)
+    return ""
 
 
 def _payments(raw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -180,7 +490,7 @@ def _check_sums(value: int, totals: dict[str, int], items: list[dict[str, Any]],
         if abs(sum(totals.values()) - value) > rounding:
             raise VtexDataError("totals", f"add up to {sum(totals.values())} cents, not the order value {value}")
     if "Items" in totals:
-        items_sum = sum(round(i["unit_price_cents"] * i["quantity"] * i["unit_multiplier"]) for i in items)
+        items_sum = sum(round_cents(i["unit_price_cents"] * i["quantity"] * i["unit_multiplier"]) for i in items)
         # One cent per line of tolerance for the rounding of fractional unit multipliers.
         if abs(items_sum - totals["Items"]) > len(items):
             raise VtexDataError(
@@ -197,6 +507,8 @@ def order_data_from_vtex(raw: Any) -> OrderData:
     totals = _totals(raw)
     items = _items(raw)
     _check_sums(value, totals, items, raw)
+    changes = _changes(raw)
+    _apply_changes(items, changes)
 
     profile = _obj(raw.get("clientProfileData"), "clientProfileData")
     shipping = _obj(raw.get("shippingData"), "shippingData")
@@ -248,6 +560,8 @@ def order_data_from_vtex(raw: Any) -> OrderData:
         fields=fields,
         items=items,
         payments=_payments(raw),
+        changes=changes,
+        replaced_by=_replaced_by(raw),
         raw_hash=_text_hash(text),
         raw_json=text,
     )

@@ -82,11 +82,14 @@ CANCELLABLE = frozenset(
 INVOICING = frozenset({VtexStatus.INVOICE, VtexStatus.INVOICED})
 
 #: What erp-bridge's Feed v3 and hook configurations ask VTEX for (VTEX-API.md §9):
-#: ready-for-handling brings new orders; the others keep known orders in step with VTEX.
+#: ready-for-handling brings new orders; the others keep known orders in step with VTEX
+#: (`replaced`: VTEX's newer change flow closes the order and a new one, which arrives as
+#: ready-for-handling, carries the change).
 FEED_FILTER = (
     VtexStatus.READY_FOR_HANDLING,
     VtexStatus.CANCELLATION_REQUESTED,
     VtexStatus.CANCEL,
     VtexStatus.CANCELED,
     VtexStatus.INVOICED,
+    VtexStatus.REPLACED,
 )
