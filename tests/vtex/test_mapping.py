@@ -141,6 +141,7 @@ def test_order_data_from_vtex_maps_every_payment():
             "value_cents": 30000,
             "installments": 3,
             "tid": "10069930693D1F2A7B3E",
+            "order_share_cents": 30000,  # the payments add up to the order total: each pays its value
         },
         {
             "transaction_id": "9A4E1C27B3D84F0E8C65D1F2A7B3E490",
@@ -151,6 +152,7 @@ def test_order_data_from_vtex_maps_every_payment():
             "value_cents": 14730,
             "installments": 1,
             "tid": "E20240514133509PIX7730",
+            "order_share_cents": 14730,
         },
     ]
     assert sum(payment["value_cents"] for payment in payments) == raw["value"]
