@@ -268,7 +268,7 @@ class OrderAckApi(ApiView):
             )
         else:
             result = order_start_handling_now(client=vtex_client(), order=order, actor=request.user)
-            if result.reason in ("incomplete", "not_ready"):
+            if result.reason in ("incomplete", "not_ready", "other_seller"):
                 raise NotAllowed(result.text())
             if result.reason == "vtex":
                 raise VtexUnavailable(result.text())
