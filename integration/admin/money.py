@@ -29,16 +29,16 @@ from functools import cache
 from typing import Any
 
 from babel.core import Locale
-from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
+from babel.numbers import format_currency, get_currency_symbol
 from django.conf import settings
 from django.utils import translation
+
+from integration.selectors.money import CENT_DIGITS, shown_digits
 
 #: Between the symbol and the figure: keeps "R$ 409,57" on one line.
 NO_BREAK_SPACE = "\u00a0"
 #: The languages of the admin, as Babel names them; any other language gets the English shape.
 BABEL_LOCALES = {"pt-br": "pt_BR", "en": "en"}
-#: VTEX's amounts are integer cents: two decimal places at most carry information.
-CENT_DIGITS = 2
 
 
 @dataclass(frozen=True)
@@ -83,15 +83,6 @@ def money_format(currency: str | None = None, *, language: str | None = None) ->
         thousands=locale.number_symbols["latn"]["group"],
         decimal=locale.number_symbols["latn"]["decimal"],
     )
-
-
-def shown_digits(cents: int, currency: str, digits: int | None) -> int:
-    """The decimals to show: the store's (`digits`), else CLDR's for the currency; more when the
-    amount has a fraction those would hide (VTEX sends cents even where 0 decimals are usual)."""
-    shown = get_currency_precision(currency) if digits is None else digits
-    if shown < CENT_DIGITS and cents % 10 ** (CENT_DIGITS - shown):
-        shown = CENT_DIGITS
-    return shown
 
 
 @cache

@@ -34,6 +34,7 @@ from integration.api.serializers import (
 )
 from integration.infra.vtex_client import vtex_client
 from integration.models import Invoice, InvoiceItem, Order, OrderEvent
+from integration.selectors.sellers import order_siblings
 from integration.selectors.start_handling import start_handling_prefetch
 from integration.services.cancellation import cancellation_request_create
 from integration.services.errors import Conflict, NotAllowed, ServiceError
@@ -237,6 +238,8 @@ class OrderDetailApi(ApiView):
             _orders().prefetch_related(
                 "items",
                 "payments",
+                "sellers",
+                "item_fulfillments",
                 "cancellation_requests",
                 Prefetch(
                     "invoices",
@@ -247,7 +250,11 @@ class OrderDetailApi(ApiView):
                 ),
             ),
         )
-        context = {"quantities": order_item_quantities(order)}
+        context = {
+            "quantities": order_item_quantities(order),
+            "fulfillments": {row.item_index: row for row in order.item_fulfillments.all()},
+            "sibling_order_ids": order_siblings(order).values_list("order_id", flat=True),
+        }
         return Response(OrderDetailSerializer(order, context=context).data)
 
 
