@@ -305,6 +305,11 @@ def _buyer(profile: dict[str, Any]) -> dict[str, Any]:
         compact = _DOCUMENT_PUNCTUATION.sub("", document)
         if compact.isalnum():  # only punctuation removed; anything else stays as VTEX sent it
             document = compact.upper()
+    # The state registration: "Isento" (exempt) as it is; a number without its punctuation, as
+    # the NF-e writes it (and as search finds it, typed with or without the dots).
+    inscription = _field(profile.get("stateInscription"), f"{p}.stateInscription", "customer_state_inscription")
+    if inscription and _DOCUMENT_PUNCTUATION.sub("", inscription).isdigit():
+        inscription = _DOCUMENT_PUNCTUATION.sub("", inscription)
     return {
         "customer_name": _field(f"{first} {last}", f"{p}.firstName + lastName", "customer_name"),
         "customer_email": _field(profile.get("email"), f"{p}.email", "customer_email"),
@@ -317,9 +322,7 @@ def _buyer(profile: dict[str, Any]) -> dict[str, Any]:
             profile.get("corporateName"), f"{p}.corporateName", "customer_corporate_name"
         ),
         "customer_trade_name": _field(profile.get("tradeName"), f"{p}.tradeName", "customer_trade_name"),
-        "customer_state_inscription": _field(
-            profile.get("stateInscription"), f"{p}.stateInscription", "customer_state_inscription"
-        ),
+        "customer_state_inscription": inscription,
         "customer_corporate_phone": _field(
             profile.get("corporatePhone"), f"{p}.corporatePhone", "customer_corporate_phone"
         ),
