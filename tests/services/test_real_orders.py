@@ -7,22 +7,25 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
 from django.urls import reverse
+from django.utils import timezone
 
 from integration.models import ItemFulfillment, Order, OrderSeller, OutboxMessage, Payment
 from integration.selectors.exports import order_export_csv
+from integration.selectors.health import READY_NOT_ACKNOWLEDGED, orders_stuck
 from integration.services.cancellation import order_cancellation_blocker
 from integration.services.intake import intake_run
 from integration.services.invoicing import invoice_kinds_open, order_invoicing_blocker
 from integration.services.order_sync import FetchedOrder, orders_store_from_vtex
 from integration.services.orders import order_start_handling_now
 from integration.services.outbox import orders_awaiting_start_handling, outbox_enqueue_start_handling
+from integration.vtex import mapping
 from integration.vtex.mapping import VtexDataError, order_data_from_vtex
 from tests.api.conftest import client_for, user_with
 
@@ -363,8 +366,6 @@ def test_a_value_too_long_for_its_column_fails_the_order_naming_the_field(path, 
 
 
 def test_mapping_limits_are_the_columns_sizes():
-    from integration.vtex import mapping
-
     for name, limit in mapping.ORDER_TEXT_LIMITS.items():
         assert Order._meta.get_field(name).max_length == limit, name
     for name, limit in mapping.SELLER_TEXT_LIMITS.items():
@@ -398,3 +399,12 @@ def test_a_cop_order_is_shown_with_the_store_s_decimal_digits(admin_client):
     assert (totals["currency"], totals["currency_decimal_digits"], totals["total_cents"]) == ("COP", 0, 11_632_000)
     assert csv_row(order)["Total"] == "116320"
     assert csv_row(order, language="pt-br")["Total"] == "116320"
+
+
+def test_an_order_another_seller_fulfils_is_never_stuck_waiting_for_start_handling():
+    own, strbar = store(load("order_split_own"), load("order_split_strbar"))
+    Order.objects.update(imported_at=timezone.now() - timedelta(days=1))  # both long ready at VTEX
+
+    stuck = set(orders_stuck(key=READY_NOT_ACKNOWLEDGED).values_list("order_id", flat=True))
+
+    assert stuck == {own.order_id}
