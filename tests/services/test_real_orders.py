@@ -408,3 +408,22 @@ def test_an_order_another_seller_fulfils_is_never_stuck_waiting_for_start_handli
     stuck = set(orders_stuck(key=READY_NOT_ACKNOWLEDGED).values_list("order_id", flat=True))
 
     assert stuck == {own.order_id}
+
+
+def test_the_api_refuses_an_invoice_or_a_cancellation_of_an_order_another_seller_fulfils():
+    (strbar,) = store(load("order_split_strbar"))
+    Order.objects.filter(pk=strbar.pk).update(vtex_status="handling")
+    client = client_for(user_with("view_order", "enter_invoices", "request_cancellation"))
+    base = f"/api/v1/orders/{strbar.order_id}"
+
+    invoice = client.post(
+        f"{base}/invoices/",
+        {"number": "NF-1", "issued_at": "2024-05-21T10:00:00-03:00", "items": [{"item_index": 0, "quantity": 2}]},
+        format="json",
+    )
+    cancellation = client.post(f"{base}/cancellation/", {"reason": "Cliente desistiu"}, format="json")
+
+    assert (invoice.status_code, invoice.json()["error"]["code"]) == (409, "not_allowed")
+    assert "strbar" in invoice.json()["error"]["message"]
+    assert (cancellation.status_code, cancellation.json()["error"]["code"]) == (409, "not_allowed")
+    assert not OutboxMessage.objects.exists()
