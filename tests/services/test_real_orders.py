@@ -16,7 +16,7 @@ import responses
 from django.urls import reverse
 from django.utils import timezone
 
-from integration.models import ItemFulfillment, Order, OrderSeller, OutboxMessage, Payment
+from integration.models import Drift, ItemFulfillment, Order, OrderSeller, OutboxMessage, Payment
 from integration.selectors.exports import order_export_csv
 from integration.selectors.health import READY_NOT_ACKNOWLEDGED, orders_stuck
 from integration.services.cancellation import order_cancellation_blocker
@@ -25,6 +25,7 @@ from integration.services.invoicing import invoice_kinds_open, order_invoicing_b
 from integration.services.order_sync import FetchedOrder, orders_store_from_vtex
 from integration.services.orders import order_start_handling_now
 from integration.services.outbox import orders_awaiting_start_handling, outbox_enqueue_start_handling
+from integration.services.reconciliation import compare_order
 from integration.vtex import mapping
 from integration.vtex.mapping import VtexDataError, order_data_from_vtex
 from tests.api.conftest import client_for, user_with
@@ -239,6 +240,8 @@ def test_which_sellers_are_this_account_is_a_setting(settings):
     assert order_cancellation_blocker(strbar) == ""
 
 
+# Intake's worker threads use the shared rate budget's row: their own connections, as in production.
+@pytest.mark.django_db(transaction=True)
 def test_intake_stores_both_orders_of_the_group_and_acknowledges_only_its_own(vtex_settings, no_task_queue):
     # given: VTEX lists the group's two orders ready for handling
     own, strbar = load("order_split_own"), load("order_split_strbar")
@@ -427,3 +430,18 @@ def test_the_api_refuses_an_invoice_or_a_cancellation_of_an_order_another_seller
     assert "strbar" in invoice.json()["error"]["message"]
     assert (cancellation.status_code, cancellation.json()["error"]["code"]) == (409, "not_allowed")
     assert not OutboxMessage.objects.exists()
+
+
+def test_reconciliation_sees_no_drift_in_the_invoices_another_seller_sent():
+    raw = load("order_split_strbar")
+    (strbar,) = store(raw)
+    raw["packageAttachment"]["packages"] = [{"invoiceNumber": "SB-1", "invoiceValue": 5458, "type": "Output"}]
+    (own,) = store(load("order_split_own"))
+
+    assert compare_order(strbar, raw) == []
+    assert [
+        finding.kind
+        for finding in compare_order(
+            own, dict(load("order_split_own"), **{"packageAttachment": raw["packageAttachment"]})
+        )
+    ] == [Drift.Kind.VTEX_INVOICED_NOT_HERE]
