@@ -424,9 +424,7 @@ def hook(ctx: BenchContext, r: ScenarioResult) -> None:
                 "Origin": {"Account": "sandbox", "Key": "vtexappkey-sandbox"},
             }
             started = time.perf_counter()
-            response = client.post(
-                url, data=json.dumps(body), content_type="application/json", **{header: HOOK_SECRET}
-            )
+            response = client.post(url, data=json.dumps(body), content_type="application/json", **{header: HOOK_SECRET})
             elapsed = time.perf_counter() - started
             if response.status_code != 200 or response.json().get("duplicate"):
                 raise BenchFailure(f"hook answered {response.status_code}: {response.content[:200]!r}")

@@ -232,6 +232,12 @@ if VTEX_FEED_RETENTION_S > 1209600:
 VTEX_HOOK_SECRET = env_str("VTEX_HOOK_SECRET")
 VTEX_HOOK_SECRET_HEADER = env_str("VTEX_HOOK_SECRET_HEADER", "X-ERP-Bridge-Secret")
 VTEX_FETCH_PAYMENTS = env_bool("VTEX_FETCH_PAYMENTS", False)
+# The seller ids (VTEX's sellers[].id) that are this account: an order another seller fulfils
+# (a marketplace order of a franchise seller, say) is stored and shown, and never handled,
+# invoiced or canceled from here. VTEX's own account is seller "1".
+VTEX_OWN_SELLER_IDS = frozenset(env_list("VTEX_OWN_SELLER_IDS", ["1"]))
+if not VTEX_OWN_SELLER_IDS:
+    raise ImproperlyConfigured("VTEX_OWN_SELLER_IDS must name at least one seller id (VTEX's own account is 1).")
 # django-q2 schedules count whole minutes.
 VTEX_PULL_EVERY_MINUTES = env_duration("VTEX_PULL_EVERY_S", 2 * MINUTE, unit=MINUTE, old="VTEX_PULL_EVERY_MINUTES")
 # With VTEX_INTAKE=feed, a list sweep over orders created in the last hours catches what the feed

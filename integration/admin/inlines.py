@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
@@ -11,11 +13,12 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.admin.base import ReadOnlyTabularInline, store_datetime
 from integration.admin.links import REFUSED_ANCHOR, invoice_link, invoice_url, order_url
-from integration.admin.money import format_cents
+from integration.admin.money import format_order_cents
 from integration.models import (
     CancellationRequest,
     Invoice,
     InvoiceItem,
+    ItemFulfillment,
     Order,
     OrderChange,
     OrderItem,
@@ -95,16 +98,16 @@ class OrderItemInline(ReadOnlyTabularInline):
 
     @admin.display(description=_("unit price"))
     def unit_price(self, item: OrderItem) -> str:
-        return format_cents(item.unit_price_cents, item.order.currency_code)
+        return format_order_cents(item.unit_price_cents, item.order)
 
     @admin.display(description=_("selling price"))
     def selling_price(self, item: OrderItem) -> str:
-        return format_cents(item.selling_price_cents, item.order.currency_code)
+        return format_order_cents(item.selling_price_cents, item.order)
 
     @admin.display(description=_("line total"))
     def line_total(self, item: OrderItem) -> str:
         """VTEX's value of what the order holds of the item (after its changes)."""
-        return format_cents(item.selling_total_cents, item.order.currency_code)
+        return format_order_cents(item.selling_total_cents, item.order)
 
 
 def _changed_items_text(rows: list[dict]) -> str:
@@ -157,17 +160,20 @@ class OrderChangeInline(ReadOnlyTabularInline):
     def value(self, change: OrderChange) -> str:
         if change.kind != OrderChange.Kind.CHANGE:
             return "-"
-        return format_cents(change.value_cents, change.order.currency_code)
+        return format_order_cents(change.value_cents, change.order)
 
 
 class PaymentInline(ReadOnlyTabularInline):
     model = Payment
     # The three VTEX ids share one column, each cut to its width with the whole id kept in the page
     # (title, copy, search): side by side they made the order page scroll sideways.
+    # In a split purchase VTEX shows every order the whole group's payment: the first amount is
+    # what pays for this order, the second VTEX's figure, labelled as the group's.
     fields = (
         "payment_system_name",
         "group",
         "amount",
+        "group_value",
         "installments",
         "ids",
         "statuses",
@@ -179,9 +185,14 @@ class PaymentInline(ReadOnlyTabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order")
 
-    @admin.display(description=_("value"))
+    @admin.display(description=_("for this order"))
     def amount(self, payment: Payment) -> str:
-        return format_cents(payment.value_cents, payment.order.currency_code)
+        share = payment.value_cents if payment.order_share_cents is None else payment.order_share_cents
+        return format_order_cents(share, payment.order)
+
+    @admin.display(description=_("transaction value (whole order group)"))
+    def group_value(self, payment: Payment) -> str:
+        return format_order_cents(payment.value_cents, payment.order)
 
     @admin.display(description=_("transaction, payment and TID"))
     def ids(self, payment: Payment) -> str:
@@ -207,6 +218,38 @@ class PaymentInline(ReadOnlyTabularInline):
         if payment.transaction_status and payment.transaction_status != payment.status:
             return f"{payment.status or '-'} ({payment.transaction_status})"
         return payment.status or payment.transaction_status
+
+
+class ItemFulfillmentInline(ReadOnlyTabularInline):
+    """Per item: its seller and how it reaches the buyer (VTEX's logisticsInfo[])."""
+
+    model = ItemFulfillment
+    verbose_name = _("delivery of an item")
+    verbose_name_plural = _("delivery per item")
+    fields = ("item_index", "seller", "channel", "sla", "carrier", "shipping_estimate_date", "window", "pickup_point")
+    readonly_fields = fields
+    empty_text = _("VTEX sent no delivery data for the items.")
+
+    @admin.display(description=_("delivery channel"))
+    def channel(self, row: ItemFulfillment) -> str:
+        labels = dict(Order.DeliveryChannel.choices)
+        return str(labels.get(row.delivery_channel, row.delivery_channel)) or "-"
+
+    @admin.display(description=_("delivery window"))
+    def window(self, row: ItemFulfillment) -> str:
+        if row.delivery_window_start is None:
+            return "-"
+        start = timezone.localtime(row.delivery_window_start)
+        end = timezone.localtime(row.delivery_window_end) if row.delivery_window_end else None
+        return f"{date_format(start, 'SHORT_DATETIME_FORMAT')} – {date_format(end, 'TIME_FORMAT') if end else '?'}"
+
+    @admin.display(description=_("pickup point"))
+    def pickup_point(self, row: ItemFulfillment) -> str:
+        if not row.pickup_point_id and not row.pickup_point_name:
+            return "-"
+        if row.pickup_point_name and row.pickup_point_id:
+            return f"{row.pickup_point_name} ({row.pickup_point_id})"
+        return row.pickup_point_name or row.pickup_point_id
 
 
 class InvoiceInline(ReadOnlyTabularInline):
@@ -248,7 +291,7 @@ class InvoiceInline(ReadOnlyTabularInline):
 
     @admin.display(description=_("value"))
     def value(self, invoice: Invoice) -> str:
-        return format_cents(invoice.value_cents, invoice.order.currency_code)
+        return format_order_cents(invoice.value_cents, invoice.order)
 
 
 def requested_by(request_row: CancellationRequest) -> str:
@@ -298,11 +341,11 @@ class InvoiceItemInline(ReadOnlyTabularInline):
 
     @admin.display(description=_("unit price"))
     def unit_price(self, row: InvoiceItem) -> str:
-        return format_cents(row.unit_price_cents, row.invoice.order.currency_code)
+        return format_order_cents(row.unit_price_cents, row.invoice.order)
 
     @admin.display(description=_("line total"))
     def line_total(self, row: InvoiceItem) -> str:
-        return format_cents(row.unit_price_cents * row.quantity, row.invoice.order.currency_code)
+        return format_order_cents(row.unit_price_cents * row.quantity, row.invoice.order)
 
 
 class TrackingEventInline(ReadOnlyTabularInline):

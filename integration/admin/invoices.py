@@ -30,7 +30,7 @@ from integration.admin.filters import DeliveredFilter
 from integration.admin.forms import DeliveredForm, TrackingEventFormSet, TrackingForm, now_to_the_minute
 from integration.admin.inlines import InvoiceItemInline, TrackingEventInline
 from integration.admin.links import REFUSED_ANCHOR, order_link
-from integration.admin.money import format_cents
+from integration.admin.money import format_order_cents
 from integration.admin.outbox import refused_sends, send_row
 from integration.admin.permissions import can_enter_invoices, can_retry_sends
 from integration.models import Invoice
@@ -119,7 +119,7 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("value"), ordering="value_cents")
     def value(self, invoice: Invoice) -> str:
-        return format_cents(invoice.value_cents, invoice.order.currency_code)
+        return format_order_cents(invoice.value_cents, invoice.order)
 
     @admin.display(description=_("issued"), ordering="issued_at")
     def issued(self, invoice: Invoice) -> str:

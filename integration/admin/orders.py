@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets, quote
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -30,15 +30,18 @@ from integration.admin.filters import NeedsAttentionFilter, StartHandlingFilter,
 from integration.admin.inlines import (
     CancellationRequestInline,
     InvoiceInline,
+    ItemFulfillmentInline,
     OrderChangeInline,
     OrderItemInline,
     PaymentInline,
 )
-from integration.admin.money import format_cents
+from integration.admin.links import order_url
+from integration.admin.money import format_order_cents
 from integration.admin.permissions import can_enter_invoices, can_request_cancellation
 from integration.admin.timeline import order_timeline
 from integration.models import Invoice, Order
-from integration.selectors.exports import order_export_csv
+from integration.selectors.exports import document_text, order_export_csv
+from integration.selectors.sellers import order_fulfilled_elsewhere, order_seller_label, order_siblings
 from integration.selectors.start_handling import StartHandlingState, order_start_handling, start_handling_prefetch
 from integration.services.cancellation import order_cancellation_blocker
 from integration.services.invoicing import invoice_kinds_open, order_invoicing_blocker
@@ -47,8 +50,11 @@ from integration.vtex.statuses import CANCELED
 
 #: "seq123", "seq 123", "seq#123": the sequence as staff say it (the number alone works too).
 SEQUENCE_TERM = re.compile(r"seq\s*[#:-]?\s*(\d+)", re.IGNORECASE)
-#: A CPF/CNPJ typed with punctuation, e.g. 123.456.789-09 or 12.345.678/0001-95.
-DOCUMENT_TERM = re.compile(r"[\d./\-\s]*\d[\d./\-\s]*")
+#: A CPF/CNPJ (or state registration) typed with punctuation, e.g. 123.456.789-09 or
+#: 12.345.678/0001-95; letters for the alphanumeric CNPJ (12.ABC.345/01DE-35).
+DOCUMENT_TERM = re.compile(r"[\dA-Za-z./\-\s]*\d[\dA-Za-z./\-\s]*")
+#: The punctuation stripped from such a term (the stored CPF/CNPJ has none).
+DOCUMENT_PUNCTUATION = re.compile(r"[./\-\s]")
 
 # ---- the list's status column ------------------------------------------------------------------------------
 
@@ -88,8 +94,12 @@ def order_status_badges(order: Order) -> str:
     short = state_label.split(" (")[0]
     parts = [badge(short, STATE_TONES.get(order.state, "neutral"), title=state_label if short != state_label else "")]
     start_handling = order_start_handling(order)  # its outbox row, prefetched by the list
+    if order_fulfilled_elsewhere(order):
+        # Never acknowledged from here: its seller handles it.
+        seller = badge(order_seller_label(order), "neutral")
+        parts.append(format_html('<span class="vtex-status">{} {}</span>', gettext("Seller:"), seller))
     # Not said of an order VTEX canceled: it will never be handled.
-    if start_handling.state != StartHandlingState.DONE and order.vtex_status not in CANCELED:
+    elif start_handling.state != StartHandlingState.DONE and order.vtex_status not in CANCELED:
         parts.append(
             format_html(
                 '<span class="vtex-status">{} {}</span>',
@@ -163,12 +173,29 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
     # 100k orders on SQLite); the "created at VTEX" filter gives the same ranges. The full count
     # beside a filtered count is a second COUNT(*) of every order: not shown.
     show_full_result_count = False
-    search_fields = ("order_id", "sequence", "customer_name", "customer_email", "customer_document")
+    search_fields = (
+        "order_id",
+        "sequence",
+        "customer_name",
+        "customer_email",
+        "customer_document",
+        "customer_corporate_name",
+        "customer_trade_name",
+        "customer_state_inscription",
+    )
     search_help_text = _(
-        "Order id, sequence (123 or seq123), customer name, e-mail or CPF/CNPJ (with or without dots)."
+        "Order id, sequence (123 or seq123), customer name, e-mail, company name, trade name, CPF/CNPJ or "
+        "state registration (with or without dots)."
     )
     list_per_page = 50
-    inlines = (OrderItemInline, OrderChangeInline, PaymentInline, InvoiceInline, CancellationRequestInline)
+    inlines = (
+        OrderItemInline,
+        ItemFulfillmentInline,
+        OrderChangeInline,
+        PaymentInline,
+        InvoiceInline,
+        CancellationRequestInline,
+    )
     actions = (refresh_from_vtex, retry_start_handling, request_cancellation, "export_csv")
     change_form_template = "admin/integration/order/change_form.html"
 
@@ -178,7 +205,9 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
             {
                 "fields": (
                     ("order_id", "sequence"),
-                    ("order_group", "marketplace_order_id"),
+                    ("order_group", "sibling_orders"),
+                    ("seller", "marketplace_order_id"),
+                    ("marketplace", "affiliate_id"),
                     ("origin", "sales_channel"),
                 )
             },
@@ -222,9 +251,11 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
             {
                 "fields": (
                     ("customer_name", "customer_email"),
-                    ("customer_document_type", "customer_document"),
+                    ("customer_document_type", "buyer_document", "customer_document_check"),
                     "customer_phone",
                     ("customer_is_corporate", "customer_corporate_name"),
+                    ("customer_trade_name", "customer_state_inscription"),
+                    "customer_corporate_phone",
                 )
             },
         ),
@@ -236,6 +267,7 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
                     "address (VTEX's original stays in the order JSON)."
                 ),
                 "fields": (
+                    ("delivery_channel", "address_type"),
                     "receiver_name",
                     ("postal_code", "country"),
                     ("street", "number"),
@@ -245,6 +277,7 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
                 ),
             },
         ),
+        (_("Pickup"), {"fields": ("pickup_point",)}),
         (_("Back-office notes"), {"fields": ("notes",)}),
         (_("VTEX order JSON"), {"fields": ("raw_json",)}),
     )
@@ -259,6 +292,16 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
 
     def has_request_cancellation_permission(self, request: HttpRequest) -> bool:
         return can_request_cancellation(request)
+
+    def get_fieldsets(self, request, obj=None):
+        """A pickup order shows where it is picked up instead of a shipping address; an order
+        without a pickup point has no pickup section (an order of both channels shows both)."""
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is None or not obj.pickup_point_name and not obj.pickup_point_id and not obj.is_pickup:
+            return [entry for entry in fieldsets if entry[1]["fields"] != ("pickup_point",)]
+        if obj.is_pickup:
+            return [entry for entry in fieldsets if "shipping_address_edited" not in entry[1]["fields"]]
+        return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         # Everything on the page except what the service lets staff edit: the form then holds
@@ -290,7 +333,7 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
 
     @admin.display(description=_("total"), ordering="total_cents")
     def total(self, order: Order) -> str:
-        return format_cents(order.total_cents, order.currency_code)
+        return format_order_cents(order.total_cents, order)
 
     @admin.display(description=_("order"), ordering="sequence")
     def order(self, order: Order) -> str:
@@ -323,9 +366,11 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
         if DOCUMENT_TERM.fullmatch(term):
-            digits = re.sub(r"\D", "", term)
-            if digits != term:  # punctuation the stored document (digits only) does not have
-                queryset |= unfiltered.filter(customer_document__contains=digits)
+            compact = DOCUMENT_PUNCTUATION.sub("", term)
+            if compact != term:  # punctuation the stored CPF/CNPJ (and a typed-in IE) may not have
+                queryset |= unfiltered.filter(
+                    Q(customer_document__contains=compact.upper()) | Q(customer_state_inscription__contains=compact)
+                )
         return queryset, may_have_duplicates
 
     csv_export = staticmethod(order_export_csv)
@@ -338,19 +383,19 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
 
     @admin.display(description=_("items"))
     def items_total(self, order: Order) -> str:
-        return format_cents(order.items_total_cents, order.currency_code)
+        return format_order_cents(order.items_total_cents, order)
 
     @admin.display(description=_("discounts"))
     def discounts_total(self, order: Order) -> str:
-        return format_cents(order.discounts_total_cents, order.currency_code)
+        return format_order_cents(order.discounts_total_cents, order)
 
     @admin.display(description=_("shipping"))
     def shipping_total(self, order: Order) -> str:
-        return format_cents(order.shipping_total_cents, order.currency_code)
+        return format_order_cents(order.shipping_total_cents, order)
 
     @admin.display(description=_("tax"))
     def tax_total(self, order: Order) -> str:
-        return format_cents(order.tax_total_cents, order.currency_code)
+        return format_order_cents(order.tax_total_cents, order)
 
     @admin.display(description=_("VTEX order JSON"))
     def raw_json(self, order: Order) -> str:
@@ -369,8 +414,69 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
             text,
         )
 
+    @admin.display(description=_("other orders of the group"))
+    def sibling_orders(self, order: Order) -> str:
+        """The purchase's other orders stored here (one per seller), as links."""
+        siblings = list(order_siblings(order).only("pk", "order_id", "seller_id", "seller_name"))
+        if not siblings:
+            return "-"
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({})',
+            ((order_url(sibling), sibling.order_id, order_seller_label(sibling) or "-") for sibling in siblings),
+        )
+
+    @admin.display(description=_("seller"))
+    def seller(self, order: Order) -> str:
+        label = order_seller_label(order)
+        if not label:
+            return "-"
+        if order_fulfilled_elsewhere(order):
+            return format_html(
+                '{} <span class="help">{}</span>',
+                label,
+                gettext("(another seller fulfils this order: it is not handled, invoiced or canceled here)"),
+            )
+        return label
+
+    @admin.display(description=_("marketplace"))
+    def marketplace(self, order: Order) -> str:
+        if not order.marketplace_name and not order.marketplace_base_url:
+            return "-"
+        if order.marketplace_base_url:
+            return format_html(
+                '{} <span class="long-id" title="{}">{}</span>',
+                order.marketplace_name,
+                order.marketplace_base_url,
+                order.marketplace_base_url,
+            )
+        return order.marketplace_name
+
+    @admin.display(description=_("customer document"))
+    def buyer_document(self, order: Order) -> str:
+        """A CPF or CNPJ with its punctuation, as staff read and type it."""
+        if order.customer_document_type.lower() in ("cpf", "cnpj"):
+            return document_text(order.customer_document) or "-"
+        return order.customer_document or "-"
+
+    @admin.display(description=_("pickup point"))
+    def pickup_point(self, order: Order) -> str:
+        name = order.pickup_point_name or order.pickup_point_id or gettext("a pickup point")
+        lines = [gettext("Pickup at %(point)s") % {"point": name}]
+        if order.pickup_point_address:
+            lines.append(order.pickup_point_address)
+        if order.pickup_point_id and order.pickup_point_name:
+            lines.append(gettext("Pickup point id: %(id)s") % {"id": order.pickup_point_id})
+        if order.receiver_name:
+            lines.append(gettext("Picked up by: %(name)s") % {"name": order.receiver_name})
+        return format_html(
+            '<div class="pickup-point">{}</div>', format_html_join("", "<div>{}</div>", ((line,) for line in lines))
+        )
+
     @admin.display(description=_("start-handling"))
     def start_handling(self, order: Order) -> str:
+        if order_fulfilled_elsewhere(order):
+            return gettext("Not sent: seller %(seller)s fulfils this order.") % {"seller": order_seller_label(order)}
         start_handling = order_start_handling(order)
         text = str(start_handling.label)
         if start_handling.acknowledged_at:
@@ -389,6 +495,7 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
             )
             context.update(invoicing_context(request, obj))
             context["start_handling"] = order_start_handling(obj)
+            context["fulfilled_elsewhere"] = order_fulfilled_elsewhere(obj)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def save_model(self, request, obj, form, change):

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from integration.models import CancellationRequest, Invoice, Order, OrderChange, SendState
+from integration.selectors.sellers import order_fulfilled_elsewhere
 from integration.selectors.start_handling import StartHandlingState, order_start_handling
 from integration.services.invoicing import ItemQuantities
 
@@ -160,6 +161,12 @@ class OrderItemSerializer(serializers.Serializer):
     attachments = AttachmentSerializer(many=True)
     price_tags = PriceTagSerializer(many=True, help_text="The item's discounts and taxes, in cents.")
     price_definition = PriceDefinitionSerializer(allow_null=True)
+    delivery = serializers.SerializerMethodField(help_text="The item's seller and how it reaches the buyer.")
+
+    @extend_schema_field(serializers.JSONField(allow_null=True))  # documented by ItemDeliverySerializer
+    def get_delivery(self, item) -> dict | None:
+        row = self.context.get("fulfillments", {}).get(item.item_index)
+        return ItemDeliverySerializer(row).data if row is not None else None
 
     def _quantities(self, item) -> ItemQuantities | None:
         return self.context.get("quantities", {}).get(item.item_index)
@@ -177,16 +184,41 @@ class OrderItemSerializer(serializers.Serializer):
         return entry.returned if entry else 0
 
 
+class ItemDeliverySerializer(serializers.Serializer):
+    """VTEX's items[].seller and the item's logisticsInfo[] entry."""
+
+    seller = serializers.CharField(help_text="The seller id of the item (VTEX's items[].seller).")
+    delivery_channel = serializers.CharField(help_text="delivery or pickup-in-point; empty when VTEX did not say.")
+    sla = serializers.CharField(help_text="The chosen shipping method (VTEX's selectedSla).")
+    carrier = serializers.CharField(help_text="VTEX's deliveryCompany.")
+    shipping_estimate = serializers.CharField(help_text='VTEX\'s estimate, e.g. "4bd" (4 business days).')
+    shipping_estimate_date = serializers.DateTimeField(allow_null=True)
+    delivery_window_start = serializers.DateTimeField(allow_null=True, help_text="Scheduled delivery only.")
+    delivery_window_end = serializers.DateTimeField(allow_null=True)
+    pickup_point_id = serializers.CharField()
+    pickup_point_name = serializers.CharField()
+
+
 class PaymentSerializer(serializers.Serializer):
     payment_id = serializers.CharField()
     transaction_id = serializers.CharField()
     payment_system = serializers.CharField()
     payment_system_name = serializers.CharField()
     group = serializers.CharField(help_text="creditCard, bankInvoice, instantPayment…")
-    value_cents = serializers.IntegerField()
+    order_share_cents = serializers.SerializerMethodField(
+        help_text="What this payment pays for this order. The shares of an order add up to at most its total."
+    )
+    value_cents = serializers.IntegerField(
+        help_text="VTEX's value of the payment for the whole order group: in a purchase split between sellers "
+        "every order shows the group's payment, so this can be larger than the order."
+    )
     installments = serializers.IntegerField()
     tid = serializers.CharField()
     status = serializers.CharField(help_text="From VTEX's Payments API, when fetched.")
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_order_share_cents(self, payment) -> int:
+        return payment.value_cents if payment.order_share_cents is None else payment.order_share_cents
 
 
 class InvoiceItemSerializer(serializers.Serializer):
@@ -238,13 +270,29 @@ class CancellationRequestSerializer(serializers.Serializer):
 
 
 class CustomerSerializer(serializers.Serializer):
-    name = serializers.CharField(source="customer_name")
+    name = serializers.CharField(source="customer_name", help_text="The person who bought (a company's contact).")
     email = serializers.CharField(source="customer_email")
-    document_type = serializers.CharField(source="customer_document_type")
-    document = serializers.CharField(source="customer_document")
+    document_type = serializers.CharField(
+        source="customer_document_type", help_text="cpf, cnpj (a company buyer), or another (cedulaCOL, …)."
+    )
+    document = serializers.CharField(
+        source="customer_document",
+        help_text="The buyer's document: a company's CNPJ, else the person's. CPF and CNPJ without punctuation; "
+        "other documents as VTEX sent them.",
+    )
+    document_check = serializers.ChoiceField(
+        source="customer_document_check",
+        choices=Order.DocumentCheck.choices,
+        help_text="valid or invalid (the CPF/CNPJ check digits); empty when not checked (not a CPF/CNPJ).",
+    )
     phone = serializers.CharField(source="customer_phone")
-    is_corporate = serializers.BooleanField(source="customer_is_corporate")
+    is_corporate = serializers.BooleanField(source="customer_is_corporate", help_text="A company buyer.")
     corporate_name = serializers.CharField(source="customer_corporate_name")
+    trade_name = serializers.CharField(source="customer_trade_name")
+    state_registration = serializers.CharField(
+        source="customer_state_inscription", help_text='Inscrição estadual: a number or "Isento" (exempt).'
+    )
+    corporate_phone = serializers.CharField(source="customer_corporate_phone")
 
 
 class ShippingAddressSerializer(serializers.Serializer):
@@ -255,13 +303,62 @@ class ShippingAddressSerializer(serializers.Serializer):
     complement = serializers.CharField()
     neighborhood = serializers.CharField()
     city = serializers.CharField()
-    state = serializers.CharField(source="state_code", help_text="UF, e.g. SP.")
+    state = serializers.CharField(source="state_code", help_text='A UF ("SP") or a state\'s name ("Antioquia").')
     country = serializers.CharField()
     edited = serializers.BooleanField(source="shipping_address_edited", help_text="Corrected by staff here.")
 
 
+class PickupPointSerializer(serializers.Serializer):
+    id = serializers.CharField(source="pickup_point_id")
+    name = serializers.CharField(source="pickup_point_name")
+    address = serializers.CharField(source="pickup_point_address", help_text="On one line.")
+
+
+class DeliverySerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(
+        source="delivery_channel",
+        choices=Order.DeliveryChannel.choices,
+        help_text="delivery, pickup-in-point, mixed (items of both), or empty when VTEX did not say.",
+    )
+    address_type = serializers.CharField(help_text="VTEX's addressType: residential, commercial, pickup…")
+    pickup_point = serializers.SerializerMethodField(help_text="Where the buyer picks the order up; null if not.")
+
+    @extend_schema_field(PickupPointSerializer(allow_null=True))
+    def get_pickup_point(self, order: Order) -> dict | None:
+        if not (order.pickup_point_id or order.pickup_point_name or order.is_pickup):
+            return None
+        return PickupPointSerializer(order).data
+
+
+class SellerSerializer(serializers.Serializer):
+    """One of VTEX's sellers[] of the order."""
+
+    id = serializers.CharField(source="seller_id")
+    name = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="OrderSeller")
+class OrderSellerSerializer(serializers.Serializer):
+    """The order's seller (VTEX's first seller; seller "1" is the account itself)."""
+
+    id = serializers.CharField(source="seller_id")
+    name = serializers.CharField(source="seller_name")
+
+
+class MarketplaceSerializer(serializers.Serializer):
+    name = serializers.CharField(source="marketplace_name")
+    base_url = serializers.CharField(source="marketplace_base_url")
+    affiliate_id = serializers.CharField(help_text="The affiliate (external marketplace) that sold the order.")
+    order_id = serializers.CharField(source="marketplace_order_id", help_text="The marketplace's own order id.")
+
+
 class TotalsSerializer(serializers.Serializer):
     currency = serializers.CharField(source="currency_code")
+    currency_decimal_digits = serializers.IntegerField(
+        allow_null=True,
+        help_text="Decimals the store shows (0 for COP and CLP in common use); amounts are cents all the same. "
+        "Null when VTEX did not say.",
+    )
     total_cents = serializers.IntegerField(help_text="What the customer pays; output invoices add up to it.")
     items_cents = serializers.IntegerField(source="items_total_cents")
     discounts_cents = serializers.IntegerField(source="discounts_total_cents", help_text="Negative or zero.")
@@ -304,6 +401,18 @@ class OrderDetailSerializer(OrderSummarySerializer):
     marketplace_order_id = serializers.CharField()
     origin = serializers.CharField()
     sales_channel = serializers.CharField()
+    order_group = serializers.CharField(help_text="The purchase: a purchase split between sellers is one group.")
+    sibling_order_ids = serializers.SerializerMethodField(
+        help_text="The other orders of the group stored here (one per seller)."
+    )
+    seller = OrderSellerSerializer(source="*")
+    sellers = SellerSerializer(many=True, help_text="VTEX's sellers[] of the order.")
+    fulfilled_by_other_seller = serializers.SerializerMethodField(
+        help_text="true: another seller fulfils the order (not in VTEX_OWN_SELLER_IDS); it is not acknowledged, "
+        "invoiced or canceled through erp-bridge."
+    )
+    marketplace = MarketplaceSerializer(source="*")
+    delivery = DeliverySerializer(source="*")
     is_complete = serializers.BooleanField(help_text="False while the order was never read in full from VTEX.")
     authorized_at = serializers.DateTimeField(allow_null=True)
     last_change_at_vtex = serializers.DateTimeField(allow_null=True)
@@ -339,6 +448,12 @@ class OrderDetailSerializer(OrderSummarySerializer):
     def get_replaces_order_id(self, order: Order) -> str | None:
         links = self._links(order, OrderChange.Kind.REPLACES)
         return links[0].other_order_id if links else None
+
+    def get_sibling_order_ids(self, order: Order) -> list[str]:
+        return list(self.context.get("sibling_order_ids", []))
+
+    def get_fulfilled_by_other_seller(self, order: Order) -> bool:
+        return order_fulfilled_elsewhere(order)
 
 
 class AckResultSerializer(serializers.Serializer):

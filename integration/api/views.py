@@ -34,6 +34,7 @@ from integration.api.serializers import (
 )
 from integration.infra.vtex_client import vtex_client
 from integration.models import Invoice, InvoiceItem, Order, OrderEvent
+from integration.selectors.sellers import order_siblings
 from integration.selectors.start_handling import start_handling_prefetch
 from integration.services.cancellation import cancellation_request_create
 from integration.services.errors import Conflict, NotAllowed, ServiceError
@@ -240,6 +241,8 @@ class OrderDetailApi(ApiView):
             _orders().prefetch_related(
                 "items",
                 "payments",
+                "sellers",
+                "item_fulfillments",
                 "cancellation_requests",
                 "changes",
                 Prefetch(
@@ -251,7 +254,11 @@ class OrderDetailApi(ApiView):
                 ),
             ),
         )
-        context = {"quantities": order_item_quantities(order)}
+        context = {
+            "quantities": order_item_quantities(order),
+            "fulfillments": {row.item_index: row for row in order.item_fulfillments.all()},
+            "sibling_order_ids": order_siblings(order).values_list("order_id", flat=True),
+        }
         return Response(OrderDetailSerializer(order, context=context).data)
 
 
@@ -272,7 +279,7 @@ class OrderAckApi(ApiView):
             )
         else:
             result = order_start_handling_now(client=vtex_client(), order=order, actor=request.user)
-            if result.reason in ("incomplete", "not_ready"):
+            if result.reason in ("incomplete", "not_ready", "other_seller"):
                 raise NotAllowed(result.text())
             if result.reason == "vtex":
                 raise VtexUnavailable(result.text())

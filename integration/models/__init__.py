@@ -4,7 +4,7 @@ from integration.models.cancellation import CancellationRequest
 from integration.models.infra import Lease, RateBudget
 from integration.models.intake import FeedState, HookNotification
 from integration.models.invoicing import Invoice, InvoiceItem, SendState, TrackingEvent
-from integration.models.orders import Order, OrderChange, OrderItem, Payment
+from integration.models.orders import ItemFulfillment, Order, OrderChange, OrderItem, OrderSeller, Payment
 from integration.models.outbox import OutboxMessage
 from integration.models.reconciliation import Drift
 from integration.models.timeline import OrderEvent, VtexCall
@@ -16,11 +16,13 @@ __all__ = [
     "HookNotification",
     "Invoice",
     "InvoiceItem",
+    "ItemFulfillment",
     "Lease",
     "Order",
     "OrderChange",
     "OrderEvent",
     "OrderItem",
+    "OrderSeller",
     "OutboxMessage",
     "Payment",
     "RateBudget",

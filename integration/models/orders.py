@@ -18,12 +18,35 @@ class Order(models.Model):
         CANCELED = "canceled", _("Canceled")
         REPLACED = "replaced", _("Replaced (VTEX moved it to another order)")
 
+    class DeliveryChannel(models.TextChoices):
+        """How the order's items reach the buyer (VTEX's logisticsInfo[].selectedDeliveryChannel)."""
+
+        UNKNOWN = "", _("not said")
+        DELIVERY = "delivery", _("delivery")
+        PICKUP = "pickup-in-point", _("pickup in point")
+        MIXED = "mixed", _("some items delivered, some picked up")
+
+    class DocumentCheck(models.TextChoices):
+        """What the CPF/CNPJ's check digits say; other documents (a Colombian cédula) are not checked."""
+
+        NOT_CHECKED = "", _("not checked")
+        VALID = "valid", _("valid")
+        INVALID = "invalid", _("invalid check digits")
+
     order_id = models.CharField(_("VTEX order id"), max_length=64, unique=True)
     sequence = models.CharField(_("sequence"), max_length=32, blank=True, db_index=True)
-    order_group = models.CharField(_("order group"), max_length=64, blank=True)
+    # The purchase this order belongs to: a split purchase is one group of orders, one per seller.
+    order_group = models.CharField(_("order group"), max_length=64, blank=True, db_index=True)
     marketplace_order_id = models.CharField(_("marketplace order id"), max_length=64, blank=True)
+    marketplace_name = models.CharField(_("marketplace"), max_length=200, blank=True)
+    marketplace_base_url = models.CharField(_("marketplace base URL"), max_length=500, blank=True)
+    affiliate_id = models.CharField(_("affiliate id"), max_length=64, blank=True)
     origin = models.CharField(_("origin"), max_length=32, blank=True)
     sales_channel = models.CharField(_("sales channel"), max_length=32, blank=True)
+    # The order's seller (VTEX's sellers[0]; all of them are OrderSeller rows). An order whose
+    # seller is not one of settings.VTEX_OWN_SELLER_IDS is fulfilled by that seller, not by us.
+    seller_id = models.CharField(_("seller id"), max_length=64, blank=True, db_index=True)
+    seller_name = models.CharField(_("seller"), max_length=200, blank=True)
 
     vtex_status = models.CharField(_("VTEX status"), max_length=64, db_index=True)
     state = models.CharField(_("state"), max_length=32, choices=State.choices, default=State.RECEIVED, db_index=True)
@@ -37,6 +60,10 @@ class Order(models.Model):
     )
 
     currency_code = models.CharField(_("currency code"), max_length=3, default="BRL")
+    # VTEX's storePreferencesData.currencyFormatInfo.CurrencyDecimalDigits: how many decimals the
+    # store shows (0 for COP and CLP in common use). Amounts stay in cents whatever it says.
+    # Null: VTEX did not say; the currency's usual digits (CLDR) are used.
+    currency_decimal_digits = models.PositiveSmallIntegerField(_("currency decimal digits"), null=True, blank=True)
     total_cents = models.BigIntegerField(_("total cents"), default=0)
     items_total_cents = models.BigIntegerField(_("items total cents"), default=0)
     discounts_total_cents = models.BigIntegerField(_("discounts total cents"), default=0)
@@ -48,26 +75,46 @@ class Order(models.Model):
     last_change_at_vtex = models.DateTimeField(_("last change at VTEX"), null=True, blank=True)
     invoiced_at_vtex = models.DateTimeField(_("invoiced at VTEX"), null=True, blank=True)
 
-    customer_name = models.CharField(_("customer name"), max_length=200, blank=True)
+    customer_name = models.CharField(_("customer name"), max_length=300, blank=True)
     customer_email = models.CharField(_("customer email"), max_length=254, blank=True)
-    customer_document_type = models.CharField(_("customer document type"), max_length=16, blank=True)
-    customer_document = models.CharField(_("customer document"), max_length=32, blank=True, db_index=True)
-    customer_phone = models.CharField(_("customer phone"), max_length=32, blank=True)
+    # A company's CNPJ (VTEX's corporateDocument) or a person's document; CPF and CNPJ are kept
+    # without punctuation, other documents (cedulaCOL, ...) as VTEX sent them.
+    customer_document_type = models.CharField(_("customer document type"), max_length=32, blank=True)
+    customer_document = models.CharField(_("customer document"), max_length=64, blank=True, db_index=True)
+    customer_document_check = models.CharField(
+        _("document check"), max_length=16, choices=DocumentCheck.choices, blank=True, default=""
+    )
+    customer_phone = models.CharField(_("customer phone"), max_length=64, blank=True)
     customer_is_corporate = models.BooleanField(_("customer is corporate"), default=False)
-    customer_corporate_name = models.CharField(_("customer corporate name"), max_length=200, blank=True)
+    customer_corporate_name = models.CharField(_("customer corporate name"), max_length=300, blank=True)
+    customer_trade_name = models.CharField(_("customer trade name"), max_length=300, blank=True)
+    # "Isento" (exempt) or the registration number: the NF-e needs it for a company buyer.
+    customer_state_inscription = models.CharField(_("state registration"), max_length=64, blank=True)
+    customer_corporate_phone = models.CharField(_("company phone"), max_length=64, blank=True)
 
     # The shipping address is editable by staff; once edited it is no longer overwritten by a
     # refresh from VTEX (shipping_address_edited), so a correction is never lost.
-    receiver_name = models.CharField(_("receiver name"), max_length=200, blank=True)
-    postal_code = models.CharField(_("postal code"), max_length=16, blank=True)
-    street = models.CharField(_("street"), max_length=200, blank=True)
-    number = models.CharField(_("number"), max_length=32, blank=True)
-    complement = models.CharField(_("complement"), max_length=200, blank=True)
-    neighborhood = models.CharField(_("neighborhood"), max_length=120, blank=True)
-    city = models.CharField(_("city"), max_length=120, blank=True)
-    state_code = models.CharField(_("state (UF)"), max_length=8, blank=True)
+    # Sized for what VTEX stores send (a state is "SP" or "Antioquia", a complement can be a
+    # sentence); a longer value fails the order's intake (VtexDataError), never cut short.
+    receiver_name = models.CharField(_("receiver name"), max_length=300, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=32, blank=True)
+    street = models.CharField(_("street"), max_length=300, blank=True)
+    number = models.CharField(_("number"), max_length=64, blank=True)
+    complement = models.CharField(_("complement"), max_length=500, blank=True)
+    neighborhood = models.CharField(_("neighborhood"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=200, blank=True)
+    state_code = models.CharField(_("state or province"), max_length=100, blank=True)
     country = models.CharField(_("country"), max_length=3, blank=True)
     shipping_address_edited = models.BooleanField(_("shipping address edited"), default=False)
+    # VTEX's shippingData.address.addressType: residential, commercial, pickup, ...
+    address_type = models.CharField(_("address type"), max_length=32, blank=True)
+    delivery_channel = models.CharField(
+        _("delivery channel"), max_length=32, choices=DeliveryChannel.choices, blank=True, default=""
+    )
+    # Where the buyer picks the order up (the first picked-up item's point; each item says its own).
+    pickup_point_id = models.CharField(_("pickup point id"), max_length=100, blank=True)
+    pickup_point_name = models.CharField(_("pickup point"), max_length=200, blank=True)
+    pickup_point_address = models.TextField(_("pickup point address"), blank=True)
 
     notes = models.TextField(
         _("notes"), blank=True, help_text=_("Internal notes of the back office; never sent to VTEX.")
@@ -93,6 +140,62 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.order_id
+
+    @property
+    def is_pickup(self) -> bool:
+        return self.delivery_channel == self.DeliveryChannel.PICKUP
+
+
+class OrderSeller(models.Model):
+    """One of VTEX's sellers[] of the order (normally one: VTEX splits a purchase per seller)."""
+
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="sellers")
+    position = models.PositiveSmallIntegerField(_("position"))
+    seller_id = models.CharField(_("seller id"), max_length=64)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    fulfillment_endpoint = models.CharField(_("fulfillment endpoint"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("seller")
+        verbose_name_plural = _("sellers")
+        ordering = ["order", "position"]
+        constraints = [models.UniqueConstraint(fields=["order", "position"], name="orderseller_unique_position")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.seller_id})" if self.name else self.seller_id
+
+
+class ItemFulfillment(models.Model):
+    """Who fulfils one item of the order and how it reaches the buyer: the item's seller (VTEX's
+    items[].seller) and its logisticsInfo[] entry (chosen SLA, carrier, estimate, pickup point).
+
+    Keyed by the item's position (item_index), as VTEX's logisticsInfo[].itemIndex is."""
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="item_fulfillments"
+    )
+    item_index = models.PositiveIntegerField(_("item index"))
+    seller = models.CharField(_("seller id"), max_length=64, blank=True)
+    delivery_channel = models.CharField(_("delivery channel"), max_length=32, blank=True)
+    sla = models.CharField(_("shipping method (SLA)"), max_length=100, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=200, blank=True)
+    shipping_estimate = models.CharField(_("shipping estimate"), max_length=32, blank=True)
+    shipping_estimate_date = models.DateTimeField(_("estimated delivery"), null=True, blank=True)
+    delivery_window_start = models.DateTimeField(_("delivery window start"), null=True, blank=True)
+    delivery_window_end = models.DateTimeField(_("delivery window end"), null=True, blank=True)
+    pickup_point_id = models.CharField(_("pickup point id"), max_length=100, blank=True)
+    pickup_point_name = models.CharField(_("pickup point"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("item fulfillment")
+        verbose_name_plural = _("item fulfillments")
+        ordering = ["order", "item_index"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "item_index"], name="itemfulfillment_unique_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.item_index} {self.sla}"
 
 
 class OrderItem(models.Model):
@@ -249,7 +352,13 @@ class Payment(models.Model):
     payment_system = models.CharField(_("payment system"), max_length=32, blank=True)
     payment_system_name = models.CharField(_("payment system name"), max_length=100, blank=True)
     group = models.CharField(_("group"), max_length=32, blank=True)
+    # VTEX's payments[].value: in a split purchase, every order of the group shows the whole
+    # group's payment (an order of 5458 cents shows 22745), so this is not what pays for this order.
     value_cents = models.BigIntegerField(_("value cents"))
+    # The part of the payment that pays for this order: the value when the order's payments add up
+    # to at most its total, else the order total spread over them in proportion (remainder on the
+    # last). Null on rows stored before it was computed.
+    order_share_cents = models.BigIntegerField(_("share of this order (cents)"), null=True, blank=True)
     installments = models.PositiveIntegerField(_("installments"), default=1)
     tid = models.CharField(_("TID"), max_length=100, blank=True)
     status = models.CharField(_("status"), max_length=32, blank=True, help_text=_("From the Payments API."))

@@ -45,6 +45,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import Invoice, InvoiceItem, Order, OrderItem, SendState
+from integration.selectors.money import shown_digits
 from integration.selectors.start_handling import StartHandlingState, start_handling_annotations, start_handling_state
 
 logger = logging.getLogger(__name__)
@@ -85,13 +86,21 @@ def csv_text(value: Any) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
-def csv_decimal(cents: int | None, fmt: CsvFormat) -> str:
-    """17490 → "174,90" (pt-BR) or "174.90"; integer arithmetic only, so no cent is ever rounded."""
+def csv_decimal(cents: int | None, fmt: CsvFormat, *, currency: str = "BRL", digits: int | None = 2) -> str:
+    """17490 → "174,90" (pt-BR) or "174.90"; integer arithmetic only, so no cent is ever rounded.
+
+    With the store's decimal digits (Order.currency_decimal_digits; None: the currency's usual
+    ones), as the admin shows it: COP 5000000 cents with 0 digits → "50000"; a fraction those
+    digits would hide is written all the same."""
     if cents is None:
         return ""
-    whole, fraction = divmod(abs(int(cents)), 100)
+    cents = int(cents)
+    shown = shown_digits(cents, currency, digits)
+    whole, fraction = divmod(abs(cents), 100)
     sign = "-" if cents < 0 else ""
-    return f"{sign}{whole}{fmt.decimal}{fraction:02d}"
+    if shown == 0:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}{fmt.decimal}{fraction:02d}{'0' * (shown - 2)}"
 
 
 def csv_datetime(moment: datetime | None, zone: tzinfo) -> str:
@@ -249,10 +258,19 @@ def _orders_with_invoices(queryset: QuerySet[Order]) -> Iterator[_OrderRow]:
             "vtex_status",
             "is_complete",
             "customer_name",
+            "customer_document_type",
             "customer_document",
+            "customer_document_check",
+            "customer_corporate_name",
+            "customer_trade_name",
+            "customer_state_inscription",
+            "seller_id",
+            "delivery_channel",
+            "pickup_point_name",
             "city",
             "state_code",
             "currency_code",
+            "currency_decimal_digits",
             "total_cents",
         )
         .annotate(**start_handling_annotations())
@@ -283,8 +301,21 @@ def _orders_with_invoices(queryset: QuerySet[Order]) -> Iterator[_OrderRow]:
         yield row
 
 
+def _order_money(cents: int, order: Order, fmt: CsvFormat) -> str:
+    return csv_decimal(cents, fmt, currency=order.currency_code, digits=order.currency_decimal_digits)
+
+
+def _document(order: Order) -> str:
+    """A CPF or CNPJ with its punctuation; another document (cedulaCOL, ...) as VTEX sent it."""
+    if order.customer_document_type.lower() in ("cpf", "cnpj"):
+        return document_text(order.customer_document)
+    return order.customer_document
+
+
 def _order_columns(fmt: CsvFormat, zone: tzinfo) -> list[_Column]:
     states = _labels(Order.State)
+    checks = _labels(Order.DocumentCheck)
+    channels = _labels(Order.DeliveryChannel)
     start_handling_states = _labels(StartHandlingState)
     return [
         _Column(_("VTEX order id"), lambda r: csv_text(r.order.order_id)),
@@ -305,16 +336,29 @@ def _order_columns(fmt: CsvFormat, zone: tzinfo) -> list[_Column]:
             ),
         ),
         _Column(_("Customer"), lambda r: csv_text(r.order.customer_name)),
-        _Column(_("CPF/CNPJ"), lambda r: csv_text(document_text(r.order.customer_document))),
+        _Column(_("CPF/CNPJ"), lambda r: csv_text(_document(r.order))),
         _Column(_("City"), lambda r: csv_text(r.order.city)),
         _Column(_("State (UF)"), lambda r: csv_text(r.order.state_code)),
         _Column(_("Currency"), lambda r: csv_text(r.order.currency_code)),
-        _Column(_("Total"), lambda r: csv_decimal(r.order.total_cents, fmt)),
+        _Column(_("Total"), lambda r: _order_money(r.order.total_cents, r.order, fmt)),
         _Column(_("Items (units)"), lambda r: str(r.order.item_units)),
-        _Column(_("Invoiced"), lambda r: csv_decimal(r.invoiced_cents, fmt)),
-        _Column(_("Returned"), lambda r: csv_decimal(r.returned_cents, fmt)),
+        _Column(_("Invoiced"), lambda r: _order_money(r.invoiced_cents, r.order, fmt)),
+        _Column(_("Returned"), lambda r: _order_money(r.returned_cents, r.order, fmt)),
         _Column(_("Invoices"), lambda r: csv_text(LIST_SEPARATOR.join(r.invoice_numbers))),
         _Column(_("Tracking numbers"), lambda r: csv_text(LIST_SEPARATOR.join(r.tracking_numbers))),
+        # Added for company buyers, marketplaces and pickup (issue 15): after the first columns, so a
+        # spreadsheet built on the earlier file still finds its columns where they were.
+        _Column(_("Document type"), lambda r: csv_text(r.order.customer_document_type)),
+        _Column(
+            _("Document check"),
+            lambda r: csv_text(checks.get(r.order.customer_document_check, "") if r.order.customer_document else ""),
+        ),
+        _Column(_("Company name"), lambda r: csv_text(r.order.customer_corporate_name)),
+        _Column(_("Trade name"), lambda r: csv_text(r.order.customer_trade_name)),
+        _Column(_("State registration"), lambda r: csv_text(r.order.customer_state_inscription)),
+        _Column(_("Seller"), lambda r: csv_text(r.order.seller_id)),
+        _Column(_("Delivery"), lambda r: csv_text(channels.get(r.order.delivery_channel, r.order.delivery_channel))),
+        _Column(_("Pickup point"), lambda r: csv_text(r.order.pickup_point_name)),
     ]
 
 
@@ -358,6 +402,7 @@ def _invoices(queryset: QuerySet[Invoice]) -> Iterator[Invoice]:
             "order__order_id",
             "order__sequence",
             "order__currency_code",
+            "order__currency_decimal_digits",
             "created_by__username",
         )
         .order_by("-pk")
@@ -380,7 +425,7 @@ def _invoice_columns(fmt: CsvFormat, zone: tzinfo) -> list[_Column]:
         _Column(_("Type"), lambda i: csv_text(kinds.get(i.kind, i.kind))),
         _Column(_("Issued at (%(zone)s)") % {"zone": zone}, lambda i: csv_datetime(i.issued_at, zone)),
         _Column(_("Currency"), lambda i: csv_text(i.order.currency_code)),
-        _Column(_("Value"), lambda i: csv_decimal(i.value_cents, fmt)),
+        _Column(_("Value"), lambda i: _order_money(i.value_cents, i.order, fmt)),
         _Column(_("Items (units)"), lambda i: str(i.item_units)),
         _Column(_("NF-e access key"), lambda i: csv_text(access_key_text(i.access_key))),
         _Column(_("Courier"), lambda i: csv_text(i.courier)),

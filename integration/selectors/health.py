@@ -38,6 +38,7 @@ from integration.models import (
     SendState,
     VtexCall,
 )
+from integration.selectors.sellers import fulfilled_elsewhere_q
 from integration.selectors.start_handling import (
     start_handling_done_q,
     start_handling_failed_q,
@@ -70,7 +71,12 @@ def waits_for_erp_ack() -> bool:
 
 def _ready_not_acknowledged(now: datetime) -> Q:
     older = now - timedelta(minutes=stuck_ready_minutes())
-    return Q(vtex_status=VtexStatus.READY_FOR_HANDLING, imported_at__lt=older) & ~start_handling_done_q()
+    # An order another seller fulfils is never acknowledged from here: not stuck.
+    return (
+        Q(vtex_status=VtexStatus.READY_FOR_HANDLING, imported_at__lt=older)
+        & ~start_handling_done_q()
+        & ~fulfilled_elsewhere_q()
+    )
 
 
 def _ack_failed(now: datetime) -> Q:
@@ -113,7 +119,12 @@ def _waiting_for_erp(now: datetime) -> Q:
     if not waits_for_erp_ack():
         return Q(pk__in=[])  # nothing waits for the ERP when VTEX is told on import
     # Not sent yet (nor failed: that is a problem of its own, ACK_FAILED).
-    return Q(vtex_status=VtexStatus.READY_FOR_HANDLING) & ~start_handling_done_q() & ~start_handling_failed_q()
+    return (
+        Q(vtex_status=VtexStatus.READY_FOR_HANDLING)
+        & ~start_handling_done_q()
+        & ~start_handling_failed_q()
+        & ~fulfilled_elsewhere_q()
+    )
 
 
 @dataclass(frozen=True)

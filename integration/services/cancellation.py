@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from integration.models import CancellationRequest, Order, OrderEvent, OutboxMessage
+from integration.selectors.sellers import order_fulfilled_elsewhere, order_seller_label
 from integration.services.errors import FieldErrors, NotAllowed
 from integration.services.events import order_event_record
 from integration.services.order_state import order_recompute_state
@@ -21,6 +22,10 @@ def order_cancellation_blocker(order: Order) -> str:
     """Why the order cannot be canceled now, or "" when it can (shown instead of the button)."""
     if order.vtex_status in CANCELED:
         return _("The order is canceled already.")
+    if order_fulfilled_elsewhere(order):
+        return _(
+            "Seller %(seller)s fulfils this order; a cancellation is asked of that seller (or in VTEX), not from here."
+        ) % {"seller": order_seller_label(order)}
     if order.cancellation_requests.filter(state__in=CancellationRequest.OPEN_STATES).exists():
         return _("A cancellation was requested already; VTEX's confirmation is awaited.")
     if order.invoices.exists():

@@ -30,6 +30,7 @@ from integration.models import (
     OutboxMessage,
 )
 from integration.models.orders import line_cents
+from integration.selectors.sellers import order_fulfilled_elsewhere, order_seller_label
 from integration.services.errors import Conflict, FieldErrors, NotAllowed
 from integration.services.events import order_event_record, stored_text
 from integration.services.order_state import order_recompute_state
@@ -197,6 +198,10 @@ def order_invoicing_blocker(order: Order) -> str:
         return _("A cancellation was requested for this order; it cannot be invoiced.")
     if not order.is_complete:
         return _("The order was never read in full from VTEX; refresh it first.")
+    if order_fulfilled_elsewhere(order):
+        return _("Seller %(seller)s fulfils this order; it invoices the order, not this account.") % {
+            "seller": order_seller_label(order)
+        }
     if order.vtex_status not in START_HANDLING_TOOK_EFFECT:
         return _("VTEX has not confirmed start-handling for this order yet; invoice it once it has.")
     return ""

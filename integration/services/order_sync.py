@@ -29,10 +29,12 @@ from django.utils import timezone
 from integration.infra.crashpoints import crash_point
 from integration.models import (
     CancellationRequest,
+    ItemFulfillment,
     Order,
     OrderChange,
     OrderEvent,
     OrderItem,
+    OrderSeller,
     OutboxMessage,
     Payment,
 )
@@ -184,16 +186,20 @@ def _insert(new: list[FetchedOrder], now) -> list[Order]:
         order.state = state
     with transaction.atomic():
         Order.objects.bulk_create(orders)
-        items, payments = [], []
+        items, payments, sellers, fulfillments = [], [], [], []
         for order, entry in zip(orders, new, strict=True):
             order.raw = entry.raw  # the document, not the expression that wrote it
             items += [OrderItem(order=order, **row) for row in entry.data.items]
             payments += [
                 Payment(order=order, **_payment_values(row, entry.payment_status, now)) for row in entry.data.payments
             ]
+            sellers += _seller_rows(order, entry.data)
+            fulfillments += _fulfillment_rows(order, entry.data)
         OrderItem.objects.bulk_create(items)
         crash_point("intake.store_in_transaction")
         Payment.objects.bulk_create(payments)
+        OrderSeller.objects.bulk_create(sellers)
+        ItemFulfillment.objects.bulk_create(fulfillments)
         events = [_imported_event(order) for order in orders]
         changes = []
         for order, entry in zip(orders, new, strict=True):
@@ -252,6 +258,11 @@ def _update(batch: list[FetchedOrder], now) -> dict[str, StoreOutcome]:
         for change in OrderChange.objects.filter(order_id__in=pks, kind=OrderChange.Kind.CHANGE):
             changes[change.order_id][change.position] = change
         events = []
+        # Sellers and item fulfillments hold nothing of ours and nothing points at them: the
+        # changed orders' rows are written anew.
+        OrderSeller.objects.filter(order_id__in=pks).delete()
+        ItemFulfillment.objects.filter(order_id__in=pks).delete()
+        sellers, fulfillments = [], []
         for order, entry, previous_status, completed in changed:
             order.save()
             _store_items(order, entry.data.items, existing=items[order.pk])
@@ -260,6 +271,8 @@ def _update(batch: list[FetchedOrder], now) -> dict[str, StoreOutcome]:
                 _change_event(order, row)
                 for row in _store_changes(order, entry.data.changes, existing=changes[order.pk])
             ]
+            sellers += _seller_rows(order, entry.data)
+            fulfillments += _fulfillment_rows(order, entry.data)
             if completed:
                 events.append(_imported_event(order))
             else:
@@ -267,8 +280,18 @@ def _update(batch: list[FetchedOrder], now) -> dict[str, StoreOutcome]:
                     _follow_vtex_status(order)
                 events.append(_changed_at_vtex_event(order, previous_status))
             outcomes[order.order_id] = StoreOutcome(order, created=completed, changed=True)
+        OrderSeller.objects.bulk_create(sellers)
+        ItemFulfillment.objects.bulk_create(fulfillments)
         OrderEvent.objects.bulk_create(events)
     return outcomes
+
+
+def _seller_rows(order: Order, data: OrderData) -> list[OrderSeller]:
+    return [OrderSeller(order=order, **row) for row in data.sellers]
+
+
+def _fulfillment_rows(order: Order, data: OrderData) -> list[ItemFulfillment]:
+    return [ItemFulfillment(order=order, **row) for row in data.fulfillments]
 
 
 def _imported_event(order: Order) -> OrderEvent:

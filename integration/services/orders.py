@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from integration.models import Order, OrderEvent, OutboxMessage
+from integration.selectors.sellers import order_fulfilled_elsewhere, order_seller_label
 from integration.selectors.start_handling import StartHandlingState, order_start_handling
 from integration.services.events import order_event_record, stored_text
 from integration.services.outbox import outbox_enqueue_start_handling, outbox_send
@@ -50,7 +51,7 @@ class StartHandlingAnswer:
     done: bool
     #: Why it is not done: "vtex" (VTEX refused it or did not answer), "busy" (another process is
     #: sending it now), "incomplete" (the order was never read in full), "not_ready" (VTEX's status
-    #: is not ready-for-handling). Empty when done.
+    #: is not ready-for-handling), "other_seller" (another seller fulfils the order). Empty when done.
     reason: str = ""
     #: An English template (gettext_noop) and its values: shown in the reader's language.
     template: str = ""
@@ -71,6 +72,13 @@ def order_start_handling_now(*, client: VtexClient, order: Order, actor=None) ->
             done=False,
             reason="incomplete",
             template=gettext_noop("The order was never read in full; refresh it first."),
+        )
+    if order_fulfilled_elsewhere(order):
+        return StartHandlingAnswer(
+            done=False,
+            reason="other_seller",
+            template=gettext_noop("Seller %(seller)s fulfils this order; start-handling is that seller's to send."),
+            params={"seller": order_seller_label(order)},
         )
     if order.vtex_status != VtexStatus.READY_FOR_HANDLING:
         return StartHandlingAnswer(

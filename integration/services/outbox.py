@@ -35,6 +35,7 @@ from integration.infra.crashpoints import crash_point
 from integration.infra.vtex_client import call_log
 from integration.infra.workers import vtex_threads
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, SendState
+from integration.selectors.sellers import fulfilled_elsewhere_q, order_fulfilled_elsewhere
 from integration.services.events import order_event_record, stored_text
 from integration.services.order_state import orders_recompute_states
 from integration.services.order_sync import FetchedOrder, orders_store_from_vtex
@@ -113,17 +114,28 @@ def _queue_send(message_id: int) -> None:
 
 def orders_awaiting_start_handling() -> QuerySet[Order]:
     """Stored orders still in ready-for-handling with no start-handling row: a crash between
-    storing and writing the row, or a first import completed by a refresh."""
-    return Order.objects.filter(is_complete=True, vtex_status=VtexStatus.READY_FOR_HANDLING).exclude(
-        Exists(OutboxMessage.objects.filter(order=OuterRef("pk"), kind=Kind.START_HANDLING, state__in=LIVE_STATES))
+    storing and writing the row, or a first import completed by a refresh. Orders another seller
+    fulfils are never ours to acknowledge."""
+    return (
+        Order.objects.filter(is_complete=True, vtex_status=VtexStatus.READY_FOR_HANDLING)
+        .exclude(fulfilled_elsewhere_q())
+        .exclude(
+            Exists(OutboxMessage.objects.filter(order=OuterRef("pk"), kind=Kind.START_HANDLING, state__in=LIVE_STATES))
+        )
     )
 
 
 def outbox_enqueue_start_handling(*, orders: list[Order], actor=None) -> list[OutboxMessage]:
     """A start-handling row for each order in ready-for-handling that has none (sent, or still to
     be sent), in one INSERT. No task is queued: the caller sends them (the intake cycle, the ERP's
-    ack), and the push-pending schedule catches up."""
-    candidates = {order.pk: order for order in orders if order.vtex_status == VtexStatus.READY_FOR_HANDLING}
+    ack), and the push-pending schedule catches up.
+
+    An order another seller fulfils gets none: start-handling is its seller's to send."""
+    candidates = {
+        order.pk: order
+        for order in orders
+        if order.vtex_status == VtexStatus.READY_FOR_HANDLING and not order_fulfilled_elsewhere(order)
+    }
     if not candidates:
         return []
     have = set(

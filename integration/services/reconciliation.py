@@ -21,6 +21,7 @@ from integration.infra.vtex_client import call_log
 from integration.infra.workers import vtex_threads
 from integration.models import CancellationRequest, Drift, Invoice, Order, SendState
 from integration.selectors.health import CANCELLATION_CONFIRM_WITHIN
+from integration.selectors.sellers import order_fulfilled_elsewhere
 from integration.services.order_sync import FetchedOrder, orders_store_from_vtex, vtex_fetch_order
 from integration.vtex import VtexClient, VtexError
 from integration.vtex.mapping import VtexDataError, parse_datetime
@@ -67,7 +68,11 @@ def orders_to_reconcile(*, days: int):
 
 
 def compare_order(order: Order, vtex_order: dict[str, Any]) -> list[Finding]:
-    """Drifts of one order against the order VTEX answered (pure apart from reading our rows)."""
+    """Drifts of one order against the order VTEX answered (pure apart from reading our rows).
+
+    An order another seller fulfils has none: its invoices are that seller's, never entered here."""
+    if order_fulfilled_elsewhere(order):
+        return []
     findings: list[Finding] = []
     packages = (vtex_order.get("packageAttachment") or {}).get("packages") or []
     vtex_invoices = {

@@ -103,7 +103,9 @@ def _iso_millis(moment: datetime) -> str:
 
 
 def creation_date_filter(start: datetime, end: datetime) -> str:
-    """VTEX's f_creationDate syntax; both ends are inclusive."""
+    """VTEX's f_creationDate syntax (the spec's example: creationDate:[2022-01-01T02:00:00.000Z TO
+    2022-01-02T01:59:59.999Z]); both ends are inclusive. Sent percent-encoded with %20 for the
+    spaces (VtexClient._request)."""
     return f"creationDate:[{_iso_millis(start)} TO {_iso_millis(end)}]"
 
 
@@ -188,7 +190,10 @@ class VtexClient:
     ) -> Any:
         self._check_configured(url_base)
         attempts = self.config.get_attempts if method == "GET" else 1
-        full_path = path + (f"?{urlencode(params)}" if params else "")
+        # Percent-encoded, a space as %20 (RFC 3986), not form-encoding's "+": VTEX's spec declares
+        # the query parameters as OpenAPI "form" style, which encodes that way, and in
+        # f_creationDate=creationDate:[FROM TO TO] a "+" is not read as a space everywhere.
+        full_path = path + (f"?{urlencode(params, quote_via=quote)}" if params else "")
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
         for attempt in range(1, attempts + 1):
             self.budget.acquire()

@@ -1,17 +1,26 @@
 """VTEX order JSON → the fields of our models. Pure functions: no database, no HTTP.
 
 A malformed order raises VtexDataError naming the field and the rule, so that one bad order
-fails alone and staff can read why (VTEX-API.md §2 lists the fields).
+fails alone and staff can read why (VTEX-API.md §2 lists the fields). Nothing is cut short: a
+text longer than its column fails the order the same way (the columns are sized for what VTEX
+stores send; ORDER_TEXT_LIMITS says each one, and a test keeps it equal to the models).
+
+Real orders are wider than a single-seller Brazilian shop's (VTEX-API.md §14): company buyers
+(CNPJ in corporateDocument, state registration), orders of a group split between sellers, pickup
+points, other currencies. All of it is mapped here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
+
+from validate_docbr import CNPJ, CPF
 
 
 class VtexDataError(ValueError):
@@ -31,6 +40,10 @@ class OrderData:
     changes: list[dict[str, Any]] = field(default_factory=list)
     #: The VTEX id of the order that replaced this one, when the document names it ("" otherwise).
     replaced_by: str = ""
+    #: VTEX's sellers[] (OrderSeller rows).
+    sellers: list[dict[str, Any]] = field(default_factory=list)
+    #: One per item: its seller and its logisticsInfo[] entry (ItemFulfillment rows).
+    fulfillments: list[dict[str, Any]] = field(default_factory=list)
     raw_hash: str = ""
     #: The order's JSON as raw_json() writes it: hashed here, and stored as is (written once).
     raw_json: str = ""
@@ -81,9 +94,13 @@ def _text(value: Any, name: str, *, required: bool = False, limit: int = 300) ->
         value = str(value)
     if not isinstance(value, str):
         raise VtexDataError(name, f"must be text, got {type(value).__name__}")
-    if required and not value.strip():
+    text = value.strip()
+    if required and not text:
         raise VtexDataError(name, "is required")
-    return value.strip()[:limit]
+    if len(text) > limit:
+        # Never stored shortened: a cut address or document is a wrong one.
+        raise VtexDataError(name, f"is {len(text)} characters long; erp-bridge stores at most {limit}")
+    return text
 
 
 def parse_datetime(value: Any, name: str) -> datetime | None:
@@ -498,6 +515,318 @@ def _check_sums(value: int, totals: dict[str, int], items: list[dict[str, Any]],
             )
 
 
+#: The longest text each Order column holds (integration.models.orders; a test keeps them equal).
+ORDER_TEXT_LIMITS = {
+    "sequence": 32,
+    "order_group": 64,
+    "marketplace_order_id": 64,
+    "marketplace_name": 200,
+    "marketplace_base_url": 500,
+    "affiliate_id": 64,
+    "origin": 32,
+    "sales_channel": 32,
+    "seller_id": 64,
+    "seller_name": 200,
+    "vtex_status": 64,
+    "currency_code": 3,
+    "customer_name": 300,
+    "customer_email": 254,
+    "customer_document_type": 32,
+    "customer_document": 64,
+    "customer_phone": 64,
+    "customer_corporate_name": 300,
+    "customer_trade_name": 300,
+    "customer_state_inscription": 64,
+    "customer_corporate_phone": 64,
+    "receiver_name": 300,
+    "postal_code": 32,
+    "street": 300,
+    "number": 64,
+    "complement": 500,
+    "neighborhood": 200,
+    "city": 200,
+    "state_code": 100,
+    "country": 3,
+    "address_type": 32,
+    "pickup_point_id": 100,
+    "pickup_point_name": 200,
+}
+#: The same for OrderSeller and ItemFulfillment.
+SELLER_TEXT_LIMITS = {"seller_id": 64, "name": 200, "fulfillment_endpoint": 500}
+FULFILLMENT_TEXT_LIMITS = {
+    "seller": 64,
+    "delivery_channel": 32,
+    "sla": 100,
+    "carrier": 200,
+    "shipping_estimate": 32,
+    "pickup_point_id": 100,
+    "pickup_point_name": 200,
+}
+
+#: VTEX's delivery channels (logisticsInfo[].selectedDeliveryChannel).
+DELIVERY = "delivery"
+PICKUP_IN_POINT = "pickup-in-point"
+#: An order some of whose items are delivered and some picked up.
+MIXED_CHANNELS = "mixed"
+
+#: The punctuation a CPF or CNPJ is written with (123.456.789-09, 12.345.678/0001-95).
+_DOCUMENT_PUNCTUATION = re.compile(r"[.\-/\s]")
+#: VTEX's documentType values whose check digits are checked; any other document (cedulaCOL,
+#: a passport, ...) is stored as VTEX sent it.
+BRAZILIAN_DOCUMENT_TYPES = ("cpf", "cnpj")
+#: Order.DocumentCheck's values.
+DOCUMENT_VALID, DOCUMENT_INVALID, DOCUMENT_NOT_CHECKED = "valid", "invalid", ""
+#: Decimal digits a store may show (VTEX's amounts are cents whatever it shows).
+MAX_DECIMAL_DIGITS = 4
+
+
+def _field(value: Any, name: str, column: str, *, required: bool = False) -> str:
+    return _text(value, name, required=required, limit=ORDER_TEXT_LIMITS[column])
+
+
+def document_check(document_type: str, document: str) -> str:
+    """The check digits of a CPF (11 digits) or CNPJ (14 characters, the alphanumeric CNPJ of
+    2026 included), through validate-docbr: DOCUMENT_VALID, DOCUMENT_INVALID, or
+    DOCUMENT_NOT_CHECKED for a document that is neither (a foreign one)."""
+    if document_type.lower() not in BRAZILIAN_DOCUMENT_TYPES or not document:
+        return DOCUMENT_NOT_CHECKED
+    if len(document) == 11 and document.isdigit():
+        return DOCUMENT_VALID if CPF().validate(document) else DOCUMENT_INVALID
+    if len(document) == 14:
+        return DOCUMENT_VALID if CNPJ().validate(document) else DOCUMENT_INVALID
+    return DOCUMENT_INVALID  # a CPF or CNPJ of the wrong length
+
+
+def _buyer(profile: dict[str, Any]) -> dict[str, Any]:
+    """The buyer: a person (document, documentType) or a company (VTEX sends its CNPJ in
+    corporateDocument, usually with document null; the company's CNPJ is then the order's buyer
+    document). A CPF or CNPJ is kept without punctuation, so that search and the ERP get one
+    spelling; a wrong one is flagged (customer_document_check), never refused: the order is real."""
+    p = "clientProfileData"
+    first = _text(profile.get("firstName"), f"{p}.firstName", limit=ORDER_TEXT_LIMITS["customer_name"])
+    last = _text(profile.get("lastName"), f"{p}.lastName", limit=ORDER_TEXT_LIMITS["customer_name"])
+    corporate_document = _field(profile.get("corporateDocument"), f"{p}.corporateDocument", "customer_document")
+    if corporate_document:
+        document, document_type = corporate_document, "cnpj"
+    else:
+        document = _field(profile.get("document"), f"{p}.document", "customer_document")
+        document_type = _field(profile.get("documentType"), f"{p}.documentType", "customer_document_type")
+    if document_type.lower() in BRAZILIAN_DOCUMENT_TYPES:
+        compact = _DOCUMENT_PUNCTUATION.sub("", document)
+        if compact.isalnum():  # only punctuation removed; anything else stays as VTEX sent it
+            document = compact.upper()
+    # The state registration: "Isento" (exempt) as it is; a number without its punctuation, as
+    # the NF-e writes it (and as search finds it, typed with or without the dots).
+    inscription = _field(profile.get("stateInscription"), f"{p}.stateInscription", "customer_state_inscription")
+    if inscription and _DOCUMENT_PUNCTUATION.sub("", inscription).isdigit():
+        inscription = _DOCUMENT_PUNCTUATION.sub("", inscription)
+    return {
+        "customer_name": _field(f"{first} {last}", f"{p}.firstName + lastName", "customer_name"),
+        "customer_email": _field(profile.get("email"), f"{p}.email", "customer_email"),
+        "customer_document_type": document_type,
+        "customer_document": document,
+        "customer_document_check": document_check(document_type, document),
+        "customer_phone": _field(profile.get("phone"), f"{p}.phone", "customer_phone"),
+        "customer_is_corporate": bool(profile.get("isCorporate") or False),
+        "customer_corporate_name": _field(
+            profile.get("corporateName"), f"{p}.corporateName", "customer_corporate_name"
+        ),
+        "customer_trade_name": _field(profile.get("tradeName"), f"{p}.tradeName", "customer_trade_name"),
+        "customer_state_inscription": inscription,
+        "customer_corporate_phone": _field(
+            profile.get("corporatePhone"), f"{p}.corporatePhone", "customer_corporate_phone"
+        ),
+    }
+
+
+def _sellers(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for position, seller in enumerate(_list(raw.get("sellers"), "sellers")):
+        name = f"sellers[{position}]"
+        seller = _obj(seller, name)
+        rows.append(
+            {
+                "position": position,
+                "seller_id": _text(
+                    seller.get("id"), f"{name}.id", required=True, limit=SELLER_TEXT_LIMITS["seller_id"]
+                ),
+                "name": _text(seller.get("name"), f"{name}.name", limit=SELLER_TEXT_LIMITS["name"]),
+                "fulfillment_endpoint": _text(
+                    seller.get("fulfillmentEndpoint"),
+                    f"{name}.fulfillmentEndpoint",
+                    limit=SELLER_TEXT_LIMITS["fulfillment_endpoint"],
+                ),
+            }
+        )
+    return rows
+
+
+def address_line(address: dict[str, Any]) -> str:
+    """An address on one line, as staff read it: "Praia de Botafogo, 300, 4th floor - Botafogo -
+    Rio de Janeiro/RJ - 22250-040"."""
+
+    def part(key: str) -> str:
+        value = address.get(key)
+        return str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+
+    street = ", ".join(value for value in (part("street"), part("number"), part("complement")) if value)
+    city = "/".join(value for value in (part("city"), part("state")) if value)
+    return " - ".join(value for value in (street, part("neighborhood"), city, part("postalCode")) if value)
+
+
+def _window(value: Any, name: str) -> tuple[datetime | None, datetime | None]:
+    """A scheduled delivery's window: {startDateUtc, endDateUtc, ...} (the spec types it as a
+    nullable string; every documented example is this object)."""
+    if value in (None, ""):
+        return None, None
+    window = _obj(value, name)
+    return (
+        parse_datetime(window.get("startDateUtc"), f"{name}.startDateUtc"),
+        parse_datetime(window.get("endDateUtc"), f"{name}.endDateUtc"),
+    )
+
+
+def _delivery(
+    shipping: dict[str, Any], items: list[dict[str, Any]], raw_items: list[Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The order's delivery (channel, pickup point) and one row per item: its seller (items[].seller)
+    and its logisticsInfo[] entry (chosen SLA, carrier, estimate, window, pickup point)."""
+    limits = FULFILLMENT_TEXT_LIMITS
+    rows = {
+        item["item_index"]: {
+            "item_index": item["item_index"],
+            "seller": _text(
+                raw_items[item["item_index"]].get("seller"),
+                f"items[{item['item_index']}].seller",
+                limit=limits["seller"],
+            ),
+            "delivery_channel": "",
+            "sla": "",
+            "carrier": "",
+            "shipping_estimate": "",
+            "shipping_estimate_date": None,
+            "delivery_window_start": None,
+            "delivery_window_end": None,
+            "pickup_point_id": "",
+            "pickup_point_name": "",
+        }
+        for item in items
+    }
+    pickup_addresses: list[str] = []
+    seen: set[int] = set()
+    for position, entry in enumerate(_list(shipping.get("logisticsInfo"), "shippingData.logisticsInfo")):
+        name = f"shippingData.logisticsInfo[{position}]"
+        entry = _obj(entry, name)
+        index = entry.get("itemIndex", position)
+        if isinstance(index, bool) or not isinstance(index, int) or index not in rows:
+            raise VtexDataError(f"{name}.itemIndex", f"must be the position of an item in items[], got {index!r}")
+        if index in seen:
+            raise VtexDataError(f"{name}.itemIndex", f"item {index} has two logisticsInfo entries")
+        seen.add(index)
+        channel_key = "selectedDeliveryChannel" if entry.get("selectedDeliveryChannel") else "deliveryChannel"
+        channel = _text(entry.get(channel_key), f"{name}.{channel_key}", limit=limits["delivery_channel"])
+        sla_id = _text(entry.get("selectedSla"), f"{name}.selectedSla", limit=limits["sla"])
+        chosen: dict[str, Any] = {}
+        for s_position, sla in enumerate(_list(entry.get("slas"), f"{name}.slas")):
+            sla = _obj(sla, f"{name}.slas[{s_position}]")
+            if sla_id and sla.get("id") == sla_id:
+                chosen = sla
+                break
+        pickup = _obj(entry.get("pickupStoreInfo"), f"{name}.pickupStoreInfo")
+        if not pickup.get("isPickupStore") and channel == PICKUP_IN_POINT:
+            pickup = _obj(chosen.get("pickupStoreInfo"), f"{name}.slas[{sla_id}].pickupStoreInfo")
+        if not channel and pickup.get("isPickupStore"):
+            channel = PICKUP_IN_POINT
+        start, end = _window(entry.get("deliveryWindow"), f"{name}.deliveryWindow")
+        row = rows[index]
+        row.update(
+            delivery_channel=channel,
+            sla=sla_id,
+            carrier=_text(entry.get("deliveryCompany"), f"{name}.deliveryCompany", limit=limits["carrier"]),
+            shipping_estimate=_text(
+                entry.get("shippingEstimate"), f"{name}.shippingEstimate", limit=limits["shipping_estimate"]
+            ),
+            shipping_estimate_date=parse_datetime(entry.get("shippingEstimateDate"), f"{name}.shippingEstimateDate"),
+            delivery_window_start=start,
+            delivery_window_end=end,
+        )
+        if channel == PICKUP_IN_POINT:
+            point_key = "pickupPointId" if entry.get("pickupPointId") else "slas[].pickupPointId"
+            point = entry.get("pickupPointId") or chosen.get("pickupPointId")
+            row["pickup_point_id"] = _text(point, f"{name}.{point_key}", limit=limits["pickup_point_id"])
+            row["pickup_point_name"] = _text(
+                pickup.get("friendlyName"), f"{name}.pickupStoreInfo.friendlyName", limit=limits["pickup_point_name"]
+            )
+            pickup_addresses.append(address_line(_obj(pickup.get("address"), f"{name}.pickupStoreInfo.address")))
+    ordered = [rows[index] for index in sorted(rows)]
+    channels = {row["delivery_channel"] for row in ordered if row["delivery_channel"]}
+    address = _obj(shipping.get("address"), "shippingData.address")
+    address_type = _field(address.get("addressType"), "shippingData.address.addressType", "address_type")
+    if len(channels) > 1:
+        channel = MIXED_CHANNELS
+    elif channels:
+        channel = channels.pop()
+    else:
+        channel = PICKUP_IN_POINT if address_type == "pickup" else ""
+    order = {
+        "address_type": address_type,
+        "delivery_channel": channel,
+        "pickup_point_id": "",
+        "pickup_point_name": "",
+        "pickup_point_address": "",
+    }
+    first_pickup = next((row for row in ordered if row["delivery_channel"] == PICKUP_IN_POINT), None)
+    if first_pickup is not None or channel == PICKUP_IN_POINT:
+        # The point's address: its pickupStoreInfo, else the selected address of type pickup,
+        # else the shipping address when that is the pickup point's.
+        selected = [
+            _obj(entry, f"shippingData.selectedAddresses[{position}]")
+            for position, entry in enumerate(_list(shipping.get("selectedAddresses"), "shippingData.selectedAddresses"))
+        ]
+        candidates = [
+            *(line for line in pickup_addresses[:1] if line),
+            *(address_line(entry) for entry in selected if entry.get("addressType") == "pickup"),
+            *([address_line(address)] if address_type == "pickup" else []),
+        ]
+        order.update(
+            pickup_point_id=first_pickup["pickup_point_id"] if first_pickup else "",
+            pickup_point_name=first_pickup["pickup_point_name"] if first_pickup else "",
+            pickup_point_address=next((line for line in candidates if line), ""),
+        )
+    return order, ordered
+
+
+def _currency(preferences: dict[str, Any]) -> dict[str, Any]:
+    name = "storePreferencesData.currencyCode"
+    code = _field(preferences.get("currencyCode"), name, "currency_code").upper() or "BRL"
+    if not (len(code) == 3 and code.isalpha() and code.isascii()):
+        raise VtexDataError(name, f"must be an ISO 4217 code of three letters, got {code!r}")
+    info = _obj(preferences.get("currencyFormatInfo"), "storePreferencesData.currencyFormatInfo")
+    digits = info.get("CurrencyDecimalDigits")
+    if digits is not None and (
+        isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= MAX_DECIMAL_DIGITS
+    ):
+        raise VtexDataError(
+            "storePreferencesData.currencyFormatInfo.CurrencyDecimalDigits",
+            f"must be a whole number from 0 to {MAX_DECIMAL_DIGITS}, got {digits!r}",
+        )
+    return {"currency_code": code, "currency_decimal_digits": digits}
+
+
+def payment_order_shares(values: list[int], order_total: int) -> list[int]:
+    """What each payment pays for this order, in cents.
+
+    In a split purchase every order of the group shows the group's whole payment (VTEX-API.md
+    §14); an order changed after purchase keeps the old payment too. The shares add up to at most
+    the order total: the payments as they are when they fit in it, else the total spread over
+    them in proportion to their values (rounded down, the remainder on the last)."""
+    paid = sum(values)
+    if paid <= order_total or paid <= 0:
+        return list(values)
+    shares = [order_total * value // paid for value in values[:-1]]
+    return [*shares, order_total - sum(shares)]
+
+
 def order_data_from_vtex(raw: Any) -> OrderData:
     raw = _obj(raw, "order")
     order_id = _text(raw.get("orderId"), "orderId", required=True, limit=64)
@@ -514,17 +843,25 @@ def order_data_from_vtex(raw: Any) -> OrderData:
     shipping = _obj(raw.get("shippingData"), "shippingData")
     address = _obj(shipping.get("address"), "shippingData.address")
     preferences = _obj(raw.get("storePreferencesData"), "storePreferencesData")
-    first = _text(profile.get("firstName"), "clientProfileData.firstName", limit=100)
-    last = _text(profile.get("lastName"), "clientProfileData.lastName", limit=100)
+    marketplace = _obj(raw.get("marketplace"), "marketplace")
+    sellers = _sellers(raw)
+    delivery, fulfillments = _delivery(shipping, items, raw["items"])
+    # The order's seller: VTEX's first (and normally only) seller, else its items' seller.
+    seller_id = sellers[0]["seller_id"] if sellers else next((r["seller"] for r in fulfillments if r["seller"]), "")
 
     fields = {
-        "sequence": _text(raw.get("sequence"), "sequence", limit=32),
-        "order_group": _text(raw.get("orderGroup"), "orderGroup", limit=64),
-        "marketplace_order_id": _text(raw.get("marketplaceOrderId"), "marketplaceOrderId", limit=64),
-        "origin": _text(raw.get("origin"), "origin", limit=32),
-        "sales_channel": _text(raw.get("salesChannel"), "salesChannel", limit=32),
-        "vtex_status": _text(raw.get("status"), "status", required=True, limit=64),
-        "currency_code": _text(preferences.get("currencyCode"), "storePreferencesData.currencyCode", limit=3) or "BRL",
+        "sequence": _field(raw.get("sequence"), "sequence", "sequence"),
+        "order_group": _field(raw.get("orderGroup"), "orderGroup", "order_group"),
+        "marketplace_order_id": _field(raw.get("marketplaceOrderId"), "marketplaceOrderId", "marketplace_order_id"),
+        "marketplace_name": _field(marketplace.get("name"), "marketplace.name", "marketplace_name"),
+        "marketplace_base_url": _field(marketplace.get("baseURL"), "marketplace.baseURL", "marketplace_base_url"),
+        "affiliate_id": _field(raw.get("affiliateId"), "affiliateId", "affiliate_id"),
+        "origin": _field(raw.get("origin"), "origin", "origin"),
+        "sales_channel": _field(raw.get("salesChannel"), "salesChannel", "sales_channel"),
+        "seller_id": seller_id,
+        "seller_name": sellers[0]["name"] if sellers else "",
+        "vtex_status": _field(raw.get("status"), "status", "vtex_status", required=True),
+        **_currency(preferences),
         "total_cents": value,
         "items_total_cents": totals.get("Items", 0),
         "discounts_total_cents": totals.get("Discounts", 0),
@@ -534,34 +871,35 @@ def order_data_from_vtex(raw: Any) -> OrderData:
         "authorized_at": parse_datetime(raw.get("authorizedDate"), "authorizedDate"),
         "last_change_at_vtex": parse_datetime(raw.get("lastChange"), "lastChange"),
         "invoiced_at_vtex": parse_datetime(raw.get("invoicedDate"), "invoicedDate"),
-        "customer_name": f"{first} {last}".strip(),
-        "customer_email": _text(profile.get("email"), "clientProfileData.email", limit=254),
-        "customer_document_type": _text(profile.get("documentType"), "clientProfileData.documentType", limit=16),
-        "customer_document": _text(profile.get("document"), "clientProfileData.document", limit=32),
-        "customer_phone": _text(profile.get("phone"), "clientProfileData.phone", limit=32),
-        "customer_is_corporate": bool(profile.get("isCorporate") or False),
-        "customer_corporate_name": _text(profile.get("corporateName"), "clientProfileData.corporateName", limit=200),
+        **_buyer(profile),
+        **delivery,
     }
+    a = "shippingData.address"
     address_fields = {
-        "receiver_name": _text(address.get("receiverName"), "shippingData.address.receiverName", limit=200),
-        "postal_code": _text(address.get("postalCode"), "shippingData.address.postalCode", limit=16),
-        "street": _text(address.get("street"), "shippingData.address.street", limit=200),
-        "number": _text(address.get("number"), "shippingData.address.number", limit=32),
-        "complement": _text(address.get("complement"), "shippingData.address.complement", limit=200),
-        "neighborhood": _text(address.get("neighborhood"), "shippingData.address.neighborhood", limit=120),
-        "city": _text(address.get("city"), "shippingData.address.city", limit=120),
-        "state_code": _text(address.get("state"), "shippingData.address.state", limit=8),
-        "country": _text(address.get("country"), "shippingData.address.country", limit=3),
+        "receiver_name": _field(address.get("receiverName"), f"{a}.receiverName", "receiver_name"),
+        "postal_code": _field(address.get("postalCode"), f"{a}.postalCode", "postal_code"),
+        "street": _field(address.get("street"), f"{a}.street", "street"),
+        "number": _field(address.get("number"), f"{a}.number", "number"),
+        "complement": _field(address.get("complement"), f"{a}.complement", "complement"),
+        "neighborhood": _field(address.get("neighborhood"), f"{a}.neighborhood", "neighborhood"),
+        "city": _field(address.get("city"), f"{a}.city", "city"),
+        "state_code": _field(address.get("state"), f"{a}.state", "state_code"),
+        "country": _field(address.get("country"), f"{a}.country", "country"),
     }
     fields.update(address_fields)
+    payments = _payments(raw)
+    for payment, share in zip(payments, payment_order_shares([p["value_cents"] for p in payments], value), strict=True):
+        payment["order_share_cents"] = share
     text = raw_json(raw)
     return OrderData(
         order_id=order_id,
         fields=fields,
         items=items,
-        payments=_payments(raw),
+        payments=payments,
         changes=changes,
         replaced_by=_replaced_by(raw),
+        sellers=sellers,
+        fulfillments=fulfillments,
         raw_hash=_text_hash(text),
         raw_json=text,
     )
@@ -582,11 +920,18 @@ SHIPPING_ADDRESS_FIELDS = (
 
 def summary_fields(summary: dict[str, Any]) -> dict[str, Any]:
     """The few fields a List orders entry carries; used for a stub when the full order cannot be read."""
+    # A placeholder until the order is read in full: a value too long for its column is left
+    # out (the full read reports it), never stored shortened.
+    texts = {
+        "sequence": summary.get("sequence"),
+        "vtex_status": summary.get("status"),
+        "customer_name": summary.get("clientName"),
+        "currency_code": summary.get("currencyCode") or "BRL",
+    }
     fields: dict[str, Any] = {
-        "sequence": str(summary.get("sequence") or "")[:32],
-        "vtex_status": str(summary.get("status") or "")[:64],
-        "customer_name": str(summary.get("clientName") or "")[:200],
-        "currency_code": str(summary.get("currencyCode") or "BRL")[:3],
+        name: str(value or "")
+        for name, value in texts.items()
+        if len(str(value or "")) <= ORDER_TEXT_LIMITS[name] and (name != "currency_code" or value)
     }
     total = summary.get("totalValue")
     if isinstance(total, int) and not isinstance(total, bool):

@@ -53,6 +53,14 @@ ORDER_HEADER = [
     "Returned",
     "Invoices",
     "Tracking numbers",
+    "Document type",
+    "Document check",
+    "Company name",
+    "Trade name",
+    "State registration",
+    "Seller",
+    "Delivery",
+    "Pickup point",
 ]
 INVOICE_HEADER = [
     "VTEX order id",
@@ -168,6 +176,14 @@ def test_order_export_has_one_row_per_selected_order_with_these_columns(admin_cl
             "0.00",
             "",
             "",
+            "cnpj",
+            "not checked",  # a row written here, not read from VTEX: nobody checked it
+            "",
+            "",
+            "",
+            "",
+            "not said",
+            "",
         ],
         [
             "5001-01",
@@ -187,6 +203,14 @@ def test_order_export_has_one_row_per_selected_order_with_these_columns(admin_cl
             "0.00",
             "NF-101, NF-102",
             "BR123456789BR, JD0001",
+            "cpf",
+            "not checked",
+            "",
+            "",
+            "",
+            "",
+            "not said",
+            "",
         ],
     ]
 

@@ -47,6 +47,25 @@ def test_format_cents_per_language_and_currency(cents, currency, language, shown
     assert format_cents(cents, currency, language=language) == shown
 
 
+@pytest.mark.parametrize(
+    ("cents", "currency", "digits", "language", "shown"),
+    [
+        # VTEX sends cents in every currency; the store's CurrencyDecimalDigits says what to show.
+        (11_632_000, "COP", 0, "pt-br", f"COP{NBSP}116.320"),
+        (11_632_000, "COP", 0, "en", f"COP{NBSP}116,320"),
+        (11_632_050, "COP", 0, "en", f"COP{NBSP}116,320.50"),  # a fraction is never hidden
+        (11_632_000, "COP", 2, "en", f"COP{NBSP}116,320.00"),  # a store that shows centavos
+        (1_999_000, "CLP", None, "pt-br", f"CLP{NBSP}19.990"),  # not said: CLDR's digits (0)
+        (123_456, "ARS", 2, "pt-br", f"ARS{NBSP}1.234,56"),
+        (123_456, "MXN", 2, "en", "MX$1,234.56"),
+        (123_456, "USD", 2, "pt-br", f"US${NBSP}1.234,56"),
+        (-150, "COP", 0, "en", f"-COP{NBSP}1.50"),
+    ],
+)
+def test_format_cents_uses_the_store_s_decimal_digits(cents, currency, digits, language, shown):
+    assert format_cents(cents, currency, digits=digits, language=language) == shown
+
+
 def test_format_cents_follows_the_active_language():
     with translation.override("pt-br"):
         assert format_cents(123_456) == f"R${NBSP}1.234,56"

@@ -583,6 +583,31 @@ def test_list_orders_page_sends_the_creation_date_window(rsps, vtex):
     }
 
 
+def test_the_creation_date_filter_is_percent_encoded_with_a_space_not_a_plus(rsps, vtex):
+    """VTEX's spec (List orders, f_creationDate): "creationDate:[2022-01-01T02:00:00.000Z TO
+    2022-01-02T01:59:59.999Z]", a query parameter of OpenAPI "form" style: percent-encoded, the
+    spaces around TO as %20. Form-encoding's "+" is not a space to every server."""
+    # given: one page of orders in the window
+    one_page = {**LIST_ANSWER, "paging": {"total": 1, "pages": 1, "currentPage": 1, "perPage": 100}}
+    rsps.add(responses.GET, OMS + "/api/oms/pvt/orders", json=one_page)
+    brasilia = timezone(timedelta(hours=-3))
+    # when
+    pages = list(
+        vtex.client.iter_order_pages(
+            status="ready-for-handling",
+            created_from=datetime(2024, 5, 1, 0, 0, tzinfo=brasilia),
+            created_to=datetime(2024, 5, 1, 23, 59, 59, 999999, tzinfo=brasilia),
+        )
+    )
+    # then: the query string exactly as sent
+    assert pages == [one_page["list"]]
+    assert urlsplit(rsps.calls[0].request.url).query == (
+        "f_status=ready-for-handling&page=1&per_page=100&orderBy=creationDate%2Casc"
+        "&f_creationDate=creationDate%3A%5B2024-05-01T03%3A00%3A00.000Z%20TO%202024-05-02T02%3A59%3A59.999Z%5D"
+    )
+    assert "+" not in rsps.calls[0].request.url
+
+
 def test_cancel_order_without_a_receipt_returns_an_empty_dict(rsps, vtex):
     # given: "receipt may be null"; VTEX may also answer with no body
     rsps.add(responses.POST, f"{OMS}{ORDER_PATH}/cancel", body=b"", status=200)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration.vtex.mapping import VtexDataError, order_data_from_vtex, summary_fields
+from integration.vtex.mapping import VtexDataError, order_data_from_vtex, payment_order_shares, summary_fields
 from tests.vtex import load_fixture
 
 
@@ -141,6 +141,7 @@ def test_order_data_from_vtex_maps_every_payment():
             "value_cents": 30000,
             "installments": 3,
             "tid": "10069930693D1F2A7B3E",
+            "order_share_cents": 30000,  # the payments add up to the order total: each pays its value
         },
         {
             "transaction_id": "9A4E1C27B3D84F0E8C65D1F2A7B3E490",
@@ -151,6 +152,7 @@ def test_order_data_from_vtex_maps_every_payment():
             "value_cents": 14730,
             "installments": 1,
             "tid": "E20240514133509PIX7730",
+            "order_share_cents": 14730,
         },
     ]
     assert sum(payment["value_cents"] for payment in payments) == raw["value"]
@@ -338,3 +340,21 @@ def test_summary_fields_drops_what_it_cannot_read():
     assert "created_at_vtex" not in fields
     assert fields["vtex_status"] == ""
     assert fields["currency_code"] == "BRL"
+
+
+@pytest.mark.parametrize(
+    ("values", "total", "shares"),
+    [
+        ([30000, 14730], 44730, [30000, 14730]),  # they pay the order: each its value
+        ([20000], 24000, [20000]),  # less than the total (a gift card elsewhere, say): as it is
+        ([22745], 5458, [5458]),  # a split purchase: the group's payment, the order's total
+        ([20000, 2745], 5458, [4799, 659]),  # in proportion, rounded down, the remainder on the last
+        ([20000, 2745], 17287, [15200, 2087]),
+        ([1, 1, 1], 2, [0, 0, 2]),
+        ([0, 0], 0, [0, 0]),
+    ],
+)
+def test_payment_order_shares_add_up_to_at_most_the_order_total(values, total, shares):
+    result = payment_order_shares(values, total)
+    assert result == shares
+    assert sum(result) <= total
