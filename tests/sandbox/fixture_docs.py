@@ -1,4 +1,4 @@
-"""The VTEX order documents of tests/fixtures/vtex/: the sandbox's real shapes, seeded and dated.
+"""The VTEX order documents of tests/fixtures/vtex/sandbox/: the sandbox's real shapes, seeded and dated.
 
 Regenerate them, and their README, with ``python -m tests.sandbox.fixture_docs`` from the project
 root after an intended change to vtex_sandbox/shapes.py: test_fixture_docs.py fails while the files
@@ -15,7 +15,7 @@ from typing import Any
 
 from vtex_sandbox.shapes import ShapedOrderGenerator
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vtex"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vtex" / "sandbox"
 CREATED = datetime(2026, 3, 2, 14, 7, 31, 123456, tzinfo=UTC)
 SEQUENCE = 500_123
 

@@ -1,4 +1,4 @@
-"""tests/fixtures/vtex/: the order documents other tests run through erp-bridge add up, cover every
+"""tests/fixtures/vtex/sandbox/: the order documents other tests run through erp-bridge add up, cover every
 shape, and are what the generator makes (regenerate with ``python -m tests.sandbox.fixture_docs``)."""
 
 from __future__ import annotations
