@@ -4,9 +4,9 @@ Starts the sandbox (a fake VTEX with orders waiting), migrates, creates a demo a
 one intake so the orders are there at once, then runs a django-q2 cluster and the web server
 until Ctrl-C, which stops all of them.
 
-``DEMO_SHAPES=mixed`` (off by default) fills the sandbox with real VTEX order shapes (company
-buyers, pickup, split purchases, gifts, kits, weights, changed orders: vtex_sandbox/shapes.py)
-instead of the default orders.
+The sandbox holds VTEX's real order shapes (company buyers, pickup, split purchases with another
+seller, gifts, kits, weights, changed orders: vtex_sandbox/shapes.py), so the demo shows some of
+each; ``DEMO_SHAPES=default`` gives the sandbox's plain orders instead.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Command(BaseCommand):
         # With the feed, VTEX only queues changes made after the feed exists: configure it first,
         # then let the orders arrive.
         use_feed = settings.VTEX_INTAKE == "feed"
-        shapes = os.environ.get("DEMO_SHAPES", "").strip().lower() or "default"
+        shapes = os.environ.get("DEMO_SHAPES", "").strip().lower() or "mixed"
         if shapes in ("1", "true", "yes", "on"):
             shapes = "mixed"
         if shapes in ("0", "false", "no", "off"):
