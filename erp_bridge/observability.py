@@ -86,6 +86,9 @@ def logging_config(*, level: str, log_format: str) -> dict:
         "integration": {"handlers": ["console"], "level": level},
         "erp_bridge": {"handlers": ["console"], "level": level},
         "vtex_sandbox": {"handlers": ["console"], "level": level},
+        # Every unhandled error of a request (admin, hook, API), with its traceback and request id:
+        # Django's own handlers print it only in debug, so production logged it nowhere.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     }
     if log_format == "json":
         # Left alone in plain mode: Django prints its own (in debug) and django-q2 adds its handler.
