@@ -251,6 +251,8 @@ def _validate_header(
         errors.add("number", _("The invoice number is required."))
     elif "/" in number:
         errors.add("number", _("The invoice number must not contain '/' (VTEX uses it in its addresses)."))
+    elif number.strip(".") == "":
+        errors.add("number", _("The invoice number must not be only dots (VTEX's addresses would lose it)."))
     elif len(number) > NUMBER_MAX_LENGTH:
         errors.add("number", _("The invoice number must have at most %(max)s characters.") % {"max": NUMBER_MAX_LENGTH})
     elif order.invoices.filter(number=number).exists():

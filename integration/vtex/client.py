@@ -51,6 +51,15 @@ EXCERPT_CHARS = 2000
 REDACTED = "[redacted]"
 
 
+def _segment(value: str) -> str:
+    """One path segment, percent-encoded, "/" included. A segment of only dots cannot be sent:
+    requests decodes "%2E" and the path is then resolved as the current or the parent directory,
+    so the call would reach another address (erp-bridge's invoicing refuses such numbers)."""
+    if value and value.strip(".") == "":
+        raise VtexError(f"{value!r} cannot be sent in a VTEX address (a path segment of only dots)")
+    return quote(value, safe="")
+
+
 @dataclass(frozen=True)
 class VtexConfig:
     oms_url: str
@@ -390,45 +399,45 @@ class VtexClient:
         )
 
     def get_order(self, order_id: str) -> dict[str, Any]:
-        answer = self._oms("get_order", "GET", f"/api/oms/pvt/orders/{quote(order_id, safe='')}", order_id=order_id)
+        answer = self._oms("get_order", "GET", f"/api/oms/pvt/orders/{_segment(order_id)}", order_id=order_id)
         if not isinstance(answer, dict) or "orderId" not in answer:
             raise VtexInvalidResponse("Get order answer has no orderId", path=f"/api/oms/pvt/orders/{order_id}")
         return answer
 
     def get_payment_transaction(self, order_id: str) -> dict[str, Any]:
         """The OMS proxy of the order's transaction; needs only OMS 'View order' permission."""
-        path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/payment-transaction"
+        path = f"/api/oms/pvt/orders/{_segment(order_id)}/payment-transaction"
         return self._oms("get_payment_transaction", "GET", path, order_id=order_id)
 
     def start_handling(self, order_id: str) -> None:
-        path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/start-handling"
+        path = f"/api/oms/pvt/orders/{_segment(order_id)}/start-handling"
         self._oms("start_handling", "POST", path, order_id=order_id)
 
     def send_invoice(self, order_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/invoice"
+        path = f"/api/oms/pvt/orders/{_segment(order_id)}/invoice"
         return self._oms("send_invoice", "POST", path, order_id=order_id, body=payload)
 
     def update_invoice_tracking(self, order_id: str, invoice_number: str, payload: dict[str, Any]) -> dict[str, Any]:
-        path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/invoice/{quote(invoice_number, safe='')}"
+        path = f"/api/oms/pvt/orders/{_segment(order_id)}/invoice/{_segment(invoice_number)}"
         return self._oms("update_invoice_tracking", "PATCH", path, order_id=order_id, body=payload)
 
     def send_tracking_events(self, order_id: str, invoice_number: str, payload: dict[str, Any]) -> dict[str, Any]:
-        path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/invoice/{quote(invoice_number, safe='')}/tracking"
+        path = f"/api/oms/pvt/orders/{_segment(order_id)}/invoice/{_segment(invoice_number)}/tracking"
         return self._oms("send_tracking_events", "PUT", path, order_id=order_id, body=payload)
 
     def cancel_order(self, order_id: str, *, reason: str) -> dict[str, Any]:
-        path = f"/api/oms/pvt/orders/{quote(order_id, safe='')}/cancel"
+        path = f"/api/oms/pvt/orders/{_segment(order_id)}/cancel"
         return self._oms("cancel_order", "POST", path, order_id=order_id, body={"reason": reason}) or {}
 
     # ---- payments (another host) ---------------------------------------------------------------------
 
     # order_id only labels the call record, so the call shows on that order's timeline.
     def get_transaction(self, transaction_id: str, *, order_id: str = "") -> dict[str, Any]:
-        path = f"/api/pvt/transactions/{quote(transaction_id, safe='')}"
+        path = f"/api/pvt/transactions/{_segment(transaction_id)}"
         return self._request("get_transaction", "GET", self.config.payments_url, path, order_id=order_id)
 
     def get_transaction_payments(self, transaction_id: str, *, order_id: str = "") -> list[dict[str, Any]]:
-        path = f"/api/pvt/transactions/{quote(transaction_id, safe='')}/payments"
+        path = f"/api/pvt/transactions/{_segment(transaction_id)}/payments"
         answer = self._request("get_transaction_payments", "GET", self.config.payments_url, path, order_id=order_id)
         if isinstance(answer, dict):  # the spec models one payment; accept both shapes (VTEX-API.md §8)
             return [answer]

@@ -123,7 +123,14 @@ def test_quantity_above_what_earlier_invoices_left_is_refused(order):
 
 @pytest.mark.parametrize(
     ("number", "problem"),
-    [("", "required"), ("   ", "required"), ("x" * 51, "at most 50"), ("12/34", "'/'")],
+    [
+        ("", "required"),
+        ("   ", "required"),
+        ("x" * 51, "at most 50"),
+        ("12/34", "'/'"),
+        (".", "only dots"),
+        ("..", "only dots"),
+    ],
 )
 def test_invoice_number_rules(order, number, problem):
     with pytest.raises(ValidationFailed) as error:

@@ -560,6 +560,14 @@ def test_vtex_client_quotes_order_ids_and_invoice_numbers_in_the_path(rsps, vtex
     assert vtex.records[0].order_id == order_id
 
 
+@pytest.mark.parametrize("number", [".", ".."])
+def test_a_segment_of_only_dots_is_refused_before_any_call(rsps, vtex, number):
+    # "/invoice/.." would be resolved to the order's own address (and answer 404 for ever)
+    with pytest.raises(VtexError, match="only dots"):
+        vtex.client.update_invoice_tracking(ORDER_ID, number, TRACKING)
+    assert not rsps.calls
+
+
 def test_list_orders_page_sends_the_creation_date_window(rsps, vtex):
     # given
     rsps.add(responses.GET, OMS + "/api/oms/pvt/orders", json=LIST_ANSWER)
