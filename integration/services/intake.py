@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from integration.infra.crashpoints import crash_point
@@ -34,6 +35,7 @@ from integration.services.feed import feed_config_ensure, feed_read
 from integration.services.hook import hook_notifications_done, hook_notifications_failed, hook_pending_order_ids
 from integration.services.order_sync import (
     FetchedOrder,
+    StoreOutcome,
     order_record_intake_failure,
     orders_store_from_vtex,
     vtex_fetch_order,
@@ -52,6 +54,9 @@ from integration.vtex.mapping import VtexDataError
 from integration.vtex.statuses import VtexStatus
 
 INTAKE_SOURCES = ("list", "feed", "hook", "sweep")
+#: What storing a mapped order may still meet from the database (a value it cannot hold): the
+#: order fails alone (see _store_each_that_can_be). Anything else is a bug, and ends the cycle.
+STORE_ERRORS = (DatabaseError, OverflowError, ValueError)
 #: A busy feed is read in lots of 10; this bounds one cycle (the next one goes on).
 FEED_MAX_LOTS_PER_CYCLE = 1000
 INTAKE_LEASE = "intake"
@@ -252,7 +257,7 @@ class _Cycle:
                 self.result.ignored += 1
             else:
                 taken.append(order)
-        outcomes = orders_store_from_vtex(fetched=taken)
+        outcomes = self._store_each_that_can_be(taken)
         for outcome in outcomes:
             crash_point("intake.order_stored")
             if outcome.created:
@@ -265,6 +270,21 @@ class _Cycle:
             rows = outbox_enqueue_start_handling(orders=[outcome.order for outcome in outcomes])
             crash_point("intake.start_handling_queued")
             self._send([row.pk for row in rows])
+
+    def _store_each_that_can_be(self, fetched: list[FetchedOrder]) -> list[StoreOutcome]:
+        """The lot in one batch; when the database refuses it, each order alone, so that the one it
+        refuses fails alone (recorded with the database's reason) and the others are stored."""
+        try:
+            return orders_store_from_vtex(fetched=fetched)
+        except STORE_ERRORS:
+            pass  # below, one at a time
+        outcomes = []
+        for order in fetched:
+            try:
+                outcomes += orders_store_from_vtex(fetched=[order])
+            except STORE_ERRORS as exc:
+                self._fail(order.order_id, VtexDataError("order", f"the database refused it: {exc}"))
+        return outcomes
 
     def _send_due_start_handlings(self) -> None:
         """Start-handlings left from earlier cycles (and rows for stored orders that lack one)."""

@@ -142,7 +142,7 @@ def _error_details(text: str, reason: str) -> tuple[str, str]:
     `text` is the body with credentials already removed (before any cut, so no part survives)."""
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         text = text.strip()
         return "", text[:300] or reason or "no message"
     if isinstance(body, dict):
@@ -281,9 +281,9 @@ class VtexClient:
                 return None
             try:
                 return response.json()
-            except ValueError:
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond the parser's stack
                 raise VtexInvalidResponse(
-                    "answer is not valid JSON",
+                    "answer is not valid JSON" if isinstance(exc, ValueError) else "answer is nested too deeply",
                     status=status,
                     method=method,
                     path=path,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +55,17 @@ def raw_json(raw: dict[str, Any]) -> str:
     return json.dumps(raw, sort_keys=True, ensure_ascii=False)
 
 
+def _storable(text: str, name: str) -> None:
+    """Text a database stores as sent: PostgreSQL refuses a NUL, and no database stores a lone
+    UTF-16 surrogate (JSON's "\\ud800" escape decodes to one)."""
+    if "\x00" in text:
+        raise VtexDataError(name, "contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise VtexDataError(name, "contains a lone UTF-16 surrogate (not valid Unicode)") from None
+
+
 def _text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -74,14 +86,23 @@ def _list(value: Any, name: str) -> list[Any]:
     return value
 
 
+#: What the database's whole-number columns hold (BigIntegerField: cents; PositiveIntegerField:
+#: quantities and positions, 2**31 - 1 on PostgreSQL): beyond, an order is refused, naming the field.
+CENTS_LIMIT = 2**63 - 1
+COUNT_LIMIT = 2**31 - 1
+
+
 def _cents(value: Any, name: str, *, required: bool = True) -> int:
     if value is None and not required:
         return 0
     # bool is an int in Python; a true/false price is a malformed answer.
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise VtexDataError(name, f"must be a whole number of cents, got {value!r}")
+            value = int(value)
+        else:
+            raise VtexDataError(name, f"must be a whole number of cents, got {value!r}")
+    if abs(value) > CENTS_LIMIT:
+        raise VtexDataError(name, f"is out of range ({value}); erp-bridge stores cents up to {CENTS_LIMIT}")
     return value
 
 
@@ -94,6 +115,7 @@ def _text(value: Any, name: str, *, required: bool = False, limit: int = 300) ->
         value = str(value)
     if not isinstance(value, str):
         raise VtexDataError(name, f"must be text, got {type(value).__name__}")
+    _storable(value, name)
     text = value.strip()
     if required and not text:
         raise VtexDataError(name, "is required")
@@ -215,6 +237,8 @@ def _whole(value: Any, name: str, *, minimum: int = 0) -> int:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise VtexDataError(name, f"must be a whole number of at least {minimum}, got {value!r}")
+    if value > COUNT_LIMIT:
+        raise VtexDataError(name, f"is out of range ({value}); erp-bridge stores up to {COUNT_LIMIT}")
     return value
 
 
@@ -303,9 +327,7 @@ def _items(raw: dict[str, Any]) -> list[dict[str, Any]]:
     for index, item in enumerate(items):
         name = f"items[{index}]"
         item = _obj(item, name)
-        quantity = item.get("quantity")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-            raise VtexDataError(f"{name}.quantity", f"must be a whole number above 0, got {quantity!r}")
+        quantity = _whole(item.get("quantity"), f"{name}.quantity", minimum=1)
         multiplier = _multiplier(item.get("unitMultiplier"), f"{name}.unitMultiplier")
         price = _cents(item.get("price"), f"{name}.price")
         selling = _cents(item.get("sellingPrice", price), f"{name}.sellingPrice", required=False)
@@ -827,8 +849,33 @@ def payment_order_shares(values: list[int], order_total: int) -> list[int]:
     return [*shares, order_total - sum(shares)]
 
 
+#: A Get order document is a few levels deep; far deeper is not VTEX's.
+MAX_DEPTH = 32
+
+
+def _check_document(raw: dict[str, Any]) -> None:
+    """The whole document, stored as it came (the order's JSON), must be storable too: every key
+    and text anywhere in it, whether the mapping reads it or not, and no deeper than MAX_DEPTH."""
+    pending: list[tuple[Any, str, int]] = [(raw, "order", 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise VtexDataError(path, f"is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, str):
+            _storable(value, path)
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                _storable(str(key), f"{path} (a key)")
+                pending.append((child, f"{path}.{key}", depth + 1))
+        elif isinstance(value, list):
+            pending += [(child, f"{path}[{index}]", depth + 1) for index, child in enumerate(value)]
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise VtexDataError(path, f"must be a finite number, got {value!r}")
+
+
 def order_data_from_vtex(raw: Any) -> OrderData:
     raw = _obj(raw, "order")
+    _check_document(raw)
     order_id = _text(raw.get("orderId"), "orderId", required=True, limit=64)
     value = _cents(raw.get("value"), "value")
     if value < 0:

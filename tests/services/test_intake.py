@@ -10,13 +10,14 @@ import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
+from django.db import DataError, connections
 from django.utils import timezone
 
 from integration.infra.vtex_client import vtex_client
 from integration.models import Order, OrderEvent, OutboxMessage, VtexCall
 from integration.selectors.start_handling import start_handling_done_q
 from integration.services import intake as intake_module
+from integration.services import order_sync
 from integration.services import outbox as outbox_module
 from integration.services.intake import intake_run
 from integration.services.outbox import outbox_enqueue_start_handling
@@ -370,3 +371,63 @@ def test_payments_api_calls_are_on_the_order_timeline(make_sandbox):
     order_id = server.store.order_ids()[0]
     operations = set(VtexCall.objects.filter(order_id=order_id).values_list("operation", flat=True))
     assert {"get_order", "get_transaction", "get_transaction_payments", "start_handling"} <= operations
+
+
+def _nested(levels: int) -> object:
+    value: object = "deep"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+HOSTILE = {
+    "nul_in_the_buyer_name": lambda doc: doc["clientProfileData"].update(firstName="Ana\x00Maria"),
+    "lone_surrogate": lambda doc: doc["items"][0].update(name="Camiseta \ud800"),
+    "quantity_of_2_to_the_40": lambda doc: doc["items"][0].update(quantity=2**40),
+    "value_of_2_to_the_63": lambda doc: doc.update(value=2**63),
+    "infinite_unit_multiplier": lambda doc: doc["items"][0].update(unitMultiplier=float("inf")),
+    "deeply_nested": lambda doc: doc.update(customData=_nested(500)),
+}
+
+
+def test_hostile_orders_fail_alone_and_every_good_one_is_imported_and_acknowledged(make_sandbox, monkeypatch):
+    # given ten ready orders, six of which VTEX serves in a shape no database stores
+    server = make_sandbox(orders=10)
+    ids = sorted(server.store.order_ids())
+    hostile = dict(zip(ids[:6], HOSTILE.values(), strict=True))
+    client = vtex_client()
+    real_get_order = client.get_order
+
+    def get_order(order_id):
+        doc = real_get_order(order_id)
+        if order_id in hostile:
+            hostile[order_id](doc)
+        return doc
+
+    client.get_order = get_order
+    # and a seventh that the database itself refuses while its lot is stored
+    refused = ids[6]
+    insert = order_sync._insert
+
+    def insert_refusing(new, now):
+        if any(entry.order_id == refused for entry in new):
+            raise DataError("value out of range for the test")
+        return insert(new, now)
+
+    monkeypatch.setattr(order_sync, "_insert", insert_refusing)
+
+    # when
+    result = intake_run(client=client)
+
+    # then the three good ones are in and acknowledged, and each bad one is reported alone
+    good = set(ids[7:])
+    assert (result.imported, result.acknowledged, result.failed) == (3, 3, 7), result.failures
+    assert set(Order.objects.filter(is_complete=True).values_list("order_id", flat=True)) == good
+    assert set(start_handling_effects(server)) == good
+    reasons = {order_id: reason for order_id, reason in result.failures}
+    assert "NUL" in reasons[ids[0]] and "surrogate" in reasons[ids[1]]
+    assert "out of range" in reasons[ids[2]] and "out of range" in reasons[ids[3]]
+    assert "unitMultiplier" in reasons[ids[4]] and "nested" in reasons[ids[5]]
+    assert "database refused" in reasons[refused]
+    for order_id in [*ids[:6], refused]:  # each visible in the admin, with its reason
+        assert Order.objects.get(order_id=order_id).intake_error
