@@ -7,7 +7,7 @@ transaction; the outbox sends it to VTEX after commit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -236,6 +236,23 @@ def _kind_closed_reason(kind: str, quantities: dict[int, ItemQuantities]) -> str
     return _("Every invoiced item was returned already; there is nothing left to return.")
 
 
+#: The columns' size; the admin's form and the API refuse the same lengths through these checks.
+TRACKING_MAX_LENGTH = 100
+#: An earlier date is a typo; shown in the store's time zone it would carry a local-mean-time
+#: offset with seconds (1900 went to VTEX as -03:06:28), which is no valid ISO 8601.
+EARLIEST_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def check_tracking_fields(errors: FieldErrors, *, tracking_number: str, courier: str, required: bool) -> None:
+    """The tracking number and carrier rules, the same wherever they are entered."""
+    if required and not tracking_number:
+        errors.add("tracking_number", _("The tracking number is required."))
+    elif len(tracking_number) > TRACKING_MAX_LENGTH:
+        errors.add("tracking_number", _("The tracking number has at most 100 characters."))
+    if len(courier) > TRACKING_MAX_LENGTH:
+        errors.add("courier", _("The carrier name has at most 100 characters."))
+
+
 def _validate_header(
     errors: FieldErrors,
     *,
@@ -265,7 +282,10 @@ def _validate_header(
         errors.add("issued_at", _("The issue date needs a time zone."))
     elif issued_at > timezone.now() + CLOCK_SKEW:
         errors.add("issued_at", _("The issue date cannot be in the future."))
-    if access_key and (len(access_key) != ACCESS_KEY_LENGTH or not access_key.isdigit()):
+    elif issued_at < EARLIEST_DATE:
+        errors.add("issued_at", _("The time must be from 2000-01-01 on."))
+    # ASCII digits only: str.isdigit() also takes other scripts' digits (Arabic-Indic, say).
+    if access_key and (len(access_key) != ACCESS_KEY_LENGTH or not (access_key.isascii() and access_key.isdigit())):
         errors.add(
             "access_key", _("The NF-e access key has exactly %(length)s digits.") % {"length": ACCESS_KEY_LENGTH}
         )
@@ -430,6 +450,7 @@ def invoice_validate(*, order: Order, data: InvoiceInput) -> InvoicePlan:
         url=data.url,
         tracking_url=data.tracking_url,
     )
+    check_tracking_fields(errors, tracking_number=data.tracking_number, courier=data.courier, required=False)
     wanted = _validate_lines(errors, kind=data.kind, quantities=quantities, lines=data.lines)
     plan = invoice_plan(order=order, kind=data.kind, quantities_by_index=wanted, value_cents=data.value_cents)
     if wanted and len(wanted) == len(data.lines):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from integration.models import Invoice, OrderEvent, OutboxMessage, TrackingEvent
 from integration.services.errors import FieldErrors, NotAllowed
 from integration.services.events import order_event_record
-from integration.services.invoicing import CLOCK_SKEW, _url_validator
+from integration.services.invoicing import CLOCK_SKEW, _url_validator, check_tracking_fields
 from integration.services.order_state import order_recompute_state
 from integration.services.outbox import outbox_enqueue
 from integration.vtex.payloads import TrackingEventPayload, invoice_tracking_payload, tracking_events_payload
@@ -74,17 +74,12 @@ def invoice_set_tracking(
             return False  # a replay of what is stored already: nothing to do, even once delivered
         _check_trackable(invoice)
         errors = FieldErrors()
-        if not tracking_number:
-            errors.add("tracking_number", _("The tracking number is required."))
-        elif len(tracking_number) > 100:
-            errors.add("tracking_number", _("The tracking number has at most 100 characters."))
+        check_tracking_fields(errors, tracking_number=tracking_number, courier=courier, required=True)
         if tracking_url:
             try:
                 _url_validator(tracking_url)
             except ValidationError:
                 errors.add("tracking_url", _("Enter a full http(s) address."))
-        if len(courier) > 100:
-            errors.add("courier", _("The carrier name has at most 100 characters."))
         if dispatched_at is not None and timezone.is_naive(dispatched_at):
             errors.add("dispatched_at", _("The dispatch time needs a time zone."))
         elif _future(dispatched_at):

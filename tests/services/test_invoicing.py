@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -258,3 +259,21 @@ def test_an_invoice_with_no_lines_is_refused(order):
     with pytest.raises(ValidationFailed) as error:
         invoice_create(order=order, data=data(lines=[]))
     assert "at least one item" in error.value.fields["items"][0]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "rule"),
+    [
+        ({"courier": "C" * 101}, "courier", "at most 100"),
+        ({"tracking_number": "T" * 101}, "tracking_number", "at most 100"),
+        ({"access_key": "٣" * 44}, "access_key", "44 digits"),  # Arabic-Indic digits are digits to str.isdigit()
+        ({"issued_at": datetime(1900, 1, 1, tzinfo=UTC)}, "issued_at", "2000-01-01"),
+        ({"issued_at": datetime(1999, 12, 31, 23, 0, tzinfo=UTC)}, "issued_at", "2000-01-01"),
+    ],
+)
+def test_the_service_refuses_what_the_api_refuses_whatever_the_interface(order, changes, field, rule):
+    # Issue 16, defect 6: the admin's form passes these to the same service as the API.
+    with pytest.raises(ValidationFailed) as error:
+        invoice_create(order=order, data=replace(data(), **changes))
+    assert rule in error.value.fields[field][0]
+    assert not order.invoices.exists()
