@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.models import Invoice, OrderEvent, OutboxMessage, TrackingEvent
-from integration.services.errors import FieldErrors, NotAllowed
+from integration.services.errors import FieldErrors, NotAllowed, ValidationFailed
 from integration.services.events import order_event_record
 from integration.services.invoicing import CLOCK_SKEW, _url_validator, check_tracking_fields
 from integration.services.order_state import order_recompute_state
@@ -118,6 +118,12 @@ class TrackingEventInput:
         return (self.occurred_at, self.description.strip(), self.city.strip(), self.state.strip())
 
 
+#: A parcel's journey is a few dozen events; these bound what one request adds and what an
+#: invoice keeps, so its page stays quick and each send to VTEX (the whole list) stays small.
+EVENTS_PER_REQUEST = 100
+EVENTS_PER_INVOICE = 300
+
+
 def tracking_events_add(
     *,
     invoice: Invoice,
@@ -147,6 +153,13 @@ def tracking_events_add(
                 _("Add the tracking number of invoice %(number)s before its events.") % {"number": invoice.number}
             )
         errors = FieldErrors()
+        if len(events) > EVENTS_PER_REQUEST:
+            errors.add(
+                "events",
+                _("At most %(max)s events at a time; send the others in another request.")
+                % {"max": EVENTS_PER_REQUEST},
+            )
+            errors.raise_if_any()
         for position, event in enumerate(events):
             key = f"events[{position}]"
             if event.occurred_at is None:
@@ -196,6 +209,16 @@ def tracking_events_add(
                 )
         if not created and delivered_at is None:
             return []
+        if len(existing) > EVENTS_PER_INVOICE:  # existing holds the new ones too by now
+            raise ValidationFailed(
+                _("Please correct the errors below."),
+                fields={
+                    "events": [
+                        _("An invoice keeps at most %(max)s tracking events; with these it would have %(count)s.")
+                        % {"max": EVENTS_PER_INVOICE, "count": len(existing)}
+                    ]
+                },
+            )
         TrackingEvent.objects.bulk_create(created)
         if delivered_at is not None:
             invoice.delivered_at = delivered_at

@@ -12,6 +12,8 @@ from integration.services.cancellation import cancellation_request_create, order
 from integration.services.errors import NotAllowed, ValidationFailed
 from integration.services.invoicing import InvoiceInput, invoice_create
 from integration.services.tracking import (
+    EVENTS_PER_INVOICE,
+    EVENTS_PER_REQUEST,
     TrackingEventInput,
     invoice_mark_delivered,
     invoice_set_tracking,
@@ -99,6 +101,29 @@ def test_events_are_kept_in_date_order_without_duplicates_and_sent_whole():
     assert [event["description"] for event in message.payload["events"]] == ["Coletado", "Em trânsito"]
     assert message.payload["isDelivered"] is False and message.payload["deliveredDate"] is None
     assert len(message.payload["events"][0]["date"]) == len("2026-11-28")
+
+
+def test_events_are_capped_per_request_and_per_invoice_with_a_clear_error():
+    # Issue 16, defect 5: 5,000 events in one request made the invoice page take 26 s.
+    invoice = invoice_all(acknowledged_order())
+    invoice_set_tracking(invoice=invoice, tracking_number="BR1")
+
+    def events(count, offset=0):
+        return [TrackingEventInput(at(200 - (offset + n) / 10), f"Evento {offset + n}") for n in range(count)]
+
+    with pytest.raises(ValidationFailed) as too_many:
+        tracking_events_add(invoice=invoice, events=events(EVENTS_PER_REQUEST + 1))
+    assert "At most 100 events at a time" in too_many.value.fields["events"][0]
+    assert not TrackingEvent.objects.exists()
+
+    for batch in range(EVENTS_PER_INVOICE // EVENTS_PER_REQUEST):
+        tracking_events_add(invoice=invoice, events=events(EVENTS_PER_REQUEST, offset=batch * EVENTS_PER_REQUEST))
+    with pytest.raises(ValidationFailed) as full:
+        tracking_events_add(invoice=invoice, events=events(1, offset=EVENTS_PER_INVOICE))
+    assert f"at most {EVENTS_PER_INVOICE} tracking events" in full.value.fields["events"][0]
+    assert invoice.tracking_events.count() == EVENTS_PER_INVOICE
+    sent = OutboxMessage.objects.filter(kind=OutboxMessage.Kind.TRACKING_EVENTS).latest("id")
+    assert len(sent.payload["events"]) == EVENTS_PER_INVOICE  # VTEX gets the bounded list, whole
 
 
 def test_newer_events_replace_an_unsent_older_list():
