@@ -143,7 +143,16 @@ def start_sandbox(*, orders: int, **server_options):
 
     store_options = {
         key: server_options.pop(key)
-        for key in ("seed", "cancel_delay_s", "feed_duplicate_rate", "feed_shuffle", "clock", "shapes", "currency")
+        for key in (
+            "seed",
+            "cancel_delay_s",
+            "feed_duplicate_rate",
+            "feed_shuffle",
+            "clock",
+            "shapes",
+            "currency",
+            "hostile_rate",
+        )
         if key in server_options
     }
     store = SandboxStore(

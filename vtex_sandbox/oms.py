@@ -20,6 +20,7 @@ from typing import Any
 
 from .errors import BadRequest, Conflict, Forbidden, NotFound, is_int, require_object
 from .generator import vtex_datetime, vtex_datetime_z
+from .hostile import HOSTILE_SHAPES
 from .routing import Answer, Request, int_param, route
 from .shapes import CURRENCIES, apply_change, fulfilling_seller, removed_quantities
 
@@ -77,7 +78,11 @@ class OmsApi:
         """The Get order JSON (a deep copy); ``order_id`` may also be ``seq{sequence}``."""
         with self._lock:
             self._apply_due_cancellations()
-            return copy.deepcopy(self._get(order_id).doc)
+            doc = copy.deepcopy(self._get(order_id).doc)
+            hostile = self.hostile.get(doc["orderId"])
+            if hostile:
+                HOSTILE_SHAPES[hostile](doc)
+            return doc
 
     def order_group(self, group: str) -> list[dict[str, Any]]:
         """Every order of one purchase (Get orders by order group, VTEX-API.md §2): ``{group}-01``,

@@ -204,7 +204,9 @@ class SandboxServer:
             if lost:
                 answer = None
         if answer is not None and answer.raw is None and answer.body is not None:
-            answer.raw = json.dumps(answer.body, ensure_ascii=False).encode("utf-8")  # inside the latency too
+            # backslashreplace: a lone surrogate (only a hostile order has one) goes out as JSON's
+            # "\\ud800" escape, as a real server would send it. Inside the latency too.
+            answer.raw = json.dumps(answer.body, ensure_ascii=False).encode("utf-8", "backslashreplace")
         self._wait_out_latency(started)
         return answer
 
@@ -397,7 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
         if answer.raw is not None:
             payload = answer.raw
         elif answer.body is not None:
-            payload = json.dumps(answer.body, ensure_ascii=False).encode("utf-8")
+            payload = json.dumps(answer.body, ensure_ascii=False).encode("utf-8", "backslashreplace")
         else:
             payload = b""
         self.send_response(answer.status)

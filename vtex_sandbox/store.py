@@ -27,6 +27,7 @@ from .errors import NotFound
 from .feed import Feed, FeedApi
 from .generator import PREVIOUS_STATUS, STATUS_DESCRIPTIONS, vtex_datetime, vtex_datetime_z
 from .hook import HookApi, HookNotifier
+from .hostile import HOSTILE_SHAPES
 from .oms import CANCELLABLE_STATUSES, OmsApi, OrderRecord, delivered, fill_cancellation_data
 from .payments import PaymentsApi
 from .shapes import make_generator
@@ -93,6 +94,7 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
         clock: Callable[[], float] = time.monotonic,
         shapes: str = "default",
         currency: str = "BRL",
+        hostile_rate: float = 0.0,
     ) -> None:
         """``now`` anchors the generated dates (default: the current time); ``clock`` is the
         monotonic clock used for feed visibility and the cancellation delay (tests fake it).
@@ -100,6 +102,7 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
         ``shapes="mixed"`` generates the real order shapes of shapes.py (company buyers, pickup,
         split purchases, gifts, kits, weights, changes) in a seeded mix; ``"default"`` keeps the
         original orders, unchanged for a seed. ``currency`` (``BRL`` or ``COP``) is the store's.
+        ``hostile_rate``: the share of new orders served in one of hostile.py's shapes (seeded).
         ``orders`` counts orders: a split purchase makes two."""
         self.account = account
         self.app_key = app_key
@@ -113,6 +116,12 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
         self.currency = currency
         self._generator = make_generator(seed=seed, account=account, shapes=shapes, currency=currency)
         self._feed_rng = random.Random(f"feed-{seed}")
+        if not 0.0 <= hostile_rate <= 1.0:
+            raise ValueError("hostile_rate must be between 0 and 1")
+        self.hostile_rate = hostile_rate
+        self._hostile_rng = random.Random(f"hostile-{seed}")
+        #: orderId → the hostile shape its Get order answer takes (hostile.HOSTILE_SHAPES).
+        self.hostile: dict[str, str] = {}
         self._next_sequence = self._generator.first_sequence
 
         self._orders: dict[str, OrderRecord] = {}
@@ -141,11 +150,11 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
             if made >= orders:
                 break  # split purchases made two orders each: the dates left over are not needed
             # Ready for handling once VTEX's 30-minute window-to-cancel is over (VTEX-API.md §10).
-            made += len(
-                self._create_orders(
-                    created, "ready-for-handling", created + timedelta(minutes=31), allow_split=orders - made >= 2
-                )
+            made_now = self._create_orders(
+                created, "ready-for-handling", created + timedelta(minutes=31), allow_split=orders - made >= 2
             )
+            self._draw_hostile(made_now)
+            made += len(made_now)
 
     def __repr__(self) -> str:  # never show the token
         return f"<SandboxStore account={self.account!r} app_key={self.app_key!r} orders={len(self._orders)}>"
@@ -193,7 +202,16 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
                 order_ids += self._create_orders(
                     now, status, now, allow_split=count - len(order_ids) >= 2, features=features
                 )
+            self._draw_hostile(order_ids)
             return order_ids
+
+    def _draw_hostile(self, order_ids: list[str]) -> None:
+        if not self.hostile_rate:
+            return
+        shapes = sorted(HOSTILE_SHAPES)
+        for order_id in order_ids:
+            if self._hostile_rng.random() < self.hostile_rate:
+                self.hostile[order_id] = shapes[len(self.hostile) % len(shapes)]  # each shape in turn
 
     def order_ids(self) -> list[str]:
         """Every order id, oldest first."""

@@ -24,6 +24,7 @@ from integration.services.outbox import outbox_enqueue_start_handling
 from integration.vtex import VtexServerError
 from tests.conftest import PROJECT_ROOT, SANDBOX_APP_KEY, SANDBOX_APP_TOKEN, database_url_for_children
 from vtex_sandbox import FaultConfig
+from vtex_sandbox.hostile import HOSTILE_SHAPES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -431,3 +432,20 @@ def test_hostile_orders_fail_alone_and_every_good_one_is_imported_and_acknowledg
     assert "database refused" in reasons[refused]
     for order_id in [*ids[:6], refused]:  # each visible in the admin, with its reason
         assert Order.objects.get(order_id=order_id).intake_error
+
+
+def test_the_sandboxs_hostile_orders_each_fail_alone_and_the_good_ones_are_taken_once(make_sandbox):
+    # Issue 16's acceptance: the sandbox serves hostile orders (its six shapes) among good ones.
+    server = make_sandbox(orders=40, hostile_rate=0.3, seed=4)
+    hostile = dict(server.store.hostile)
+    assert set(hostile.values()) == set(HOSTILE_SHAPES)  # every shape is served
+    good = set(server.store.order_ids()) - set(hostile)
+
+    first = intake_run()
+    second = intake_run()  # the next run tries the hostile ones again, and only them
+
+    assert first.imported == len(good) and first.acknowledged == len(good)
+    assert {order_id for order_id, _ in first.failures} == set(hostile)
+    assert second.imported == 0 and {order_id for order_id, _ in second.failures} == set(hostile)
+    assert start_handling_effects(server) == dict.fromkeys(good, 1)
+    assert set(Order.objects.filter(is_complete=True).values_list("order_id", flat=True)) == good

@@ -55,6 +55,13 @@ class Command(BaseCommand):
             default="BRL",
             help="The store's currency (default BRL); COP makes a Colombian store.",
         )
+        parser.add_argument(
+            "--hostile-rate",
+            type=float,
+            default=0.0,
+            help="Share of the orders served in a shape no database stores (a NUL, a lone surrogate, 2**63, "
+            "Infinity, deep nesting: vtex_sandbox/hostile.py), to watch each fail alone (default 0).",
+        )
         parser.add_argument("--app-key", default=None, help="App key to accept (default: settings.VTEX_APP_KEY).")
         parser.add_argument("--app-token", default=None, help="App token to accept (default: settings.VTEX_APP_TOKEN).")
 
@@ -79,6 +86,7 @@ class Command(BaseCommand):
             cancel_delay_s=options["cancel_delay_s"],
             shapes=options["shapes"],
             currency=options["currency"],
+            hostile_rate=options["hostile_rate"],
         )
         try:
             server = SandboxServer(
