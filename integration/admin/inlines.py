@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -349,8 +351,25 @@ class InvoiceItemInline(ReadOnlyTabularInline):
 
 
 class TrackingEventInline(ReadOnlyTabularInline):
+    """The invoice's events, a page at a time (?events_page=N): an invoice keeps up to
+    services.tracking.EVENTS_PER_INVOICE of them, and a page of all of them took seconds."""
+
     model = TrackingEvent
     fields = ("occurred_at", "city", "state", "description", "created_by", "created_at")
     readonly_fields = fields
     verbose_name_plural = _("tracking events")
     empty_text = _("No tracking events yet.")
+    template = "admin/integration/invoice/tracking_events_inline.html"
+    per_page = 50
+    #: The page shown (set by get_queryset; the template draws its links).
+    page = None
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).order_by("occurred_at", "id")
+        match = request.resolver_match
+        invoice_pk = match.kwargs.get("object_id") if match is not None else None
+        if invoice_pk is None:
+            return queryset
+        events = queryset.filter(invoice_id=unquote(invoice_pk)).values_list("pk", flat=True)
+        self.page = Paginator(events, self.per_page).get_page(request.GET.get("events_page"))
+        return queryset.filter(pk__in=list(self.page.object_list))
