@@ -478,13 +478,12 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
         if order_fulfilled_elsewhere(order):
             return gettext("Not sent: seller %(seller)s fulfils this order.") % {"seller": order_seller_label(order)}
         start_handling = order_start_handling(order)
-        text = str(start_handling.label)
+        text = format_html("{}", start_handling.label)
         if start_handling.acknowledged_at:
-            text = f"{text}, {day_and_hour(start_handling.acknowledged_at)}"
+            text = format_html("{}, {}", text, day_and_hour(start_handling.acknowledged_at))  # safe: a <time>
         if start_handling.attempts:
-            text = ngettext(
-                "%(text)s (%(count)s attempt)", "%(text)s (%(count)s attempts)", start_handling.attempts
-            ) % {"text": text, "count": start_handling.attempts}
+            attempts = ngettext("%(count)s attempt", "%(count)s attempts", start_handling.attempts)
+            text = format_html("{} ({})", text, attempts % {"count": start_handling.attempts})
         return text
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

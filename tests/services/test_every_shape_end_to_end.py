@@ -19,6 +19,7 @@ from integration.services.intake import intake_run
 from integration.services.invoicing import InvoiceInput, invoice_create, order_invoicing_blocker, order_item_quantities
 from integration.services.outbox import outbox_send_due
 from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
+from tests.api.conftest import ALL_API_PERMISSIONS, client_for, user_with
 from vtex_sandbox.shapes import FEATURES
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_task_queue")]
@@ -96,3 +97,52 @@ def test_every_real_shape_goes_from_intake_to_delivered(make_sandbox, currency):
         order.refresh_from_db()
         assert order.state == Order.State.DELIVERED, (order.order_id, order.state)
         assert order.invoices.get().value_cents == docs[order.order_id]["value"]
+
+
+@pytest.mark.slow
+def test_the_erp_takes_every_shape_through_the_api(make_sandbox):
+    """The same, as an ERP does it: it reads each order through the API (buyer document, sellers,
+    delivery, each item's quantity after changes and what remains), invoices what remains, adds the
+    tracking and delivery, and cancels one order; VTEX then shows each order invoiced or canceled."""
+    server = make_sandbox(orders=30, shapes="mixed", seed=11)
+    intake_run()
+    api = client_for(user_with(*ALL_API_PERMISSIONS, username="erp"))
+    ids = [row["order_id"] for row in api.get("/api/v1/orders/", {"page_size": 100}).json()["results"]]
+    details = {order_id: api.get(f"/api/v1/orders/{order_id}/").json() for order_id in ids}
+    ours = [order_id for order_id in ids if not order_fulfilled_elsewhere(Order.objects.get(order_id=order_id))]
+    to_cancel, to_invoice = ours[0], ours[1:]
+
+    for order_id in to_invoice:
+        detail = details[order_id]
+        items = [
+            {"item_index": item["item_index"], "quantity": item["remaining_quantity"]}
+            for item in detail["items"]
+            if item["remaining_quantity"] > 0
+        ]
+        number = f"NF-{detail['sequence']}"
+        base = f"/api/v1/orders/{order_id}/invoices"
+        created = api.post(
+            f"{base}/", {"number": number, "issued_at": timezone.now().isoformat(), "items": items}, format="json"
+        )
+        assert created.status_code == 201, created.content
+        assert created.json()["value_cents"] == server.store.order(order_id)["value"]  # the invoice adds up
+        tracking = {"tracking_number": f"BR{detail['sequence']}", "courier": "Correios"}
+        assert api.post(f"{base}/{number}/tracking/", tracking, format="json").status_code in (200, 201)
+        delivered = {"events": [], "delivered": True}
+        assert api.post(f"{base}/{number}/tracking-events/", delivered, format="json").status_code in (200, 201)
+    reason = {"reason": "Cliente desistiu da compra"}
+    assert api.post(f"/api/v1/orders/{to_cancel}/cancellation/", reason, format="json").status_code == 202
+
+    assert outbox_send_due(client=vtex_client()).failed == 0
+    statuses = {order_id: server.store.order(order_id)["status"] for order_id in ours}
+    assert {statuses[order_id] for order_id in to_invoice} == {"invoiced"}
+    assert statuses[to_cancel] in ("cancellation-requested", "canceled")
+    # what the API says of an order another seller fulfils
+    theirs = [order_id for order_id in ids if order_id not in ours]
+    for order_id in theirs:
+        answer = api.post(
+            f"/api/v1/orders/{order_id}/invoices/",
+            {"number": "NF-X", "issued_at": timezone.now().isoformat(), "items": [{"item_index": 0, "quantity": 1}]},
+            format="json",
+        )
+        assert answer.status_code == 409 and "seller" in answer.json()["error"]["message"].lower()
