@@ -570,7 +570,6 @@ class OrderGenerator:
         unit_discount = round(price * rng.choice((5, 10, 12, 15, 20)) / 100) if rng.random() < 0.35 else 0
         selling_price = price - unit_discount
         unit_tax = round(selling_price * rng.choice((1, 2, 3)) / 100) if with_tax else 0
-        slug = _ascii_slug(product.name)
         price_tags = []
         if unit_discount:
             line_discount = -unit_discount * quantity
@@ -583,6 +582,46 @@ class OrderGenerator:
                     "rawValue": line_discount / 100,
                 }
             )
+        return self._item_document(
+            product,
+            order_id,
+            quantity=quantity,
+            price=price,
+            list_price=list_price,
+            selling_price=selling_price,
+            unit_tax=unit_tax,
+            price_tags=price_tags,
+            price_definition_key="priceDefinitions",
+            price_definition={
+                "sellingPrices": [{"value": selling_price, "quantity": quantity}],
+                "calculatedSellingPrice": selling_price,
+                "total": selling_price * quantity,
+            },
+        )
+
+    def _item_document(
+        self,
+        product: _Product,
+        order_id: str,
+        *,
+        quantity: int,
+        price: int,
+        list_price: int,
+        selling_price: int,
+        unit_tax: int,
+        price_tags: list[dict[str, Any]],
+        price_definition_key: str,
+        price_definition: dict[str, Any],
+        seller: str = "1",
+        name: str | None = None,
+        measurement_unit: str = "un",
+        unit_multiplier: float = 1,
+        is_gift: bool = False,
+    ) -> dict[str, Any]:
+        """An item of the Get order JSON, for the default orders and the real shapes alike
+        (``price_definition_key``: the default orders keep their old ``priceDefinitions``; every
+        real document seen says ``priceDefinition``)."""
+        slug = _ascii_slug(product.name)
         return {
             "uniqueId": self._hex(32),
             "id": product.sku,
@@ -592,8 +631,8 @@ class OrderGenerator:
             "itemAttachment": {"content": {}, "name": None},
             "attachments": [],
             "quantity": quantity,
-            "seller": "1",
-            "name": product.name,
+            "seller": seller,
+            "name": name or product.name,
             "refId": product.ref_id,
             "price": price,
             "listPrice": list_price,
@@ -624,18 +663,14 @@ class OrderGenerator:
                 "offeringType": None,
                 "offeringTypeId": None,
             },
-            "measurementUnit": "un",
-            "unitMultiplier": 1,
+            "measurementUnit": measurement_unit,
+            "unitMultiplier": unit_multiplier,
             "sellingPrice": selling_price,
-            "isGift": False,
+            "isGift": is_gift,
             "shippingPrice": None,
             "rewardValue": 0,
             "freightCommission": 0,
-            "priceDefinitions": {
-                "sellingPrices": [{"value": selling_price, "quantity": quantity}],
-                "calculatedSellingPrice": selling_price,
-                "total": selling_price * quantity,
-            },
+            price_definition_key: price_definition,
             "taxCode": None,
             "parentItemIndex": None,
             "parentAssemblyBinding": None,

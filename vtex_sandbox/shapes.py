@@ -80,7 +80,6 @@ from .generator import (
     OrderGenerator,
     _ascii_slug,
     _Product,
-    ean13,
     vtex_datetime,
 )
 
@@ -870,70 +869,28 @@ class ShapedOrderGenerator(OrderGenerator):
                     "rawValue": line_discount / 100,
                 }
             )
-        slug = _ascii_slug(product.name)
-        by_weight = multiplier != 1
-        return {
-            "uniqueId": self._hex(32),
-            "id": product.sku,
-            "productId": product.product_id,
-            "ean": ean13("789" + product.sku.zfill(9)),
-            "lockId": f"00-{order_id}",
-            "itemAttachment": {"content": {}, "name": None},
-            "attachments": [],
-            "quantity": quantity,
-            "seller": seller_id,
-            "name": name or product.name,
-            "refId": product.ref_id,
-            "price": unit_price,
-            "listPrice": list_price,
-            "manualPrice": None,
-            "priceTags": price_tags,
-            "imageUrl": f"https://{self._account}.vteximg.com.br/arquivos/ids/{155000 + int(product.sku)}-55-55/"
-            f"{slug}.jpg",
-            "detailUrl": f"/{slug}/p",
-            "components": [],
-            "bundleItems": [],
-            "params": [],
-            "offerings": [],
-            "attachmentOfferings": [],
-            "sellerSku": product.sku,
-            "priceValidUntil": None,
-            "commission": 0,
-            "tax": unit_tax,
-            "preSaleDate": None,
-            "additionalInfo": {
-                "brandName": product.brand,
-                "brandId": str(2_000_000 + int(product.product_id)),
-                "categoriesIds": f"/{int(product.product_id) // 10 + 1}/",
-                "categories": [{"id": int(product.product_id) // 10 + 1, "name": product.category}],
-                "productClusterId": "",
-                "commercialConditionId": "1",
-                "dimension": {"cubicweight": 0.5, "height": 10, "length": 20, "weight": product.weight_g, "width": 15},
-                "offeringInfo": None,
-                "offeringType": None,
-                "offeringTypeId": None,
-            },
-            "measurementUnit": "kg" if by_weight else "un",
-            "unitMultiplier": float(multiplier),
-            "sellingPrice": selling_price,
-            "isGift": gift,
-            "shippingPrice": None,
-            "rewardValue": 0,
-            "freightCommission": 0,
-            "priceDefinition": {
+        return self._item_document(
+            product,
+            order_id,
+            quantity=quantity,
+            price=unit_price,
+            list_price=list_price,
+            selling_price=selling_price,
+            unit_tax=unit_tax,
+            price_tags=price_tags,
+            price_definition_key="priceDefinition",
+            price_definition={
                 "sellingPrices": selling_prices(line_selling, quantity),
                 "calculatedSellingPrice": multiplied(selling_price, 1, multiplier),
                 "total": line_selling,
                 "reason": None,
             },
-            "taxCode": None,
-            "parentItemIndex": None,
-            "parentAssemblyBinding": None,
-            "callCenterOperator": None,
-            "serialNumbers": None,
-            "assemblies": [],
-            "costPrice": round(unit_price * 0.55),
-        }
+            seller=seller_id,
+            name=name,
+            measurement_unit="kg" if multiplier != 1 else "un",
+            unit_multiplier=float(multiplier),
+            is_gift=gift,
+        )
 
     @staticmethod
     def _assembly_options(items: list[dict[str, Any]], index: int) -> list[dict[str, Any]]:
