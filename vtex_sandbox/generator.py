@@ -570,18 +570,7 @@ class OrderGenerator:
         unit_discount = round(price * rng.choice((5, 10, 12, 15, 20)) / 100) if rng.random() < 0.35 else 0
         selling_price = price - unit_discount
         unit_tax = round(selling_price * rng.choice((1, 2, 3)) / 100) if with_tax else 0
-        price_tags = []
-        if unit_discount:
-            line_discount = -unit_discount * quantity
-            price_tags.append(
-                {
-                    "name": "DISCOUNT@MARKETPLACE",
-                    "value": line_discount,
-                    "isPercentual": False,
-                    "identifier": self._uuid(),
-                    "rawValue": line_discount / 100,
-                }
-            )
+        price_tags = self._discount_tags(-unit_discount * quantity)
         return self._item_document(
             product,
             order_id,
@@ -598,6 +587,20 @@ class OrderGenerator:
                 "total": selling_price * quantity,
             },
         )
+
+    def _discount_tags(self, line_discount: int) -> list[dict[str, Any]]:
+        """An item's priceTags for a discount of its line (none when there is no discount)."""
+        if not line_discount:
+            return []
+        return [
+            {
+                "name": "DISCOUNT@MARKETPLACE",
+                "value": line_discount,
+                "isPercentual": False,
+                "identifier": self._uuid(),
+                "rawValue": line_discount / 100,
+            }
+        ]
 
     def _item_document(
         self,

@@ -857,18 +857,7 @@ class ShapedOrderGenerator(OrderGenerator):
         unit_tax = round(selling_price * rng.choice((1, 2, 3)) / 100) if with_tax else 0
         line_price = multiplied(unit_price, quantity, multiplier)
         line_selling = multiplied(selling_price, quantity, multiplier)
-        price_tags = []
-        if line_selling != line_price:
-            line_discount = line_selling - line_price
-            price_tags.append(
-                {
-                    "name": "DISCOUNT@MARKETPLACE",
-                    "value": line_discount,
-                    "isPercentual": False,
-                    "identifier": self._uuid(),
-                    "rawValue": line_discount / 100,
-                }
-            )
+        price_tags = self._discount_tags(line_selling - line_price)
         return self._item_document(
             product,
             order_id,
