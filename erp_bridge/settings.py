@@ -250,7 +250,11 @@ VTEX_RECONCILE_DAYS = env_duration("VTEX_RECONCILE_WINDOW_S", 30 * DAY, unit=DAY
 # sent without a tracking number after this many days.
 STUCK_READY_MINUTES = env_duration("ERP_BRIDGE_STUCK_READY_S", 30 * MINUTE, unit=MINUTE, old="STUCK_READY_MINUTES")
 STUCK_NO_TRACKING_DAYS = env_duration("ERP_BRIDGE_STUCK_NO_TRACKING_S", 3 * DAY, unit=DAY, old="STUCK_NO_TRACKING_DAYS")
-VTEX_CONCURRENCY = env_int("VTEX_CONCURRENCY", 8, minimum=1)
+# VTEX calls in flight follow the rate budget and the answer times VTEX gives (Little's law,
+# integration/vtex/concurrency.py), up to this cap, which bounds threads and connections.
+VTEX_MAX_CONCURRENCY = env_int("VTEX_MAX_CONCURRENCY", 64, minimum=1)
+# Unset: adaptive (above). Set: exactly this many calls in flight, whatever VTEX's answer times.
+VTEX_CONCURRENCY = env_int("VTEX_CONCURRENCY", 0, minimum=0) or None
 # VTEX call records (the admin timeline) older than this are deleted by a daily job.
 VTEX_CALL_RETENTION_DAYS = env_duration("VTEX_CALL_RETENTION_S", 30 * DAY, unit=DAY, old="VTEX_CALL_RETENTION_DAYS")
 VTEX_START_HANDLING = env_choice("VTEX_START_HANDLING", "on_import", ("on_import", "on_erp_ack"))
@@ -266,7 +270,8 @@ Q_CLUSTER = {
     "retry": env_int("Q_RETRY_S", 720, minimum=20),
     "max_attempts": 3,
     "catch_up": False,
-    "poll": env_float("Q_POLL_S", 1.0, minimum=0.1),
+    # The ORM broker is polled this often when idle: a hook notification waits for the next poll.
+    "poll": env_float("Q_POLL_S", 0.2, minimum=0.05),
     "save_limit": 1000,
     "ack_failures": True,
 }

@@ -9,8 +9,11 @@ from django.conf import settings
 from integration.infra.rate_budget import DatabaseRateBudget
 from integration.models import VtexCall
 from integration.vtex import CallRecord, VtexClient, VtexConfig
+from integration.vtex.budget import tokens_per_second
+from integration.vtex.concurrency import InFlightTarget
 
 _client: VtexClient | None = None
+_target: InFlightTarget | None = None
 _client_lock = threading.Lock()
 
 # Threads of an intake worker pool buffer their call records; the pool's owner writes them in
@@ -58,9 +61,33 @@ def vtex_config_from_settings() -> VtexConfig:
         read_timeout=settings.VTEX_READ_TIMEOUT_S,
         get_attempts=settings.VTEX_GET_ATTEMPTS,
         max_retry_after=settings.VTEX_MAX_RETRY_AFTER_S,
-        pool_size=max(10, settings.VTEX_CONCURRENCY * 2),
+        # One keep-alive connection per thread that can be on the wire (the cap, or the override).
+        pool_size=max(10, settings.VTEX_CONCURRENCY or settings.VTEX_MAX_CONCURRENCY),
         other_secrets=tuple(secret for secret in (settings.VTEX_HOOK_SECRET,) if secret),
     )
+
+
+def _in_flight_target_from_settings() -> InFlightTarget:
+    return InFlightTarget(
+        per_second=tokens_per_second(settings.VTEX_RATE_LIMIT_RPM),
+        cap=settings.VTEX_MAX_CONCURRENCY,
+        fixed=settings.VTEX_CONCURRENCY,
+    )
+
+
+def vtex_in_flight_target() -> InFlightTarget:
+    """How many calls this process keeps in flight (integration.vtex.concurrency): fed by every
+    answer the process's client records, read by the thread pools (infra.workers)."""
+    global _target
+    with _client_lock:
+        if _target is None:
+            _target = _in_flight_target_from_settings()
+        return _target
+
+
+def _record_call(record: CallRecord) -> None:
+    vtex_in_flight_target().observe(record.duration_ms / 1000)
+    call_log(record)
 
 
 def vtex_client() -> VtexClient:
@@ -71,15 +98,15 @@ def vtex_client() -> VtexClient:
             _client = VtexClient(
                 vtex_config_from_settings(),
                 budget=DatabaseRateBudget(settings.VTEX_RATE_LIMIT_RPM),
-                recorder=call_log,
+                recorder=_record_call,
             )
         return _client
 
 
 def reset_vtex_client() -> None:
-    """Forget the process's client (settings changed; used by tests and the demo)."""
-    global _client
+    """Forget the process's client and its measured answer times (settings changed; tests, the demo)."""
+    global _client, _target
     with _client_lock:
         if _client is not None:
             _client.session.close()
-        _client = None
+        _client, _target = None, None

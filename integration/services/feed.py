@@ -75,6 +75,11 @@ def feed_read(*, client: VtexClient) -> list[dict[str, Any]]:
     except VtexNotFound:
         feed_config_ensure(client=client)
         events = client.read_feed(max_lot=FEED_MAX_LOT)
+    return feed_record_read(events)
+
+
+def feed_record_read(events: list[Any]) -> list[dict[str, Any]]:
+    """Note a read of the feed (the health page shows when the feed last gave events)."""
     now = timezone.now()
     updates: dict[str, Any] = {"last_read_at": now}
     if events:

@@ -11,7 +11,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -80,7 +80,7 @@ def hook_receive(*, raw_body: bytes, headers: dict[str, str]) -> HookAnswer:
                 origin_account=account[:100],
                 body=body,
             )
-            transaction.on_commit(_queue_processing)
+            transaction.on_commit(hook_queue_processing)
     except IntegrityError:
         return HookAnswer(200, {"ok": True, "duplicate": True})  # VTEX delivered it again
     return HookAnswer(200, {"ok": True, "id": notification.pk})
@@ -119,7 +119,7 @@ def _unstorable(value: Any, *, depth: int) -> str:
     return ""
 
 
-def _queue_processing() -> None:
+def hook_queue_processing() -> None:
     try:
         async_task("integration.tasks.process_hook_notifications", group="hook")
     except Exception:  # every intake cycle also takes pending notifications
@@ -141,10 +141,13 @@ def hook_pending_order_ids(limit: int = 500) -> list[str]:
     return list(_pending(timezone.now()).order_by("received_at").values_list("order_id", flat=True).distinct()[:limit])
 
 
-def hook_notifications_done(*, order_ids: list[str]) -> None:
-    HookNotification.objects.filter(order_id__in=order_ids, processed_at__isnull=True).update(
-        processed_at=timezone.now(), error=""
-    )
+def hook_notifications_done(*, order_ids: list[str], received_before: datetime | None = None) -> None:
+    """The orders were read back and handled: their notifications are done, except those received
+    after `received_before` (the moment the orders were asked for), which may say something newer."""
+    notifications = HookNotification.objects.filter(order_id__in=order_ids, processed_at__isnull=True)
+    if received_before is not None:
+        notifications = notifications.filter(received_at__lte=received_before)
+    notifications.update(processed_at=timezone.now(), error="")
 
 
 def hook_notifications_failed(*, errors: dict[str, str]) -> None:

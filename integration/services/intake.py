@@ -7,15 +7,21 @@ One cycle (DESIGN.md "The flow"):
 3. take the orders the source names, one lot at a time (a list page, a feed lot, the pending hook
    notifications): read each new order (and its payment transaction when VTEX_FETCH_PAYMENTS is
    on) in worker threads, store the lot in one batch (order_sync), write a start-handling outbox
-   row for each order in ready-for-handling, and send those through the outbox's sender. The next
-   lot is read while this one is stored, so the threads are busy meanwhile.
+   row for each order in ready-for-handling, and send those through the outbox's sender.
+   Lots are read ahead while the threads have less work than the in-flight target (as many calls
+   as the budget and VTEX's answer times need: integration.vtex.concurrency), so the wire stays
+   full while this thread stores; the feed is read and committed from the threads too;
+4. between lots, take hook notifications that came in meanwhile: the hook's own task finds the
+   lease taken while a long cycle runs, so this cycle takes its orders within a second.
 
 Worker threads only speak to VTEX; this module's thread does every database write.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -28,11 +34,16 @@ from django.utils import timezone
 
 from integration.infra.crashpoints import crash_point
 from integration.infra.leases import lease, lease_holder
-from integration.infra.vtex_client import call_log, vtex_client
-from integration.infra.workers import vtex_threads
+from integration.infra.vtex_client import call_log, vtex_client, vtex_in_flight_target
+from integration.infra.workers import FollowingExecutor, vtex_threads
 from integration.models import Order, OutboxMessage
-from integration.services.feed import feed_config_ensure, feed_read
-from integration.services.hook import hook_notifications_done, hook_notifications_failed, hook_pending_order_ids
+from integration.services.feed import FEED_MAX_LOT, feed_config_ensure, feed_record_read
+from integration.services.hook import (
+    hook_notifications_done,
+    hook_notifications_failed,
+    hook_pending_order_ids,
+    hook_queue_processing,
+)
 from integration.services.order_sync import (
     FetchedOrder,
     StoreOutcome,
@@ -41,7 +52,6 @@ from integration.services.order_sync import (
     vtex_fetch_order,
 )
 from integration.services.outbox import (
-    WINDOW_PER_THREAD,
     OutboxSender,
     SendOutcome,
     orders_awaiting_start_handling,
@@ -49,7 +59,7 @@ from integration.services.outbox import (
     outbox_due,
     outbox_enqueue_start_handling,
 )
-from integration.vtex import VtexClient, VtexConfigurationError, VtexError
+from integration.vtex import VtexClient, VtexConfigurationError, VtexError, VtexNotFound
 from integration.vtex.mapping import VtexDataError
 from integration.vtex.statuses import VtexStatus
 
@@ -63,6 +73,10 @@ INTAKE_LEASE = "intake"
 INTAKE_LEASE_TTL = timedelta(minutes=5)
 #: Renew the lease this often; far below its TTL so a slow page never loses it.
 LEASE_RENEW_EVERY_S = 30.0
+#: Between lots, look for hook notifications this often (one indexed read).
+HOOK_CHECK_EVERY_S = 0.5
+#: Lots read ahead at most (a bound on memory; the in-flight target bounds them first).
+MAX_LOTS_AHEAD = 64
 
 
 @dataclass
@@ -76,6 +90,9 @@ class IntakeResult:
     committed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     skipped_reason: str = ""
+    #: The most threads that spoke to VTEX at once, and the in-flight target at the end (its why).
+    peak_threads: int = 0
+    in_flight: str = ""
 
     @property
     def ok(self) -> bool:
@@ -101,55 +118,79 @@ class _Lot:
     #: Called once the lot is stored (the feed commits its events, the hook marks its notifications).
     then: Callable[[], None] | None = None
 
+    def read(self) -> bool:
+        """Every order of the lot is read (or failed): storing it waits for nothing."""
+        return all(future.done() for _, future in self.fetches)
+
 
 class _Cycle:
     """One intake cycle: the threads, the counters and the lease to keep alive."""
 
-    def __init__(self, *, client: VtexClient, executor, held_lease, progress: Progress | None, size: int) -> None:
+    def __init__(
+        self, *, client: VtexClient, executor: FollowingExecutor, held_lease, progress: Progress | None
+    ) -> None:
         self.client = client
         self.executor = executor
         self.lease = held_lease
         self.progress = progress
         self.start_handling = settings.VTEX_START_HANDLING == "on_import"
         self.fetch_payments = settings.VTEX_FETCH_PAYMENTS
-        self.sender = OutboxSender(client=client, executor=executor, window=size * WINDOW_PER_THREAD)
+        self.sender = OutboxSender(client=client, executor=executor)
         self.result = IntakeResult()
         self.summaries: dict[str, dict[str, Any]] = {}
         self.failed_ids: set[str] = set()
         self._last_renewal = time.monotonic()
+        self._last_hook_check = time.monotonic()
+        self._commits: deque[tuple[list[str], Future[None]]] = deque()
+        self._feed_lost = False
 
     def run(self, lots: Iterator[_Lot], source_name: str) -> IntakeResult:
         try:
             if self.start_handling:
                 self._send_due_start_handlings()
-            self._take(lots, source_name)
+            self._take(self._with_hook_checks(lots), source_name)
+            # The cycle goes on while notifications keep coming (their own task finds the lease taken).
+            while more := list(self.hook_lots()):
+                self._take(iter(more), "hook")
         finally:
             # Answers VTEX already gave are written even when an error ends the cycle early.
+            self._record_commits(wait=True)
             self._count(self.sender.drain())
             call_log.flush()
         self._report()
         return self.result
 
     def _take(self, lots: Iterator[_Lot], source_name: str) -> None:
-        """Each lot is stored while the next one is read: two lots in the threads at most.
+        """Lots are read ahead while the threads have less work than the in-flight target, and
+        stored oldest first (a lot whose orders are all read is stored at once).
 
-        When the source fails (reading a page or a lot, committing the feed), the lot being read
-        is still stored, and the failure is reported once: nothing started is left behind."""
-        reading: _Lot | None = None
+        When the source fails (reading a page or a lot, committing the feed), the lots being read
+        are still stored, and the failure is reported once: nothing started is left behind."""
+        reading: deque[_Lot] = deque()
         try:
             for lot in lots:
-                done, reading = reading, lot
-                if done is not None:
-                    self._store(done)
+                reading.append(lot)
+                while reading and (reading[0].read() or self._enough_ahead(len(reading))):
+                    self._store(reading.popleft())
         except VtexConfigurationError:
             raise  # nothing can work: say so instead of counting a failed order
         except VtexError as exc:
             self._fail(f"({source_name})", exc)
-        if reading is not None:
+        while reading:
             try:
-                self._store(reading)
+                self._store(reading.popleft())
             except VtexError as exc:
                 self._fail(f"({source_name})", exc)
+
+    def _enough_ahead(self, lots_ahead: int) -> bool:
+        return lots_ahead >= MAX_LOTS_AHEAD or self.executor.unfinished >= self.executor.target()
+
+    def _with_hook_checks(self, lots: Iterator[_Lot]) -> Iterator[_Lot]:
+        """The source's lots, with the hook's notifications that come in meanwhile."""
+        for lot in lots:
+            yield lot
+            if time.monotonic() - self._last_hook_check >= HOOK_CHECK_EVERY_S:
+                yield from self.hook_lots()
 
     # ---- sources: each yields lots ---------------------------------------------------------------
 
@@ -184,6 +225,10 @@ class _Cycle:
                     new[order_id] = entry
             yield self._lot(new)
 
+    def ready_lots(self, **created) -> Iterator[_Lot]:
+        """Every order VTEX lists in ready-for-handling (optionally created in a window)."""
+        return self.list_lots(self.client.iter_order_pages(status=VtexStatus.READY_FOR_HANDLING, **created))
+
     def feed_lots(self) -> Iterator[_Lot]:
         """Read the feed until it is empty; commit each lot's events once their orders are stored.
 
@@ -191,19 +236,54 @@ class _Cycle:
         is read back from VTEX and handled by its present status. An event whose order failed is
         not committed, so the feed hands it out again after the visibility timeout. An order's
         start-handling is in the outbox by then (written with the order), so it needs no wait.
+
+        The feed carries only the changes made after it was configured: when this cycle had to
+        create the configuration (the first cycle, or VTEX deleted an idle feed), the orders
+        already waiting in ready-for-handling are taken from the list first.
+
+        Reads run in the threads, a few ahead (each lot of 10 events brings about 20 calls): one
+        read at a time, waiting 200 ms for each, would leave most of the budget unspent.
         """
-        feed_config_ensure(client=self.client)
-        for _ in range(FEED_MAX_LOTS_PER_CYCLE):
-            events = feed_read(client=self.client)
-            if not events:
+        if feed_config_ensure(client=self.client) == "created":
+            yield from self.ready_lots()
+        reads: deque[Future[list[dict[str, Any]]]] = deque()
+        submitted, empty = 0, False
+        while True:
+            while not empty and submitted < FEED_MAX_LOTS_PER_CYCLE and len(reads) < self._feed_reads_ahead():
+                reads.append(self.executor.submit(self.client.read_feed, max_lot=FEED_MAX_LOT))
+                submitted += 1
+            if not reads:
                 return
+            events = self._feed_events(reads.popleft())
+            if not events:
+                empty = True  # the reads already on their way are still taken
+                continue
             crash_point("intake.feed_read")
             handles_by_order: dict[str, list[str]] = {}
             for event in events:
                 handles_by_order.setdefault(str(event.get("orderId") or ""), []).append(str(event.get("handle") or ""))
             yield self.lot_of(handles_by_order, then=lambda handles=handles_by_order: self._commit_feed(handles))
 
+    def ready_lots_if_feed_lost(self) -> Iterator[_Lot]:
+        if self._feed_lost:
+            yield from self.ready_lots()
+
+    def _feed_reads_ahead(self) -> int:
+        return max(1, math.ceil(self.executor.target() / (2 * FEED_MAX_LOT)))
+
+    def _feed_events(self, read: Future[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        try:
+            events = read.result()
+        except VtexNotFound:
+            # VTEX deleted the configuration (an idle feed expires): make it again; the orders
+            # that became ready meanwhile were never on the new feed, so take them from the list.
+            feed_config_ensure(client=self.client)
+            self._feed_lost = True
+            events = []
+        return feed_record_read(events)
+
     def _commit_feed(self, handles_by_order: dict[str, list[str]]) -> None:
+        """Commit in a thread; the answer is recorded by _record_commits."""
         done = [
             handle
             for order_id, handles in handles_by_order.items()
@@ -213,20 +293,38 @@ class _Cycle:
         ]
         crash_point("intake.feed_before_commit")
         if done:
-            self.client.commit_feed(done)
-            self.result.committed += len(done)
+            self._commits.append((done, self.executor.submit(self.client.commit_feed, done)))
+
+    def _record_commits(self, *, wait: bool = False) -> None:
+        while self._commits and (wait or self._commits[0][1].done()):
+            handles, commit = self._commits.popleft()
+            try:
+                commit.result()
+            except VtexError as exc:
+                # Not committed: the feed hands the events out again after the visibility timeout.
+                self._fail("(feed)", exc)
+                continue
+            self.result.committed += len(handles)
             crash_point("intake.feed_committed")
 
     def hook_lots(self) -> Iterator[_Lot]:
-        """Orders named by stored hook notifications, read back and handled; then marked done.
+        """Orders named by stored hook notifications and not taken yet in this cycle, read back
+        and handled; then their notifications are marked done.
 
-        A notification whose order failed stays pending, and the next cycle tries it again.
+        A notification whose order failed stays pending, and a later cycle tries it again; so does
+        one that came for an order this cycle had already taken (it may say something newer).
         """
-        order_ids = hook_pending_order_ids()
-        yield self.lot_of(order_ids, then=lambda: self._mark_notifications_done(order_ids))
+        self._last_hook_check = time.monotonic()
+        started = timezone.now()
+        order_ids = [order_id for order_id in hook_pending_order_ids() if order_id not in self.summaries]
+        if order_ids:
+            yield self.lot_of(order_ids, then=lambda: self._mark_notifications_done(order_ids, received_before=started))
 
-    def _mark_notifications_done(self, order_ids: list[str]) -> None:
-        hook_notifications_done(order_ids=[order_id for order_id in order_ids if order_id not in self.failed_ids])
+    def _mark_notifications_done(self, order_ids: list[str], *, received_before) -> None:
+        hook_notifications_done(
+            order_ids=[order_id for order_id in order_ids if order_id not in self.failed_ids],
+            received_before=received_before,
+        )
         why = dict(self.result.failures)
         hook_notifications_failed(errors={order_id: why[order_id] for order_id in order_ids if order_id in why})
 
@@ -246,6 +344,7 @@ class _Cycle:
         if lot.then is not None:
             lot.then()
         self._count(self.sender.record())
+        self._record_commits()
         self._keep_alive()
 
     def _store_fetched(self, fetched: list[FetchedOrder]) -> None:
@@ -343,27 +442,28 @@ def intake_run(
             who = f" by {holder.holder} until {holder.expires_at:%H:%M:%S} UTC" if holder else ""
             return IntakeResult(skipped_reason=f"another intake is running{who}")
         crash_point("intake.lease_taken")
-        size = settings.VTEX_CONCURRENCY
-        with vtex_threads(size) as executor:
-            cycle = _Cycle(client=client, executor=executor, held_lease=held, progress=progress, size=size)
-
-            def ready_list(**created) -> Iterator[_Lot]:
-                return cycle.list_lots(client.iter_order_pages(status=VtexStatus.READY_FOR_HANDLING, **created))
+        with vtex_threads() as executor:
+            cycle = _Cycle(client=client, executor=executor, held_lease=held, progress=progress)
 
             def sweep() -> Iterator[_Lot]:
                 # The safety net behind the feed and the hook: recent orders still ready at VTEX.
                 created_to = timezone.now() + timedelta(minutes=1)
                 created_from = created_to - timedelta(hours=settings.VTEX_SWEEP_WINDOW_HOURS)
-                return ready_list(created_from=created_from, created_to=created_to)
+                return cycle.ready_lots(created_from=created_from, created_to=created_to)
 
             # The hook is the fast path; the list and the feed back it up.
             lots = {
                 "hook": cycle.hook_lots,
-                "feed": lambda: _chain(cycle.hook_lots(), cycle.feed_lots()),
-                "list": lambda: _chain(cycle.hook_lots(), ready_list()),
+                "feed": lambda: _chain(cycle.hook_lots(), cycle.feed_lots(), cycle.ready_lots_if_feed_lost()),
+                "list": lambda: _chain(cycle.hook_lots(), cycle.ready_lots()),
                 "sweep": sweep,
             }
-            return cycle.run(lots[source](), source)
+            result = cycle.run(lots[source](), source)
+        result.peak_threads, result.in_flight = executor.peak_threads, vtex_in_flight_target().describe()
+    # Notifications that came after the cycle's last look found the lease taken: take them now.
+    if hook_pending_order_ids(limit=1):
+        hook_queue_processing()
+    return result
 
 
 def _chain(*iterators: Iterator[_Lot]) -> Iterator[_Lot]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -33,7 +33,7 @@ from django_q.tasks import async_task
 
 from integration.infra.crashpoints import crash_point
 from integration.infra.vtex_client import call_log
-from integration.infra.workers import vtex_threads
+from integration.infra.workers import FollowingExecutor, vtex_threads
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, SendState
 from integration.selectors.sellers import fulfilled_elsewhere_q, order_fulfilled_elsewhere
 from integration.services.events import order_event_record, stored_text
@@ -563,17 +563,21 @@ class OutboxSender:
 
     Used by outbox_send_due and by the intake cycle (start-handling), so that both keep the same
     rules: one claim per row, the read-back, the recording. `window` bounds the rows on the wire
-    or answered and not yet recorded (claims never wait long enough to go stale)."""
+    or answered and not yet recorded (claims never wait long enough to go stale): a few rows per
+    thread the pool may run, so it follows the pool's in-flight target."""
 
-    def __init__(self, *, client: VtexClient, executor: Executor, window: int) -> None:
+    def __init__(self, *, client: VtexClient, executor: FollowingExecutor) -> None:
         self.client = client
         self.executor = executor
-        self.window = window
         self._in_flight: set[Future[_Done]] = set()
 
     @property
     def in_flight(self) -> int:
         return len(self._in_flight)
+
+    @property
+    def window(self) -> int:
+        return self.executor.target() * WINDOW_PER_THREAD
 
     @property
     def room(self) -> int:
@@ -643,15 +647,15 @@ def outbox_send_due(
 ) -> PushSummary:
     """Send every due row once, oldest first; rows unblocked by a send go in the same pass.
 
-    Up to `concurrency` rows (VTEX_CONCURRENCY) are on the wire at once; the shared rate budget
-    paces them. Not inside a transaction: the sends take minutes, and the threads' budget reads
-    would wait for its locks.
+    As many rows are on the wire at once as the budget and VTEX's answer times need (the
+    process's in-flight target; `concurrency` fixes it); the shared rate budget paces them.
+    Not inside a transaction: the sends take minutes, and the threads' budget reads would wait
+    for its locks.
     """
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox_send_due calls VTEX: run it outside any database transaction")
     summary = PushSummary()
     seen: set[int] = set()
-    size = concurrency or settings.VTEX_CONCURRENCY
 
     def report(outcomes: list[SendOutcome]) -> None:
         for outcome in outcomes:
@@ -659,22 +663,28 @@ def outbox_send_due(
             if progress is not None:
                 progress(summary)
 
-    with vtex_threads(size) as executor:
-        sender = OutboxSender(client=client, executor=executor, window=size * WINDOW_PER_THREAD)
+    with vtex_threads((lambda: concurrency) if concurrency else None) as executor:
+        sender = OutboxSender(client=client, executor=executor)
         try:
             while limit is None or len(seen) < limit:
                 due = [pk for pk in outbox_due().values_list("pk", flat=True)[:DUE_BATCH] if pk not in seen]
                 if limit is not None:
                     due = due[: limit - len(seen)]
                 if not due:
-                    break
+                    if not sender.in_flight:
+                        break
+                    # Rows still on the wire may unblock others (an invoice waits for its order's
+                    # start-handling): record them, then look again. Not before: the wire stays
+                    # full from one read of due rows to the next.
+                    report(sender.drain())
+                    continue
                 seen.update(due)
                 while due:
                     report(sender.record(until_room=1))
                     chunk, due = due[: sender.room], due[sender.room :]
                     sender.submit(outbox_claim_many(message_ids=chunk))
-                report(sender.drain())  # every answer recorded before the next read of due rows
                 call_log.flush()
+            report(sender.drain())
         finally:
             call_log.flush()
     return summary

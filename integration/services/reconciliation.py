@@ -230,7 +230,7 @@ def _reconcile(*, client: VtexClient, days: int) -> ReconciliationResult:
 
     findings: list[Finding] = []
     checked: set[str] = set()
-    with vtex_threads(settings.VTEX_CONCURRENCY) as executor:
+    with vtex_threads() as executor:
         # In order, as the threads read them; each stored as it comes (the rows are few).
         for order_id, fetched in zip(orders, executor.map(fetch, orders), strict=True):
             if isinstance(fetched, Exception):

@@ -48,7 +48,7 @@ def hook(settings, monkeypatch):
     def queue() -> None:
         Hook.queued += 1
 
-    monkeypatch.setattr("integration.services.hook._queue_processing", queue)
+    monkeypatch.setattr("integration.services.hook.hook_queue_processing", queue)
     return Hook
 
 

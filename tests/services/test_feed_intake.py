@@ -147,11 +147,41 @@ def test_pull_orders_takes_the_source_from_the_setting(make_sandbox, settings, c
     assert "imported: 2" in capsys.readouterr().out
 
 
+def test_the_first_feed_cycle_takes_the_orders_already_waiting(make_sandbox):
+    # given: an account with ready orders and no feed yet (VTEX's feed carries later changes only)
+    server = make_sandbox(orders=0)
+    waiting = server.store.add_orders(3)
+    # when
+    result = intake_run(source="feed")
+    # then: the list is swept once, each order stored and acknowledged once
+    assert result.imported == 3 and result.acknowledged == 3
+    assert server.store.effects["start_handling"] == dict.fromkeys(waiting, 1)
+    # and the next cycle reads only the feed
+    VtexCall.objects.all().delete()
+    intake_run(source="feed")
+    assert not VtexCall.objects.filter(operation="list_orders").exists()
+
+
+def test_a_feed_vtex_deleted_is_made_again_and_the_orders_waiting_meanwhile_are_taken(make_sandbox):
+    server = make_sandbox(orders=0)
+    intake_run(source="feed")  # the feed is configured
+    server.store.delete_feed_config()  # VTEX deletes a feed that saw no events for its retention
+    missed = server.store.add_orders(2)  # ready while there was no feed
+
+    result = intake_run(source="feed")
+
+    assert result.imported == 2 and server.store.effects["start_handling"] == dict.fromkeys(missed, 1)
+    assert server.store.feed_config()["filter"]["type"] == "FromWorkflow"  # made again
+
+
 def test_the_sweep_catches_an_order_the_feed_lost(make_sandbox, settings):
     server = make_sandbox(orders=0)
-    lost = server.store.add_orders(1)[0]  # created before the feed existed: the feed never sees it
+    intake_run(source="feed")  # the feed is configured
+    lost = server.store.add_orders(1)[0]
+    server.store._feed.messages.clear()  # its events never reach us (lost, or expired)
     intake_run(source="feed")
     assert not Order.objects.exists()
+    VtexCall.objects.all().delete()
 
     result = intake_run(source="sweep")
 

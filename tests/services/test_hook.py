@@ -103,7 +103,7 @@ def test_a_notification_is_stored_once_queued_and_answered_fast(client):
 
 @pytest.mark.django_db(transaction=True)
 def test_hook_notifications_are_processed_by_reading_the_order_back(make_sandbox, client, monkeypatch):
-    monkeypatch.setattr("integration.services.hook._queue_processing", lambda: None)
+    monkeypatch.setattr("integration.services.hook.hook_queue_processing", lambda: None)
     server = make_sandbox(orders=2)
     ids = server.store.order_ids()
     for order_id in ids:
@@ -120,7 +120,7 @@ def test_hook_notifications_are_processed_by_reading_the_order_back(make_sandbox
 
 @pytest.mark.django_db(transaction=True)
 def test_every_list_cycle_also_takes_pending_hook_notifications(make_sandbox, client, monkeypatch):
-    monkeypatch.setattr("integration.services.hook._queue_processing", lambda: None)
+    monkeypatch.setattr("integration.services.hook.hook_queue_processing", lambda: None)
     server = make_sandbox(orders=1)
     order_id = server.store.order_ids()[0]
     intake_run()
@@ -160,7 +160,7 @@ def test_a_notification_for_an_order_vtex_does_not_have_is_retried_with_backoff_
     make_sandbox, client, monkeypatch
 ):
     # given a notification naming an order the store does not have (VTEX answers 404)
-    monkeypatch.setattr("integration.services.hook._queue_processing", lambda: None)
+    monkeypatch.setattr("integration.services.hook.hook_queue_processing", lambda: None)
     make_sandbox(orders=0)
     post(client, notification("9999999999999-01"), **{HEADER: SECRET})
 

@@ -32,7 +32,7 @@ def _record(order_id: str) -> CallRecord:
 
 
 def test_threads_buffer_call_records_until_the_owner_flushes_them():
-    with vtex_threads(2) as executor:
+    with vtex_threads(lambda: 2) as executor:
         list(executor.map(lambda n: call_log(_record(f"order-{n}")), range(5)))
         assert VtexCall.objects.count() == 0  # nothing written by the threads themselves
     assert call_log.flush() == 5
@@ -49,6 +49,40 @@ def test_every_started_thread_closes_its_database_connection_at_the_end():
             opened.append(connection)
         return connection.connection is not None
 
-    with vtex_threads(3) as executor:
+    with vtex_threads(lambda: 3) as executor:
         assert all(executor.map(touch_database, range(12)))
     assert opened and all(conn.connection is None for conn in opened)
+
+
+def test_the_number_of_threads_follows_the_target_while_work_waits():
+    wanted = {"threads": 2}
+    release = threading.Event()
+    with vtex_threads(lambda: wanted["threads"]) as executor:
+        jobs = [executor.submit(release.wait, 10) for _ in range(10)]
+        assert executor.threads == 2  # ten jobs wait, two threads run
+        wanted["threads"] = 5  # VTEX slowed down: more calls must be in flight
+        jobs.append(executor.submit(release.wait, 10))
+        assert executor.threads == 5
+        wanted["threads"] = 1  # VTEX is fast again: threads end after their job
+        release.set()
+        assert all(job.result(timeout=10) for job in jobs)
+        executor.submit(lambda: None).result(timeout=10)
+        deadline = threading.Event()
+        for _ in range(100):  # threads leave as they finish; give them the moment to go
+            if executor.threads <= 1:
+                break
+            deadline.wait(0.05)
+        assert executor.threads <= 1
+        assert executor.peak_threads == 5
+
+
+def test_a_job_that_raises_hands_its_error_to_the_caller_and_the_thread_goes_on():
+    def fail():
+        raise ValueError("broken answer")
+
+    with vtex_threads(lambda: 1) as executor:
+        failed = executor.submit(fail)
+        after = executor.submit(lambda: "next")
+        with pytest.raises(ValueError, match="broken answer"):
+            failed.result(timeout=10)
+        assert after.result(timeout=10) == "next"

@@ -43,6 +43,8 @@ class Command(BaseCommand):
             f"imported: {result.imported}  already known: {result.already_known}  updated: {result.updated}  "
             f"acknowledged: {result.acknowledged}  failed: {result.failed}"
         )
+        if options["verbosity"] > 1:
+            self.stdout.write(f"VTEX calls in flight: up to {result.peak_threads} threads; target {result.in_flight}")
         if result.ok:
             self.stdout.write(self.style.SUCCESS(line))
         else:
