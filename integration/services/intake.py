@@ -23,7 +23,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -77,6 +77,11 @@ LEASE_RENEW_EVERY_S = 30.0
 HOOK_CHECK_EVERY_S = 0.5
 #: Lots read ahead at most (a bound on memory; the in-flight target bounds them first).
 MAX_LOTS_AHEAD = 64
+#: Another lot is read while the threads have less work than this many times the in-flight
+#: target: as much again waits behind the calls on the wire, so the wire stays full while this
+#: thread stores a lot or waits for a page.
+QUEUED_PER_TARGET = 2
+LOOK_AGAIN_S = 0.05
 
 
 @dataclass
@@ -121,6 +126,9 @@ class _Lot:
     def read(self) -> bool:
         """Every order of the lot is read (or failed): storing it waits for nothing."""
         return all(future.done() for _, future in self.fetches)
+
+    def wait_for_one(self, *, timeout: float) -> None:
+        wait([future for _, future in self.fetches if not future.done()], timeout=timeout, return_when=FIRST_COMPLETED)
 
 
 class _Cycle:
@@ -170,8 +178,7 @@ class _Cycle:
         try:
             for lot in lots:
                 reading.append(lot)
-                while reading and (reading[0].read() or self._enough_ahead(len(reading))):
-                    self._store(reading.popleft())
+                self._store_while_enough_ahead(reading)
         except VtexConfigurationError:
             raise  # nothing can work: say so instead of counting a failed order
         except VtexError as exc:
@@ -182,8 +189,19 @@ class _Cycle:
             except VtexError as exc:
                 self._fail(f"({source_name})", exc)
 
-    def _enough_ahead(self, lots_ahead: int) -> bool:
-        return lots_ahead >= MAX_LOTS_AHEAD or self.executor.unfinished >= self.executor.target()
+    def _store_while_enough_ahead(self, reading: deque[_Lot]) -> None:
+        """Store the lots whose orders are all read, oldest first; wait for the oldest only while
+        the threads have work enough without another lot, and look again whenever one of its
+        orders comes in (or a short while passed): the wire never waits for this thread."""
+        while reading:
+            if reading[0].read():
+                self._store(reading.popleft())
+            elif (
+                len(reading) >= MAX_LOTS_AHEAD or self.executor.unfinished >= QUEUED_PER_TARGET * self.executor.target()
+            ):
+                reading[0].wait_for_one(timeout=LOOK_AGAIN_S)
+            else:
+                return
 
     def _with_hook_checks(self, lots: Iterator[_Lot]) -> Iterator[_Lot]:
         """The source's lots, with the hook's notifications that come in meanwhile."""
