@@ -204,11 +204,11 @@ def chart_svg(report: dict[str, Any]) -> str:
 
 def write_chart(report: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(chart_svg(report))
+    path.write_text(chart_svg(report), encoding="utf-8")
 
 
 if __name__ == "__main__":
     source = Path(sys.argv[1] if len(sys.argv) > 1 else "var/bench/latest.json")
     target = Path(sys.argv[2]) if len(sys.argv) > 2 else source.with_suffix(".svg")
-    write_chart(json.loads(source.read_text()), target)
+    write_chart(json.loads(source.read_text(encoding="utf-8")), target)
     print(f"written to {target}")

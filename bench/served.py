@@ -11,6 +11,7 @@ something fails).
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,7 +20,9 @@ import time
 from pathlib import Path
 
 import requests
+from django.conf import settings
 from django.urls import reverse
+from django_q.conf import Conf
 
 from bench.machine import PROJECT_ROOT
 from bench.sandbox import SandboxProcess
@@ -52,7 +55,10 @@ def bridge_env(sandbox: SandboxProcess, database_env: dict[str, str], **extra: s
     env.update(database_env)
     env.update(
         DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY="bench-secret-key-for-the-children-only",  # noqa: S106 - the bench's own
+        # A key of the run's own (DEBUG off refuses the published development key); ServedBridge
+        # signs the bench's own tasks with it too.
+        DJANGO_SECRET_KEY=f"bench-{secrets.token_urlsafe(40)}",
+        Q_CLUSTER_NAME=settings.Q_CLUSTER["name"],  # the same queue as the bench's own tasks
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DJANGO_SSL_REDIRECT="0",
         ERP_BRIDGE_LOG_LEVEL="WARNING",
@@ -78,6 +84,11 @@ class ServedBridge:
     def __init__(self, *, env: dict[str, str], qclusters: int, log_dir: Path, web_workers: int = 2) -> None:
         self.env = env
         self.log_dir = log_dir
+        # django-q2 signs a queued task with the key it read at import (Conf.SECRET_KEY), and a
+        # cluster refuses a task signed with another: the tasks this process queues (the soak's
+        # ERP enters invoices, whose sending is queued) are signed with the children's key.
+        self._own_task_key = Conf.SECRET_KEY
+        Conf.SECRET_KEY = env["DJANGO_SECRET_KEY"]
         log_dir.mkdir(parents=True, exist_ok=True)
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
@@ -101,7 +112,11 @@ class ServedBridge:
             ],
         )
         self.clusters: list[subprocess.Popen] = [self.start_cluster(n) for n in range(qclusters)]
-        self._wait_for_web()
+        try:
+            self._wait_for_web()
+        except BaseException:
+            self.stop()
+            raise
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - closed in stop()
@@ -183,6 +198,7 @@ class ServedBridge:
                 child.wait()
         for log in self._logs:
             log.close()
+        Conf.SECRET_KEY = self._own_task_key
 
     def __enter__(self) -> ServedBridge:
         return self

@@ -25,9 +25,11 @@ of the arrivals against the second: the first quarter is the warm-up).
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -36,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 from django.test import override_settings
 from django.utils import timezone
@@ -56,7 +59,7 @@ SOAK_RPM = 12_000
 QCLUSTERS = 2
 SAMPLE_EVERY_S = 10
 ERP_EVERY_S = 2
-#: The ERP handles this many orders (or invoices) a round at most, so that a round stays short.
+#: The ERP handles this many orders (or invoices) a round at most.
 ERP_BATCH = 400
 #: After the arrivals: the killed cluster's intake lease (5 minutes) and the outbox's retry delays.
 DRAIN_TIMEOUT_S = 15 * 60
@@ -132,7 +135,7 @@ class SoakReport:
 
     def write_json(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.as_json(), indent=2, ensure_ascii=False, default=str) + "\n")
+        path.write_text(json.dumps(self.as_json(), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
     def text(self) -> str:
         m = self.machine
@@ -192,6 +195,46 @@ def erp_round() -> tuple[int, int]:
     return invoiced, tracked
 
 
+class ErpThread(threading.Thread):
+    """The ERP, beside the soak's sampling: erp_round() every ERP_EVERY_S (a round can take
+    seconds on a busy database, which must not delay the samples or the kill)."""
+
+    def __init__(self) -> None:
+        super().__init__(name="soak-erp", daemon=True)
+        self._stop_event = threading.Event()
+        self._idle = threading.Event()
+        self.invoiced = self.tracked = 0
+        self.error = ""
+
+    def run(self) -> None:
+        try:
+            while not self._stop_event.is_set():
+                invoiced, tracked = erp_round()
+                self.invoiced += invoiced
+                self.tracked += tracked
+                if invoiced or tracked:
+                    self._idle.clear()
+                else:
+                    self._idle.set()
+                self._stop_event.wait(ERP_EVERY_S)
+        except Exception:
+            self.error = traceback.format_exc()
+        finally:
+            connection.close()
+
+    def idle(self) -> bool:
+        """The last round found nothing to do."""
+        return self._idle.is_set()
+
+    def error_check(self) -> None:
+        if self.error:
+            raise RuntimeError(f"the ERP thread failed:\n{self.error}")
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=120)
+
+
 def _outbox_unsent() -> int:
     return OutboxMessage.objects.exclude(state__in=[OutboxMessage.State.SENT, OutboxMessage.State.STOPPED]).count()
 
@@ -213,6 +256,47 @@ def _quarter_medians(samples: list[Sample], end_s: float, value: Callable[[Sampl
     second = [value(s) for s in samples if end_s / 4 <= s.at_s < end_s / 2]
     last = [value(s) for s in samples if 3 * end_s / 4 <= s.at_s <= end_s]
     return (statistics.median(second) if second else 0.0), (statistics.median(last) if last else 0.0)
+
+
+def _arrival_period(
+    report: SoakReport,
+    sandbox: SandboxProcess,
+    bridge: ServedBridge,
+    erp: ErpThread,
+    *,
+    soak_started: float,
+    arrival_s: float,
+    log: Callable[[str], None],
+) -> None:
+    """Samples every SAMPLE_EVERY_S while the orders arrive; kills and restarts a cluster halfway."""
+    killed = False
+    next_sample = soak_started
+    while True:
+        elapsed = time.monotonic() - soak_started
+        if not killed and elapsed >= arrival_s / 2:
+            bridge.kill_cluster(0)
+            report.events.append(f"{elapsed:.0f} s: qcluster-0 killed (SIGKILL to its process group)")
+            log(report.events[-1])
+            time.sleep(5)
+            bridge.restart_cluster(0)
+            report.events.append(f"{time.monotonic() - soak_started:.0f} s: qcluster-0 started again")
+            log(report.events[-1])
+            killed = True
+        if time.monotonic() >= next_sample:
+            sample = _sample(soak_started, sandbox, bridge)
+            report.samples.append(sample)
+            next_sample += SAMPLE_EVERY_S
+            log(
+                f"made {sample.created}, stored {sample.orders_stored}, backlog {sample.backlog}, invoiced "
+                f"{erp.invoiced}, tracked {erp.tracked}, RSS {sum(sample.rss_mb.values()):.0f} MB "
+                f"({', '.join(f'{name} {mb:.0f}' for name, mb in sample.rss_mb.items())})"
+            )
+        if not bridge.alive():
+            raise RuntimeError(f"an erp-bridge child ended on its own:\n{bridge.log_tail('web', 1500)}")
+        erp.error_check()
+        if elapsed >= arrival_s:
+            return
+        time.sleep(0.5)
 
 
 def _drained(sandbox: SandboxProcess) -> bool:
@@ -244,6 +328,10 @@ def run_soak(
         started_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         machine=machine_info(),
     )
+    # django-q2 logs every task queued (each invoice and tracking number): thousands of lines.
+    q_logger = logging.getLogger("django-q")
+    q_level = q_logger.level
+    q_logger.setLevel(logging.WARNING)
     with override_settings(DEBUG=False):
         db = BenchDatabase(log=log)
         try:
@@ -255,6 +343,7 @@ def run_soak(
             log(f"the soak CRASHED:\n{report.error}")
         finally:
             db.close()
+            q_logger.setLevel(q_level)
     report.machine["load_average_end"] = load_average()
     report.seconds = time.monotonic() - started
     return report
@@ -282,53 +371,29 @@ def _soak(
             log(f"orders at {per_second:g}/s for {minutes:g} min, {LATENCY_MS} ms answers, {FAULT_RATE:.0%} faults")
             sandbox.start_arrivals(per_second, arrival_s)
             soak_started = time.monotonic()
-            killed = False
-            invoiced = tracked = 0
-            next_sample = soak_started
-            while True:
-                now = time.monotonic()
-                elapsed = now - soak_started
-                if not killed and elapsed >= arrival_s / 2:
-                    bridge.kill_cluster(0)
-                    report.events.append(f"{elapsed:.0f} s: qcluster-0 killed (SIGKILL to its process group)")
-                    log(report.events[-1])
-                    time.sleep(5)
-                    bridge.restart_cluster(0)
-                    report.events.append(f"{time.monotonic() - soak_started:.0f} s: qcluster-0 started again")
-                    log(report.events[-1])
-                    killed = True
-                if now >= next_sample:
-                    sample = _sample(soak_started, sandbox, bridge)
-                    report.samples.append(sample)
-                    next_sample += SAMPLE_EVERY_S
-                    log(
-                        f"made {sample.created}, stored {sample.orders_stored}, backlog {sample.backlog}, "
-                        f"invoiced {invoiced}, tracked {tracked}, RSS {sum(sample.rss_mb.values()):.0f} MB"
-                    )
-                if not bridge.alive():
-                    raise RuntimeError(f"an erp-bridge child ended on its own:\n{bridge.log_tail('web', 1500)}")
-                if elapsed >= arrival_s:
-                    break
-                done = erp_round()
-                invoiced, tracked = invoiced + done[0], tracked + done[1]
-                time.sleep(max(0.0, ERP_EVERY_S - (time.monotonic() - now)))
-
-            sandbox.set_faults(fail_rate=0.0)  # the drain measures catching up, not more faults
-            log("arrivals over; waiting for the backlog to drain")
-            drain_started = time.monotonic()
-            drained = False
-            while time.monotonic() - drain_started < DRAIN_TIMEOUT_S:
-                done = erp_round()
-                invoiced, tracked = invoiced + done[0], tracked + done[1]
-                if _drained(sandbox):
-                    drained = True
-                    break
-                if time.monotonic() >= next_sample:
-                    report.samples.append(_sample(soak_started, sandbox, bridge))
-                    next_sample += SAMPLE_EVERY_S
-                    log(f"draining: backlog {report.samples[-1].backlog}")
-                time.sleep(ERP_EVERY_S)
+            erp = ErpThread()
+            erp.start()
+            try:
+                _arrival_period(report, sandbox, bridge, erp, soak_started=soak_started, arrival_s=arrival_s, log=log)
+                sandbox.set_faults(fail_rate=0.0)  # the drain measures catching up, not more faults
+                log("arrivals over; waiting for the backlog to drain")
+                drain_started = time.monotonic()
+                drained = False
+                next_sample = time.monotonic() + SAMPLE_EVERY_S
+                while time.monotonic() - drain_started < DRAIN_TIMEOUT_S:
+                    erp.error_check()
+                    if erp.idle() and _drained(sandbox):
+                        drained = True
+                        break
+                    if time.monotonic() >= next_sample:
+                        report.samples.append(_sample(soak_started, sandbox, bridge))
+                        next_sample += SAMPLE_EVERY_S
+                        log(f"draining: backlog {report.samples[-1].backlog}")
+                    time.sleep(1)
+            finally:
+                erp.stop()
             drain_s = time.monotonic() - drain_started
+            report.figures["invoices / tracking numbers entered by the ERP"] = f"{erp.invoiced} / {erp.tracked}"
             report.samples.append(_sample(soak_started, sandbox, bridge))
             state = sandbox.state()
             effects = sandbox.raw_effects()

@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from bench.machine import machine_info
 from bench.report import Report, ScenarioResult
-from bench.scenarios import QUICK, BenchContext, concurrency_label, latency_bound
+from bench.scenarios import QUICK, BenchContext, budget_fill, concurrency_label, latency_bound, mean_answer_ms
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +39,9 @@ def test_the_latency_scenario_imports_every_order_and_reports_its_figures_and_ta
 
     figures = {figure.name: figure for figure in result.figures}
     expected = {"erp-bridge", "naive importer", "ratio to naive", "VTEX calls per order", "HTTP-only ceiling"}
-    assert expected | {"ceiling threads", "ratio to the HTTP-only ceiling", "erp-bridge calls in flight"} <= set(figures)
+    assert expected | {"ceiling threads", "ratio to the HTTP-only ceiling", "erp-bridge calls in flight"} <= set(
+        figures
+    )
     assert all(isinstance(f.value, int | float) and f.value > 0 for f in figures.values())
     assert figures["erp-bridge"].unit == figures["naive importer"].unit == "orders/s"
     # 20 orders on one list page: two calls per order and one page
@@ -71,3 +73,34 @@ def test_the_latency_scenario_imports_every_order_and_reports_its_figures_and_ta
     assert data["scenarios"]["latency"]["error"] == ""
     table = report.table(previous=data)
     assert "naive importer" in table and "share of the HTTP-only ceiling ≥ 80 %" in table
+
+
+def test_the_budget_scenario_fills_through_the_feed_and_the_list_and_sets_the_comparisons_beside():
+    counts = replace(
+        QUICK, budget_orders=20, budget_answer_times=("50 ms",), budget_fixed_orders=10, budget_naive_orders=3
+    )
+    result = ScenarioResult(key="budget", title="budget fill")
+
+    budget_fill(BenchContext(db=FlushedTestDatabase(), counts=counts, log=lambda message: None), result)
+
+    figures = {figure.name: figure.value for figure in result.figures}
+    for source in ("feed", "list"):
+        assert figures[f"50 ms, {source}: 429 answers"] == 0
+        assert 0 < figures[f"50 ms, {source}: share of the budget"] <= 1.5
+        assert figures[f"50 ms, {source}: calls in flight"] >= 1
+    assert 0 < figures["50 ms, naive: share of the budget"] < figures["50 ms, fixed 8: share of the budget"]
+    assert [target.name for target in result.targets] == [
+        "50 ms, feed: share of the budget",
+        "50 ms, feed: 429 answers",
+        "50 ms, list: share of the budget",
+        "50 ms, list: 429 answers",
+    ]
+    assert [target.noise_free for target in result.targets] == [False, True, False, True]
+    point = result.series["budget"]["50 ms"]
+    assert point["mean_answer_ms"] == 50
+    assert set(point) == {"mean_answer_ms", "erp-bridge feed", "erp-bridge list", "fixed 8", "naive"}
+
+
+def test_the_long_tail_is_placed_at_its_mean_answer_time():
+    assert mean_answer_ms("long tail") == pytest.approx(0.9 * 150 + 0.1 * 1500)
+    assert mean_answer_ms("500 ms") == 500
