@@ -15,7 +15,17 @@ from django.core.management import call_command
 
 from bench.machine import machine_info
 from bench.report import Report, ScenarioResult
-from bench.scenarios import QUICK, BenchContext, budget_fill, concurrency_label, latency_bound, mean_answer_ms
+from bench.scenarios import (
+    QUICK,
+    BenchContext,
+    budget_fill,
+    concurrency_label,
+    freshness,
+    latency_bound,
+    mean_answer_ms,
+)
+from integration.models import Order
+from tests.conftest import database_url_for_children
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,3 +114,25 @@ def test_the_budget_scenario_fills_through_the_feed_and_the_list_and_sets_the_co
 def test_the_long_tail_is_placed_at_its_mean_answer_time():
     assert mean_answer_ms("long tail") == pytest.approx(0.9 * 150 + 0.1 * 1500)
     assert mean_answer_ms("500 ms") == 500
+
+
+class ServedTestDatabase(FlushedTestDatabase):
+    """The test database, for child processes too (gunicorn and a qcluster read and write it)."""
+
+    def child_env(self) -> dict[str, str]:
+        return {"DATABASE_URL": database_url_for_children()}
+
+
+@pytest.mark.heavy  # gunicorn and a qcluster start: tens of seconds on a busy machine
+def test_the_freshness_scenario_times_every_order_from_the_hook_call_to_its_start_handling():
+    counts = replace(QUICK, freshness_seconds=2, freshness_per_second=5)
+    result = ScenarioResult(key="freshness", title="freshness with the hook")
+
+    freshness(BenchContext(db=ServedTestDatabase(), counts=counts, log=lambda message: None), result)
+
+    figures = {figure.name: figure.value for figure in result.figures}
+    assert figures["orders"] == 10 and figures["not handled in time"] == 0
+    assert 0 < figures["p50"] <= figures["p90"] <= figures["p99"] <= figures["max"]
+    assert [target.name for target in result.targets] == ["p50", "p99"]
+    assert len(result.series["freshness"]["delays_s"]) == 10
+    assert Order.objects.filter(vtex_status="handling").count() == 10  # stored by the served erp-bridge
