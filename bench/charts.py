@@ -173,7 +173,19 @@ def _freshness_panel(top: float, series: dict[str, Any] | None) -> list[str]:
         x = panel.x(value if math.isfinite(value) else HIST_MAX_S + HIST_BIN_S)
         parts.append(_line(x, panel.top + MARGIN_TOP, x, panel.bottom, colour, "", 2))
         shown = f"{value:.2f} s" if math.isfinite(value) else "not handled"
-        parts += panel.legend(row, f"{label} {shown} (target < {target:g} s)", colour)
+        parts += panel.legend(row, f"{label} {shown}", colour)
+        # The target: a dashed line at its bound, named at its top.
+        tx = panel.x(target)
+        parts.append(_line(tx, panel.top + MARGIN_TOP, tx, panel.bottom, "#cf222e", "4 3"))
+        parts.append(
+            _text(
+                tx + 3,
+                panel.top + MARGIN_TOP + 10 + 12 * row,
+                f"{label} < {target:g} s",
+                size=10,
+                extra=' fill="#cf222e"',
+            )
+        )
     parts += panel.legend(2, f"{total} orders", "#1f6feb", box=True)
     return parts
 

@@ -101,6 +101,8 @@ class SoakReport:
     figures: dict[str, Any] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    #: The end of each child's output when a check missed (in the JSON only).
+    logs: dict[str, str] = field(default_factory=dict)
     error: str = ""
     seconds: float = 0.0
 
@@ -128,6 +130,7 @@ class SoakReport:
             "figures": self.figures,
             "checks": [asdict(check) for check in self.checks],
             "events": self.events,
+            "logs": self.logs,
             "samples": [{**asdict(sample), "backlog": sample.backlog} for sample in self.samples],
             "error": self.error,
             "holds": self.holds,
@@ -400,7 +403,7 @@ def _soak(
             logs_tail = {name: bridge.log_tail(name, 2000) for name in bridge.pids()}
     _checks(report, state, effects, arrival_s=arrival_s, drained=drained, drain_s=drain_s)
     if not report.holds:
-        report.figures["children's log tails"] = logs_tail
+        report.logs = logs_tail
 
 
 def _checks(
