@@ -340,7 +340,7 @@ def run_soak(
         try:
             db.fresh("soak")
             report.database = db.describe()
-            _soak(report, db, minutes=minutes, per_second=per_second, started=started, log=log)
+            _soak(report, db, minutes=minutes, per_second=per_second, log=log)
         except Exception:
             report.error = traceback.format_exc()
             log(f"the soak CRASHED:\n{report.error}")
@@ -358,7 +358,6 @@ def _soak(
     *,
     minutes: float,
     per_second: float,
-    started: float,
     log: Callable[[str], None],
 ) -> None:
     arrival_s = minutes * 60
