@@ -1,4 +1,4 @@
-"""The benchmark (`make bench`): throughput, budget use, admin scale, memory and hook latency.
+"""The benchmark (`make bench`): budget use, throughput, freshness, admin scale, memory and hook latency.
 
 It lives outside the app; `manage.py bench` (integration/management/commands/bench.py) runs it.
 
@@ -14,7 +14,10 @@ Modules:
 - sandbox: the sandbox in a child process, driven through its control routes;
 - databases: a fresh database per scenario (SQLite temp files, or the PostgreSQL bench database);
 - child: the child process of the memory scenario;
-- report: targets, the printed table and the JSON file.
+- served: erp-bridge as deployed (gunicorn, qclusters) in child processes, for the freshness
+  scenario and the soak;
+- report: targets, the printed table and the JSON file; charts: the SVG chart beside it;
+- soak: `make bench-soak`, half an hour of a store's traffic with faults and a killed cluster.
 
 The package and its `sandbox` and `machine` modules must stay importable without Django set up
 (the sandbox child imports them).

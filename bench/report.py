@@ -41,6 +41,8 @@ class ScenarioResult:
     targets: list[Target] = field(default_factory=list)
     seconds: float = 0.0
     error: str = ""
+    #: What the charts draw (bench/charts.py), kept in the JSON too.
+    series: dict[str, Any] = field(default_factory=dict)
 
     def figure(self, name: str, value: Any, unit: str = "", note: str = "") -> Any:
         self.figures.append(Figure(name, value, unit, note))
@@ -61,6 +63,8 @@ def format_value(value: Any, unit: str = "") -> str:
         return f"{value * 100:.1f} %"
     if unit == "×":
         return f"{value:.2f}×"
+    if unit == "s" and isinstance(value, float) and value < 10:
+        return f"{value:.3f} s"
     if isinstance(value, float):
         text = f"{value:,.1f}" if abs(value) >= 100 else f"{value:.2f}" if abs(value) >= 1 else f"{value:.3f}"
     elif isinstance(value, int):
@@ -113,6 +117,7 @@ class Report:
                     "error": s.error,
                     "figures": {f.name: {"value": f.value, "unit": f.unit, "note": f.note} for f in s.figures},
                     "targets": [asdict(t) for t in s.targets],
+                    "series": s.series,
                 }
                 for s in self.scenarios
             },
@@ -131,7 +136,7 @@ class Report:
             f"Python {m['python']} · Django {m['django']} · {m['git']} · {self.started_at}",
             f"load average at start {m['load_average_start']}, at end {m.get('load_average_end', '?')} "
             f"(on {m['cpus']} cores; above ~0.5 per core the figures are noisy) · total {self.seconds:.0f} s"
-            f" · VTEX_CONCURRENCY {self.settings.get('VTEX_CONCURRENCY', '?')}",
+            f" · concurrency {self.settings.get('concurrency', '?')}",
             "",
         ]
         rows: list[tuple[str, str, str, str]] = []

@@ -23,8 +23,9 @@ from bench.report import Report, ScenarioResult
 #: key, title, function. The keys are what --only takes.
 SCENARIOS: tuple[tuple[str, str, Callable[[scenarios.BenchContext, ScenarioResult], None]], ...] = (
     ("latency", "latency-bound intake", scenarios.latency_bound),
-    ("budget", "budget-bound intake", scenarios.budget_bound),
+    ("budget", "budget fill", scenarios.budget_fill),
     ("outbox", "outbox", scenarios.outbox),
+    ("freshness", "freshness with the hook", scenarios.freshness),
     ("admin", "admin scale", scenarios.admin_scale),
     ("memory", "memory", scenarios.memory),
     ("hook", "hook endpoint", scenarios.hook),
@@ -62,7 +63,12 @@ def run_bench(
         mode="quick" if quick else "full",
         machine=machine_info(),
         database={},
-        settings={"VTEX_CONCURRENCY": settings.VTEX_CONCURRENCY, "counts": counts.__dict__},
+        settings={
+            "VTEX_CONCURRENCY": scenarios.configured_concurrency(),
+            "VTEX_MAX_CONCURRENCY": getattr(settings, "VTEX_MAX_CONCURRENCY", None),
+            "concurrency": scenarios.concurrency_label(),
+            "counts": counts.__dict__,
+        },
         started_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
     )
     # django-q2 logs every task it queues (hook, outbox): thousands of lines that hide the progress.

@@ -19,10 +19,13 @@ from typing import Any
 
 from bench.machine import PROJECT_ROOT
 from vtex_sandbox import SandboxServer, SandboxStore
+from vtex_sandbox.faults import FaultConfig, LatencyTail
 
 APP_KEY = "vtexappkey-bench"
 APP_TOKEN = "bench-token-not-a-secret"  # noqa: S105 - the sandbox's own, for the bench only
 CONTROL_TIMEOUT_S = 30
+#: VTEX's answers mostly take 100 to 500 ms, a few far longer: 90 % at 150 ms, 10 % at 1.5 s.
+LONG_TAIL = {"latency_ms": 150, "tail": {"share": 0.1, "ms": 1500, "seed": 1}}
 
 
 def _effects_summary(effects: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -37,15 +40,29 @@ def _effects_summary(effects: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
 
 
 def _serve(options: dict[str, Any]) -> None:
+    orders = int(options.get("orders", 0))
+    feed_config = options.get("feed")
+    # Orders made before a feed exists are not on it: with a feed, the store starts empty, the
+    # feed is configured, then the orders are made (each one's event queued).
     store = SandboxStore(
-        orders=int(options.get("orders", 0)), seed=options.get("seed", 1), app_key=APP_KEY, app_token=APP_TOKEN
+        orders=0 if feed_config else orders,
+        seed=options.get("seed", 1),
+        app_key=APP_KEY,
+        app_token=APP_TOKEN,
+        hook_threads=4,  # the bench's hook receives tens of orders a second
     )
+    if feed_config:
+        store.set_feed_config(feed_config)
+        for start in range(0, orders, 1000):
+            store.add_orders(min(1000, orders - start))
     server = SandboxServer(
         store,
         host="127.0.0.1",
         port=0,
         rate_limit_rpm=options.get("rate_limit_rpm"),
         latency_ms=int(options.get("latency_ms", 0)),
+        latency_tail=LatencyTail.from_dict(options.get("tail")),
+        faults=FaultConfig(**options["faults"]) if options.get("faults") else None,
     )
     server.start()
     try:
@@ -57,10 +74,33 @@ def _serve(options: dict[str, Any]) -> None:
 
 
 class SandboxProcess:
-    """A sandbox store with `orders` ready orders, served by a child process on a free port."""
+    """A sandbox store with `orders` ready orders, served by a child process on a free port.
 
-    def __init__(self, *, orders: int, latency_ms: int = 0, rate_limit_rpm: int | None = None, seed: int = 1) -> None:
-        options = {"orders": orders, "latency_ms": latency_ms, "rate_limit_rpm": rate_limit_rpm, "seed": seed}
+    `tail`: a long tail on top of latency_ms (LatencyTail's fields; LONG_TAIL is the bench's);
+    `feed`: a feed config made before the orders, so that every order's event waits on the feed;
+    `faults`: FaultConfig's fields.
+    """
+
+    def __init__(
+        self,
+        *,
+        orders: int,
+        latency_ms: int = 0,
+        rate_limit_rpm: int | None = None,
+        seed: int = 1,
+        tail: dict[str, Any] | None = None,
+        feed: dict[str, Any] | None = None,
+        faults: dict[str, Any] | None = None,
+    ) -> None:
+        options = {
+            "orders": orders,
+            "latency_ms": latency_ms,
+            "rate_limit_rpm": rate_limit_rpm,
+            "seed": seed,
+            "tail": tail,
+            "feed": feed,
+            "faults": faults,
+        }
         self._process = subprocess.Popen(  # -m from PROJECT_ROOT: the project is on the child's sys.path
             [sys.executable, "-m", "bench.sandbox", json.dumps(options)],
             stdin=subprocess.PIPE,
@@ -88,9 +128,36 @@ class SandboxProcess:
         return answer.json()
 
     def state(self) -> dict[str, Any]:
-        """The request counts, and each effect kind summed up (see _effects_summary)."""
+        """The request counts, each effect kind summed up (see _effects_summary), the requests in
+        flight at once (max, mean while busy), the orders by status and the feed's queue."""
         state = self._call("GET", "state")
-        return {"requests": state["requests"], "effects": _effects_summary(state["effects"])}
+        return {
+            "requests": state["requests"],
+            "effects": _effects_summary(state["effects"]),
+            "in_flight": state["in_flight"],
+            "orders_by_status": state["orders_by_status"],
+            "feed": state["feed"],
+            "arrivals": state["arrivals"],
+        }
+
+    def raw_effects(self) -> dict[str, dict[str, Any]]:
+        return self._call("GET", "state")["effects"]
+
+    def timings(self) -> dict[str, dict[str, float]]:
+        """Per order id: when the hook was called for it (ready), when start-handling was accepted."""
+        return self._call("GET", "timings")
+
+    def start_arrivals(self, per_second: float, seconds: float | None = None) -> None:
+        self._call("POST", "arrivals", {"per_second": per_second, "seconds": seconds})
+
+    def stop_arrivals(self) -> None:
+        self._call("POST", "arrivals", {"per_second": 0})
+
+    def reset_in_flight(self) -> None:
+        self._call("POST", "in-flight/reset")
+
+    def set_faults(self, **faults: Any) -> None:
+        self._call("POST", "faults", faults)
 
     def requests_count(self) -> dict[str, int]:
         return self._call("GET", "state")["requests"]
@@ -99,8 +166,8 @@ class SandboxProcess:
         """A new limit in a fresh 60 s window: the requests made so far do not count against it."""
         self._call("POST", "rate-limit", {"rpm": rpm, "fresh_window": True})
 
-    def set_latency(self, ms: int) -> None:
-        self._call("POST", "latency", {"ms": ms})
+    def set_latency(self, ms: int, tail: dict[str, Any] | None = None) -> None:
+        self._call("POST", "latency", {"ms": ms, "tail": tail})
 
     def stop(self) -> None:
         self._control.close()

@@ -133,3 +133,50 @@ class RateLimiter:
                 return max(1, math.ceil(self._accepted[0] + _RATE_WINDOW_S - now))
             self._accepted.append(now)
             return None
+
+
+@dataclass(frozen=True)
+class LatencyTail:
+    """A long tail on top of the fixed latency: a seeded ``share`` of the VTEX answers take ``ms``
+    instead (VTEX's answers mostly take 100 to 500 ms, a few far longer). Off unless given."""
+
+    share: float
+    ms: int
+    seed: int | None = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.share, bool) or not isinstance(self.share, int | float) or not 0 <= self.share <= 1:
+            raise ValueError("tail.share must be a number between 0 and 1")
+        checked_latency_ms(self.ms, "tail.ms")
+
+    @classmethod
+    def from_dict(cls, value: object) -> LatencyTail | None:
+        """None for None; a LatencyTail for {"share": ..., "ms": ..., "seed": ...}; else ValueError."""
+        if value is None:
+            return None
+        if not isinstance(value, dict) or set(value) - {"share", "ms", "seed"} or not {"share", "ms"} <= set(value):
+            raise ValueError('tail must be null or {"share": 0..1, "ms": milliseconds, "seed": optional}')
+        return cls(share=value["share"], ms=value["ms"], seed=value.get("seed", 1))
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class LatencyPicker:
+    """Draws each answer's latency: the fixed one, or the tail's for a seeded share of answers."""
+
+    def __init__(self, ms: int, tail: LatencyTail | None = None) -> None:
+        self._lock = threading.Lock()
+        self.set(ms, tail)
+
+    def set(self, ms: int, tail: LatencyTail | None) -> None:
+        with self._lock:
+            self.ms = ms
+            self.tail = tail
+            self._rng = random.Random(tail.seed if tail else None)
+
+    def draw_ms(self) -> int:
+        with self._lock:
+            if self.tail is not None and self._rng.random() < self.tail.share:
+                return self.tail.ms
+            return self.ms

@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from .errors import BadRequest, NotFound, require_object
@@ -73,14 +74,21 @@ class HookApi:
 
 
 class HookNotifier:
-    """Delivers hook notifications from one background thread, with a few retries; VTEX itself
-    retries failed deliveries on a back-off (VTEX-API.md §9)."""
+    """Delivers hook notifications from background threads, with a few retries; VTEX itself
+    retries failed deliveries on a back-off (VTEX-API.md §9). One thread (the default) delivers
+    in order; the bench's busy stores take a few (one thread, a new connection per call, may fall
+    behind tens of orders a second), as VTEX calls a hook in parallel."""
 
     retry_delays_s = (0.5, 2.0)
 
-    def __init__(self) -> None:
+    def __init__(self, on_first_attempt: Callable[[dict[str, Any]], None] | None = None, threads: int = 1) -> None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 32:
+            raise ValueError("hook_threads must be an integer between 1 and 32")
+        self.threads = threads
+        #: Told of each notification as its first delivery starts (the store times orders by it).
+        self._on_first_attempt = on_first_attempt
         self._queue: queue.Queue[tuple[str, dict[str, str], dict[str, Any]]] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._thread_lock = threading.Lock()
         # No proxies: a demo's hook usually listens on localhost.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -94,13 +102,16 @@ class HookNotifier:
 
     def _ensure_worker(self) -> None:
         with self._thread_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="sandbox-hook", daemon=True)
-                self._thread.start()
+            while len(self._threads) < self.threads:
+                thread = threading.Thread(target=self._work, name=f"sandbox-hook-{len(self._threads)}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     def _work(self) -> None:
         while True:
             url, headers, body = self._queue.get()
+            if self._on_first_attempt is not None:
+                self._on_first_attempt(body)
             for delay in (*self.retry_delays_s, None):
                 if self._post(url, headers, body):
                     break

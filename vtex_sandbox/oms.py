@@ -12,6 +12,7 @@ import copy
 import math
 import operator
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -211,6 +212,7 @@ class OmsApi:
                 raise Conflict("Order status should be ready-for-handling to perform this action", "OMS003")
             self._change_status(record, "handling")
             _increment(self._effects["start_handling"], record.doc["orderId"])
+            self._start_handling_at.setdefault(record.doc["orderId"], time.time())
 
     def cancel(self, order_id: str, reason: str | None = None) -> dict[str, Any]:
         """Request a cancellation (VTEX-API.md §7).

@@ -20,13 +20,22 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import feed, hook, oms, payments
 from .errors import BadRequest, NotFound, StoreError
-from .faults import FAULT_STATUS_MESSAGES, FaultConfig, FaultInjector, RateLimiter, checked_latency_ms
+from .faults import (
+    FAULT_STATUS_MESSAGES,
+    FaultConfig,
+    FaultInjector,
+    LatencyPicker,
+    LatencyTail,
+    RateLimiter,
+    checked_latency_ms,
+)
 from .routing import Answer, Request, Route, error_answer
 from .shapes import CURRENCIES
 from .store import SandboxStore
@@ -65,9 +74,12 @@ class SandboxServer:
         faults: FaultConfig | None = None,
         rate_limit_rpm: int | None = None,
         latency_ms: int = 0,
+        latency_tail: LatencyTail | None = None,
     ) -> None:
         self.store = store
-        self.latency_ms = checked_latency_ms(latency_ms, "latency_ms")
+        self._latency = LatencyPicker(checked_latency_ms(latency_ms, "latency_ms"), latency_tail)
+        self.in_flight = InFlightGauge()
+        self.arrivals = Arrivals(store)
         self._faults = FaultInjector(faults or FaultConfig())
         self.rate_limiter = RateLimiter(rate_limit_rpm)
         self._httpd = _HTTPServer((host, port), _Handler)
@@ -96,8 +108,17 @@ class SandboxServer:
     def set_rate_limit(self, rpm: int | None, *, fresh_window: bool = False) -> None:
         self.rate_limiter.set_rpm(rpm, fresh_window=fresh_window)
 
-    def set_latency(self, ms: int) -> None:
-        self.latency_ms = checked_latency_ms(ms, "ms")
+    @property
+    def latency_ms(self) -> int:
+        return self._latency.ms
+
+    @property
+    def latency_tail(self) -> LatencyTail | None:
+        return self._latency.tail
+
+    def set_latency(self, ms: int, tail: LatencyTail | None = None) -> None:
+        """A fixed latency, and optionally a long tail (a seeded share of answers take tail.ms)."""
+        self._latency.set(checked_latency_ms(ms, "ms"), tail)
 
     def start(self) -> SandboxServer:
         """Serve in a daemon thread."""
@@ -123,6 +144,7 @@ class SandboxServer:
             self._close()
 
     def stop(self) -> None:
+        self.arrivals.stop()
         if self._serving:
             self._serving = False
             self._httpd.shutdown()
@@ -160,7 +182,11 @@ class SandboxServer:
     def handle_vtex(self, handler: _Handler, method: str, path: str, query: dict[str, str], raw_body: bytes) -> None:
         route, params = match_route(method, path)
         route_name = route.name if route else "unknown"
-        answer = self._vtex_answer(handler, method, route, params, query, raw_body)
+        self.in_flight.enter()
+        try:
+            answer = self._vtex_answer(handler, method, route, params, query, raw_body)
+        finally:
+            self.in_flight.leave()
         self.store.record_request(route_name, None if answer is None else answer.status)
         if answer is None:
             handler.drop_connection()
@@ -178,6 +204,7 @@ class SandboxServer:
     ) -> Answer | None:
         """The answer to send, or None to close the connection without answering."""
         started = time.monotonic()
+        latency_ms = self._latency.draw_ms()
         wait_s = self.rate_limiter.acquire()
         if wait_s is not None:
             return error_answer(429, "Too Many Requests: rate limit exceeded", headers={"Retry-After": str(wait_s)})
@@ -207,15 +234,16 @@ class SandboxServer:
             # backslashreplace: a lone surrogate (only a hostile order has one) goes out as JSON's
             # "\\ud800" escape, as a real server would send it. Inside the latency too.
             answer.raw = json.dumps(answer.body, ensure_ascii=False).encode("utf-8", "backslashreplace")
-        self._wait_out_latency(started)
+        self._wait_out_latency(started, latency_ms)
         return answer
 
-    def _wait_out_latency(self, started: float) -> None:
+    @staticmethod
+    def _wait_out_latency(started: float, latency_ms: int) -> None:
         # The latency is the whole time VTEX takes to answer: the sandbox's own work (the store,
         # copying the order) is part of it, not added to it, so a client measured against
         # "20 ms a call" meets 20 ms, however busy this process is.
-        if self.latency_ms:
-            left_s = self.latency_ms / 1000 - (time.monotonic() - started)
+        if latency_ms:
+            left_s = latency_ms / 1000 - (time.monotonic() - started)
             if left_s > 0:
                 time.sleep(left_s)
 
@@ -263,8 +291,18 @@ class SandboxServer:
             self.set_rate_limit(body.get("rpm"), fresh_window=fresh_window)
             return Answer(200, {"rate_limit_rpm": self.rate_limiter.rpm})
         if method == "POST" and path == "/_sandbox/latency":
-            self.set_latency(_json_object(raw_body).get("ms"))
-            return Answer(200, {"latency_ms": self.latency_ms})
+            body = _json_object(raw_body)
+            self.set_latency(body.get("ms"), LatencyTail.from_dict(body.get("tail")))
+            return Answer(200, {"latency_ms": self.latency_ms, "latency_tail": _tail_dict(self.latency_tail)})
+        if method == "POST" and path == "/_sandbox/arrivals":
+            body = _json_object(raw_body)
+            self.arrivals.start(per_second=body.get("per_second"), seconds=body.get("seconds"))
+            return Answer(200, self.arrivals.state())
+        if method == "POST" and path == "/_sandbox/in-flight/reset":
+            self.in_flight.reset()
+            return Answer(200, self.in_flight.state())
+        if method == "GET" and path == "/_sandbox/timings":
+            return Answer(200, store.timings())
         match = re.fullmatch(r"/_sandbox/orders/(?P<order_id>[^/]+)(?P<action>/status|/change)?", path)
         if match and method == "GET" and not match["action"]:
             return Answer(200, store.order(unquote(match["order_id"])))
@@ -285,7 +323,127 @@ class SandboxServer:
             "faults": self.faults.as_dict(),
             "rate_limit_rpm": self.rate_limiter.rpm,
             "latency_ms": self.latency_ms,
+            "latency_tail": _tail_dict(self.latency_tail),
+            "in_flight": self.in_flight.state(),
+            "arrivals": self.arrivals.state(),
         }
+
+
+def _tail_dict(tail: LatencyTail | None) -> dict[str, Any] | None:
+    return None if tail is None else tail.as_dict()
+
+
+class InFlightGauge:
+    """VTEX requests being answered at once: the most, and the mean over the time any was (the
+    concurrency a client really kept, whatever it believes it keeps)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._now = 0
+            self._max = 0
+            self._area = 0.0  # Σ in flight × seconds
+            self._busy_s = 0.0  # seconds with at least one in flight
+            self._since = self._clock()
+
+    def _advance(self) -> None:
+        now = self._clock()
+        if self._now:
+            self._area += self._now * (now - self._since)
+            self._busy_s += now - self._since
+        self._since = now
+
+    def enter(self) -> None:
+        with self._lock:
+            self._advance()
+            self._now += 1
+            self._max = max(self._max, self._now)
+
+    def leave(self) -> None:
+        with self._lock:
+            self._advance()
+            self._now -= 1
+
+    def state(self) -> dict[str, float]:
+        with self._lock:
+            self._advance()
+            mean = self._area / self._busy_s if self._busy_s else 0.0
+            return {
+                "now": self._now,
+                "max": self._max,
+                "mean_while_busy": round(mean, 2),
+                "busy_s": round(self._busy_s, 3),
+            }
+
+
+class Arrivals:
+    """New ready-for-handling orders at a steady pace, from a thread (each published to the feed
+    and the hook like any status change): a store's traffic, for the bench and the demo."""
+
+    MAX_PER_SECOND = 1000
+
+    def __init__(self, store: SandboxStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.per_second = 0.0
+        self.created = 0
+
+    def start(self, *, per_second: Any, seconds: Any = None) -> None:
+        """`per_second` orders a second (0 stops) for `seconds` (None: until stopped)."""
+        if isinstance(per_second, bool) or not isinstance(per_second, int | float):
+            raise ValueError(f"per_second must be a number between 0 and {self.MAX_PER_SECOND}")
+        if not 0 <= per_second <= self.MAX_PER_SECOND:
+            raise ValueError(f"per_second must be a number between 0 and {self.MAX_PER_SECOND}")
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0):
+            raise ValueError("seconds must be a positive number or null")
+        self.stop()
+        if not per_second:
+            return
+        with self._lock:
+            self.per_second = float(per_second)
+            self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=self._run, args=(self._stop, float(per_second), seconds), name="sandbox-arrivals", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+            self.per_second = 0.0
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def _run(self, stop: threading.Event, per_second: float, seconds: float | None) -> None:
+        # Paced against the start time, not by sleeping 1/rate after each order: a slow add
+        # (the lock held by a request) does not lower the rate.
+        started = time.monotonic()
+        made = 0
+        while not stop.is_set():
+            if seconds is not None and made / per_second >= seconds:
+                break
+            due = started + made / per_second
+            wait = due - time.monotonic()
+            if wait > 0 and stop.wait(wait):
+                break
+            self._store.add_orders(1)
+            made += 1
+            with self._lock:
+                self.created += 1
+        with self._lock:
+            if self._stop is stop:
+                self.per_second = 0.0
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {"per_second": self.per_second, "created": self.created}
 
 
 def _parse_json(raw_body: bytes) -> Any:

@@ -95,6 +95,7 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
         shapes: str = "default",
         currency: str = "BRL",
         hostile_rate: float = 0.0,
+        hook_threads: int = 1,
     ) -> None:
         """``now`` anchors the generated dates (default: the current time); ``clock`` is the
         monotonic clock used for feed visibility and the cancellation delay (tests fake it).
@@ -103,7 +104,8 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
         split purchases, gifts, kits, weights, changes) in a seeded mix; ``"default"`` keeps the
         original orders, unchanged for a seed. ``currency`` (``BRL`` or ``COP``) is the store's.
         ``hostile_rate``: the share of new orders served in one of hostile.py's shapes (seeded).
-        ``orders`` counts orders: a split purchase makes two."""
+        ``orders`` counts orders: a split purchase makes two. ``hook_threads``: how many threads
+        deliver hook notifications (1: in order)."""
         self.account = account
         self.app_key = app_key
         self._app_token = app_token
@@ -142,7 +144,11 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
         self._feed: Feed | None = None
         self._feed_message_ids = 0
         self._hook_config: dict[str, Any] | None = None
-        self._hook = HookNotifier()
+        self._hook = HookNotifier(on_first_attempt=self._record_hook_call, threads=hook_threads)
+        #: Wall-clock times (time.time()) by order id: when the hook was first called for the order
+        #: becoming ready-for-handling, and when its start-handling was accepted (see timings()).
+        self._hook_called_at: dict[str, float] = {}
+        self._start_handling_at: dict[str, float] = {}
 
         start = now or datetime.now(UTC)
         made = 0
@@ -182,6 +188,16 @@ class SandboxStore(OmsApi, PaymentsApi, FeedApi, HookApi):
     def effects(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return copy.deepcopy(self._effects)
+
+    def _record_hook_call(self, notification: dict[str, Any]) -> None:
+        if notification.get("State") == "ready-for-handling":
+            with self._lock:
+                self._hook_called_at.setdefault(notification["OrderId"], time.time())
+
+    def timings(self) -> dict[str, dict[str, float]]:
+        """Per order: when the hook was called for it becoming ready, when start-handling was accepted."""
+        with self._lock:
+            return {"hook_called": dict(self._hook_called_at), "start_handling": dict(self._start_handling_at)}
 
     # -- orders: creation and reads -------------------------------------------------------------
     def add_orders(

@@ -14,6 +14,8 @@ import requests
 
 from tests.conftest import wait_until
 from vtex_sandbox import FaultConfig, SandboxServer, SandboxStore
+from vtex_sandbox.faults import LatencyTail
+from vtex_sandbox.server import InFlightGauge
 
 from .conftest import APP_KEY, APP_TOKEN, invoice_body
 
@@ -319,7 +321,7 @@ def test_a_new_rate_limit_can_start_a_fresh_window(make_server):
 
 def test_latency_is_set_through_its_control_route_within_bounds(make_server, server_time):
     vtex = make_server()
-    assert vtex.post("/_sandbox/latency", json={"ms": 150}).json() == {"latency_ms": 150}
+    assert vtex.post("/_sandbox/latency", json={"ms": 150}).json() == {"latency_ms": 150, "latency_tail": None}
     vtex.get(ORDERS)
     assert server_time.sleeps == [pytest.approx(0.15)]
     assert vtex.get("/_sandbox/state").json()["latency_ms"] == 150
@@ -470,3 +472,77 @@ def test_management_command_refuses_a_latency_out_of_bounds():
         call_command("vtex_sandbox", "--port", "0", "--latency-ms", "-1")
     with pytest.raises(ValueError, match="latency_ms must be an integer between 0 and 60000"):
         SandboxServer(SandboxStore(orders=0), latency_ms=60_001)
+
+
+# -- bench options: a long tail of latency, requests in flight, arrivals, timings ---------------------
+def test_a_long_tail_makes_a_seeded_share_of_answers_slow_and_is_set_through_the_control_route(
+    make_server, server_time
+):
+    vtex = make_server(latency_ms=150, latency_tail=LatencyTail(share=0.1, ms=1500, seed=3))
+    for _ in range(200):
+        vtex.get(ORDERS)
+    slow = [s for s in server_time.sleeps if s > 1]
+    assert set(map(round, server_time.sleeps, [2] * len(server_time.sleeps))) == {0.15, 1.5}
+    assert 10 <= len(slow) <= 30  # about 10 % of 200, drawn from a seeded RNG
+
+    again = make_server(latency_ms=150, latency_tail=LatencyTail(share=0.1, ms=1500, seed=3))
+    server_time.sleeps.clear()
+    for _ in range(200):
+        again.get(ORDERS)
+    assert len([s for s in server_time.sleeps if s > 1]) == len(slow)  # the same seed, the same tail
+
+    answer = vtex.post("/_sandbox/latency", json={"ms": 20, "tail": {"share": 0.5, "ms": 900, "seed": 1}})
+    assert answer.json() == {"latency_ms": 20, "latency_tail": {"share": 0.5, "ms": 900, "seed": 1}}
+    for bad, error in (
+        ({"share": 2, "ms": 900}, "tail.share must be a number between 0 and 1"),
+        ({"share": 0.1, "ms": -3}, "tail.ms must be an integer between 0 and 60000"),
+        ({"ms": 900}, "tail must be null or"),
+    ):
+        refused = vtex.post("/_sandbox/latency", json={"ms": 20, "tail": bad})
+        assert refused.status_code == 400 and error in refused.text
+    assert vtex.get("/_sandbox/state").json()["latency_tail"] == {"share": 0.5, "ms": 900, "seed": 1}
+    vtex.post("/_sandbox/latency", json={"ms": 20})
+    assert vtex.get("/_sandbox/state").json()["latency_tail"] is None  # no tail unless given
+
+
+def test_the_gauge_of_requests_in_flight_keeps_the_most_and_the_mean_while_busy():
+    now = [0.0]
+    gauge = InFlightGauge(clock=lambda: now[0])
+    gauge.enter()  # one alone for 1 s
+    now[0] = 1.0
+    gauge.enter()  # two for 1 s
+    now[0] = 2.0
+    gauge.leave()
+    gauge.leave()
+    now[0] = 10.0  # idle time does not count
+    state = gauge.state()
+    assert state == {"now": 0, "max": 2, "mean_while_busy": 1.5, "busy_s": 2.0}
+    gauge.reset()
+    assert gauge.state()["max"] == 0
+
+
+def test_arrivals_make_ready_orders_at_a_pace_for_a_time_and_are_refused_when_out_of_range(vtex):
+    before = len(vtex.server.store.orders_by_status("ready-for-handling"))
+    answer = vtex.post("/_sandbox/arrivals", json={"per_second": 1000, "seconds": 0.01})
+    assert answer.status_code == 200
+    wait_until(lambda: vtex.get("/_sandbox/state").json()["arrivals"]["per_second"] == 0, what="the arrivals to end")
+    # due at 0, 1, ..., 9 ms of the 10 ms: ten orders, however fast the machine
+    assert vtex.get("/_sandbox/state").json()["arrivals"] == {"per_second": 0.0, "created": 10}
+    assert len(vtex.server.store.orders_by_status("ready-for-handling")) == before + 10
+    for bad in ({"per_second": -1}, {"per_second": "5"}, {"per_second": 5, "seconds": 0}):
+        refused = vtex.post("/_sandbox/arrivals", json=bad)
+        assert refused.status_code == 400
+
+
+def test_timings_give_when_the_hook_was_called_for_a_ready_order_and_when_it_was_handled(vtex, hook_receiver):
+    config = {
+        "filter": {"type": "FromWorkflow", "status": ["ready-for-handling"]},
+        "hook": {"url": hook_receiver.url, "headers": {}},
+    }
+    assert vtex.post("/api/orders/hook/config", json=config).status_code == 200
+    (order_id,) = vtex.post("/_sandbox/orders", json={"count": 1}).json()["order_ids"]
+    hook_receiver.wait_for(2)
+    vtex.post(f"{ORDERS}/{order_id}/start-handling")
+    timings = vtex.get("/_sandbox/timings").json()
+    assert set(timings["hook_called"]) == set(timings["start_handling"]) == {order_id}
+    assert timings["start_handling"][order_id] >= timings["hook_called"][order_id]
