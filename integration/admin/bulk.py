@@ -5,8 +5,9 @@ One page, three steps, each a service call (services/bulk_entry.py):
 1. GET: the upload form (a file, or columns pasted from a spreadsheet) and the columns it takes.
 2. POST "_preview": bulk_sheet_read + bulk_preview: every row with its outcome; nothing is saved.
    The sheet goes back to the browser signed (sheet_sign), in the confirmation form.
-3. POST "_confirm": sheet_unsign + bulk_apply (which judges the rows again), then every row's
-   result. Posting it twice is harmless: the rows saved the first time are "already stored".
+3. POST "_confirm": sheet_unsign + bulk_apply (which judges the rows again), then a redirect to
+   the page of every row's result (kept in the session for that one page). Confirming the same
+   preview twice is harmless: the rows saved the first time are "already stored".
 Staff with "enter invoices" (the permission of the invoice and tracking forms) only.
 """
 
@@ -15,12 +16,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from integration.admin.links import invoice_url, order_url
+from integration.admin.money import format_cents
 from integration.admin.permissions import can_enter_invoices
 from integration.services.bulk_entry import (
     HEADERS,
@@ -66,27 +69,30 @@ def import_invoices(request: HttpRequest, *, model_admin: admin.ModelAdmin) -> H
     return _bulk_page(request, model_admin, BulkKind.INVOICES)
 
 
+#: Where the confirmation leaves its results for the page it redirects to (post/redirect/get):
+#: the outcome of each row, not the sheet; read once, then dropped.
+RESULTS_SESSION_KEY = "integration.bulk_entry.results"
+
+
 def _bulk_page(request: HttpRequest, model_admin: admin.ModelAdmin, kind: str) -> HttpResponse:
     if not can_enter_invoices(request):
         raise PermissionDenied
     context: dict[str, object] = {}
+    form = BulkUploadForm()
     if request.method == "POST" and "_confirm" in request.POST:
-        form = BulkUploadForm()
         try:
             sheet = sheet_unsign(request.POST.get("sheet", ""), kind=kind)
         except ValidationFailed as error:
             messages.error(request, error.message)
         else:
             results = bulk_apply(sheet=sheet, actor=request.user)
-            saved = sum(result.result == Result.SAVED for result in results)
             columns = _columns_shown(kind, [result.row for result in results])
-            context.update(
-                results=results,
-                table=[_line(result.row, columns, result) for result in results],
-                columns=columns,
-                saved=saved,
-                not_saved=len(results) - saved,
-            )
+            request.session[RESULTS_SESSION_KEY] = {
+                "kind": kind,
+                "columns": columns,
+                "lines": [_line(result.row, columns, result) for result in results],
+            }
+            return HttpResponseRedirect(f"{request.path}?results=1")
     elif request.method == "POST":
         form = BulkUploadForm(request.POST, request.FILES)
         if form.is_valid():
@@ -99,8 +105,14 @@ def _bulk_page(request: HttpRequest, model_admin: admin.ModelAdmin, kind: str) -
                     table=[_line(row, columns) for row in preview.rows],
                     columns=columns,
                 )
-    else:
-        form = BulkUploadForm()
+    elif "results" in request.GET:
+        stored = request.session.pop(RESULTS_SESSION_KEY, None)
+        if stored and stored.get("kind") == kind:
+            lines = stored["lines"]
+            saved = sum(line["result"] == Result.SAVED for line in lines)
+            context.update(
+                results=True, table=lines, columns=stored["columns"], saved=saved, not_saved=len(lines) - saved
+            )
     context = _page_context(request, model_admin, kind, form, context)
     return TemplateResponse(request, "admin/integration/bulk_entry.html", context)
 
@@ -149,14 +161,27 @@ RESULT_TONES = {Result.SAVED: "success", Result.SKIPPED: "neutral", Result.FAILE
 
 
 def _line(row: RowPreview, columns: list[str], result: RowResult | None = None) -> dict[str, object]:
-    """One line of the page's table."""
-    return {
-        "row": row,
+    """One line of the page's table, as plain values: the results page reads it from the session."""
+    line: dict[str, object] = {
+        "line": row.line,
         "cells": [row.values.get(name, "") for name in columns],
+        "outcome": row.outcome,
+        "outcome_label": row.outcome_label,
         "tone": OUTCOME_TONES[row.outcome],
-        "result": result,
-        "result_tone": RESULT_TONES[result.result] if result is not None else "",
+        "details": [f"{column}: {text}" if column else text for column, text in row.problems] + row.notes,
+        "order_id": row.order.order_id if row.order else "",
+        "order_url": order_url(row.order) if row.order else "",
+        "invoice_number": row.invoice.number if row.invoice else "",
+        "invoice_url": invoice_url(row.invoice) if row.invoice else "",
+        "new_invoice": gettext("NF %(number)s") % {"number": row.invoice_data.number} if row.invoice_data else "",
+        "value": format_cents(row.value_cents, row.order.currency_code) if row.value_cents and row.order else "",
+        "result": "",
     }
+    if result is not None:
+        line.update(result=result.result, result_label=result.result_label, result_tone=RESULT_TONES[result.result])
+        if result.result == Result.FAILED:
+            line["details"].append(result.message)
+    return line
 
 
 def _page_context(
