@@ -113,6 +113,11 @@ def _bulk_page(request: HttpRequest, model_admin: admin.ModelAdmin, kind: str) -
             context.update(
                 results=True, table=lines, columns=stored["columns"], saved=saved, not_saved=len(lines) - saved
             )
+    if context.get("table"):
+        # The rows that need the clerk, listed above the table: in 500 rows they are easy to miss.
+        key = "result" if context.get("results") else "outcome"
+        done = Result.SAVED if context.get("results") else Outcome.READY
+        context["attention"] = [line for line in context["table"] if line[key] != done]
     context = _page_context(request, model_admin, kind, form, context)
     return TemplateResponse(request, "admin/integration/bulk_entry.html", context)
 
@@ -164,7 +169,7 @@ def _line(row: RowPreview, columns: list[str], result: RowResult | None = None) 
     """One line of the page's table, as plain values: the results page reads it from the session."""
     line: dict[str, object] = {
         "line": row.line,
-        "cells": [row.values.get(name, "") for name in columns],
+        "cells": [(name, row.values.get(name, "")) for name in columns],
         "outcome": row.outcome,
         "outcome_label": row.outcome_label,
         "tone": OUTCOME_TONES[row.outcome],

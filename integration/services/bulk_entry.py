@@ -91,7 +91,7 @@ class Outcome(TextChoices):
 class Result(TextChoices):
     """What the confirmation did with a row."""
 
-    SAVED = "saved", gettext_lazy("Saved; will be sent to VTEX")
+    SAVED = "saved", gettext_lazy("Saved")
     SKIPPED = "skipped", gettext_lazy("Not saved")
     FAILED = "failed", gettext_lazy("Refused")
 
