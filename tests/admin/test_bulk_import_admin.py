@@ -116,7 +116,8 @@ def test_a_sheet_that_cannot_be_read_is_refused_beside_its_field(back_office):
     refused = back_office.post(TRACKING_URL, {"pasted": "carrier;code\nCorreios;BR1\n", "_preview": "1"})
 
     assert refused.status_code == 200
-    assert refused.context["form"].errors["pasted"][0].startswith("The first line must name the columns; missing: Order")
+    error = refused.context["form"].errors["pasted"][0]
+    assert error.startswith("The first line must name the columns; missing: Order")
 
 
 def test_a_file_over_the_limit_is_refused_without_being_read(back_office, monkeypatch):

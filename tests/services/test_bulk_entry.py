@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import time
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -663,3 +664,24 @@ def test_an_invoice_row_refused_at_confirmation_leaves_the_others_saved():
 def test_dates_as_clerks_and_spreadsheets_write_them_are_store_time(text, local):
     moment = timezone.localtime(parse_store_datetime(text))
     assert (moment.year, moment.month, moment.day, moment.hour, moment.minute) == local
+
+
+def test_an_xlsx_declaring_xml_entities_is_refused_unread():
+    """openpyxl reads through defusedxml (a dependency for that reason): a workbook whose sheet
+    declares entities (the "billion laughs") is refused, not expanded."""
+    workbook = Workbook()
+    workbook.active.append(["Pedido", "Rastreio"])
+    workbook.active.append(["1001-01", "BR1"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    hostile = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source, zipfile.ZipFile(hostile, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                entities = '<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+                data = entities.encode() + data.replace(b"BR1", b"&b;")
+            target.writestr(item, data)
+
+    with pytest.raises(ValidationFailed, match="not a readable XLSX"):
+        bulk_sheet_read(kind=TRACKING, upload=hostile.getvalue(), filename="rastreio.xlsx")
