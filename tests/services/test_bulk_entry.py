@@ -685,3 +685,24 @@ def test_an_xlsx_declaring_xml_entities_is_refused_unread():
 
     with pytest.raises(ValidationFailed, match="not a readable XLSX"):
         bulk_sheet_read(kind=TRACKING, upload=hostile.getvalue(), filename="rastreio.xlsx")
+
+
+def test_a_sequence_two_orders_share_asks_for_the_order_id_and_an_order_id_wins_over_a_sequence():
+    first, _ = invoiced_order(sequence="777", order_id="777-01")
+    invoiced_order(sequence="777", order_id="777-02")  # a marketplace group's second order
+    numbered_like_a_sequence, _ = invoiced_order(sequence="888", order_id="999")
+    invoiced_order(sequence="999", order_id="999-01")
+
+    preview = bulk_preview(
+        sheet=sheet(
+            TRACKING,
+            {"order": "777", "tracking_number": "BR1"},
+            {"order": "777-01", "tracking_number": "BR2"},
+            {"order": "999", "tracking_number": "BR3"},
+        )
+    )
+
+    assert outcomes(preview) == [Outcome.INVALID, Outcome.READY, Outcome.READY]
+    assert "2 orders have the sequence '777'; give the order id." in problems(preview.rows[0])
+    assert preview.rows[1].order == first
+    assert preview.rows[2].order == numbered_like_a_sequence
