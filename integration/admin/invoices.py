@@ -23,7 +23,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from integration.admin import views
+from integration.admin import bulk, views
 from integration.admin.base import ReadOnlyAdmin, admin_page, day_and_hour, sentence, store_datetime
 from integration.admin.exports import EXPORT_SELECTED_INVOICES, CsvExportMixin
 from integration.admin.filters import DeliveredFilter
@@ -88,6 +88,7 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
         # Before the default URLs: their "<path:object_id>/" catch-all would take these.
         return [
             *self.export_csv_urls(),
+            admin_page(self, "import-tracking/", bulk.import_tracking, "integration_invoice_import_tracking"),
             admin_page(self, "<path:object_id>/tracking/", views.invoice_tracking, "integration_invoice_tracking"),
             admin_page(
                 self,

@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from integration.admin import views
+from integration.admin import bulk, views
 from integration.admin.actions import refresh_from_vtex, request_cancellation, retry_start_handling
 from integration.admin.base import admin_page, day_and_hour
 from integration.admin.exports import EXPORT_SELECTED_ORDERS, CsvExportMixin
@@ -323,6 +323,7 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
                 "integration_order_request_cancellation",
             ),
             *self.export_csv_urls(),
+            admin_page(self, "import-invoices/", bulk.import_invoices, "integration_order_import_invoices"),
             *super().get_urls(),
         ]
 

@@ -42,6 +42,32 @@ def _future(moment: datetime | None) -> bool:
     return moment is not None and moment > timezone.now() + CLOCK_SKEW
 
 
+#: The column's size (Invoice.tracking_url): PostgreSQL refuses a longer address.
+TRACKING_URL_MAX_LENGTH = 500
+
+
+def check_invoice_tracking(
+    errors: FieldErrors, *, tracking_number: str, tracking_url: str, courier: str, dispatched_at: datetime | None
+) -> None:
+    """Every field rule of an invoice's tracking (values already stripped): the one statement of
+    them, for invoice_set_tracking and for the bulk import's preview (services/bulk_entry.py)."""
+    check_tracking_fields(errors, tracking_number=tracking_number, courier=courier, required=True)
+    if len(tracking_url) > TRACKING_URL_MAX_LENGTH:
+        errors.add(
+            "tracking_url",
+            _("The tracking URL has at most %(max)s characters.") % {"max": TRACKING_URL_MAX_LENGTH},
+        )
+    elif tracking_url:
+        try:
+            _url_validator(tracking_url)
+        except ValidationError:
+            errors.add("tracking_url", _("Enter a full http(s) address."))
+    if dispatched_at is not None and timezone.is_naive(dispatched_at):
+        errors.add("dispatched_at", _("The dispatch time needs a time zone."))
+    elif _future(dispatched_at):
+        errors.add("dispatched_at", _("The dispatch time cannot be in the future."))
+
+
 def invoice_set_tracking(
     *,
     invoice: Invoice,
@@ -74,16 +100,13 @@ def invoice_set_tracking(
             return False  # a replay of what is stored already: nothing to do, even once delivered
         _check_trackable(invoice)
         errors = FieldErrors()
-        check_tracking_fields(errors, tracking_number=tracking_number, courier=courier, required=True)
-        if tracking_url:
-            try:
-                _url_validator(tracking_url)
-            except ValidationError:
-                errors.add("tracking_url", _("Enter a full http(s) address."))
-        if dispatched_at is not None and timezone.is_naive(dispatched_at):
-            errors.add("dispatched_at", _("The dispatch time needs a time zone."))
-        elif _future(dispatched_at):
-            errors.add("dispatched_at", _("The dispatch time cannot be in the future."))
+        check_invoice_tracking(
+            errors,
+            tracking_number=tracking_number,
+            tracking_url=tracking_url,
+            courier=courier,
+            dispatched_at=dispatched_at,
+        )
         errors.raise_if_any()
         invoice.tracking_number, invoice.tracking_url, invoice.courier, invoice.dispatched_at = new
         invoice.save(update_fields=["tracking_number", "tracking_url", "courier", "dispatched_at"])

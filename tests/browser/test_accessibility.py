@@ -145,6 +145,19 @@ def test_the_custom_pages_have_no_serious_wcag_violation(
     expect(page.get_by_text("Please correct the error below. Nothing was sent.")).to_be_visible()
     reports.append(run_axe(page, f"cancellation-confirmation-with-error-{scheme}"))
 
+    # The tracking import: its form refused empty, then a preview with a ready and an invalid row.
+    page.goto(reverse("admin:integration_invoice_import_tracking"))
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_text("Choose a file or paste the columns.")).to_be_visible()
+    reports.append(run_axe(page, f"import-tracking-with-error-{scheme}"))
+    page.get_by_label("Or paste the columns").fill(
+        f"order\tNF number\ttracking code\ttracking URL\n{shop.order.order_id}\tNF-502\tBR1\t\n"
+        f"{shop.order.order_id}\tNF-404\tBR2\tftp://x\n"
+    )
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#bulk-rows .badge-success")).to_have_count(1)
+    reports.append(run_axe(page, f"import-tracking-preview-{scheme}"))
+
     # The health dashboard, with stuck orders; the home page with its headline; the invoice list.
     page.goto(reverse("admin:integration_health"))
     reports.append(run_axe(page, f"health-dashboard-{scheme}"))

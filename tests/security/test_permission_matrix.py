@@ -48,6 +48,7 @@ from integration.models import (
     TrackingEvent,
     VtexCall,
 )
+from integration.services.bulk_entry import BulkKind, Sheet, SheetRow, access_key_check_digit, sheet_sign
 from integration.services.reconciliation import ReconciliationResult
 from integration.services.tracking import invoice_set_tracking
 from tests.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_item, make_order
@@ -318,6 +319,26 @@ def _order_edited(world: World) -> bool:
 def _generic_change_data(world: World) -> dict[str, Any]:
     """Anything: a refused change is refused before its form is read."""
     return {"name": "renamed", "notes": "renamed", "reason": "renamed", "is_superuser": "on", "_save": "Save"}
+
+
+def _import_tracking_data(world: World) -> dict[str, Any]:
+    """The confirmation of a previewed one-row sheet: a new tracking code for world.invoice."""
+    values = {"order": world.order.order_id, "invoice_number": world.invoice.number, "tracking_number": "BR-IMPORTED"}
+    sheet = Sheet(kind=BulkKind.TRACKING, columns=tuple(values), ignored=(), rows=(SheetRow(line=2, values=values),))
+    return {"sheet": sheet_sign(sheet), "_confirm": "1"}
+
+
+def _import_invoices_data(world: World) -> dict[str, Any]:
+    """The confirmation of a previewed one-row sheet: NF 4242, the rest of world.order."""
+    issued = timezone.localtime(timezone.now() - timedelta(hours=1))
+    first = f"35{issued:%y%m}12345678000190550010000042421{4242:08d}"
+    values = {
+        "order": world.order.order_id,
+        "access_key": first + str(access_key_check_digit(first)),
+        "issued_at": issued.strftime("%d/%m/%Y %H:%M"),
+    }
+    sheet = Sheet(kind=BulkKind.INVOICES, columns=tuple(values), ignored=(), rows=(SheetRow(line=2, values=values),))
+    return {"sheet": sheet_sign(sheet), "_confirm": "1"}
 
 
 def _invoice_data(world: World) -> dict[str, Any]:
@@ -600,6 +621,32 @@ CUSTOM_PAGES = [
         _url("integration_invoice_retry", _invoice_pk, lambda world: world.failed_send.pk),
         data=lambda world: {},
         effect=lambda world: _fresh(world.failed_send).state == OutboxMessage.State.PENDING,
+    ),
+    # The bulk imports (a GET shows the upload form; the POST here is the preview's confirmation).
+    Page(
+        "integration_invoice_import_tracking",
+        "GET",
+        (LOGIN, DENIED, OK, OK),
+        _url("integration_invoice_import_tracking"),
+    ),
+    Page(
+        "integration_invoice_import_tracking",
+        "POST",
+        (LOGIN, DENIED, DONE, DONE),
+        _url("integration_invoice_import_tracking"),
+        data=_import_tracking_data,
+        effect=lambda world: _fresh(world.invoice).tracking_number == "BR-IMPORTED",
+    ),
+    Page(
+        "integration_order_import_invoices", "GET", (LOGIN, DENIED, OK, OK), _url("integration_order_import_invoices")
+    ),
+    Page(
+        "integration_order_import_invoices",
+        "POST",
+        (LOGIN, DENIED, DONE, DONE),
+        _url("integration_order_import_invoices"),
+        data=_import_invoices_data,
+        effect=lambda world: Invoice.objects.filter(order=world.order, number="4242").exists(),
     ),
     # The drift list's "Reconcile with VTEX now" (POST only).
     Page(
