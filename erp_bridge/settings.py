@@ -151,6 +151,9 @@ TIME_ZONE = env_str("DJANGO_TIME_ZONE", "America/Sao_Paulo", old="TIME_ZONE")  #
 USE_I18N = True
 USE_TZ = True  # stored times are aware and UTC
 STORE_CURRENCY = env_str("ERP_BRIDGE_STORE_CURRENCY", "BRL", old="STORE_CURRENCY")
+# NF-e from SEFAZ's test environment (tpAmb 2, no fiscal value) are imported only when this is on
+# (the demo and a staging store); the bare NFE_ALLOW_HOMOLOGATION is read as the old name.
+NFE_ALLOW_HOMOLOGATION = env_bool("ERP_BRIDGE_NFE_ALLOW_HOMOLOGATION", False, old="NFE_ALLOW_HOMOLOGATION")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
