@@ -93,7 +93,8 @@ class NfeDocument:
     environment: str  # tpAmb: "1" production, "2" homologation
     recipient_document: str  # CPF or CNPJ of dest, "" when it has neither (a foreign buyer)
     recipient_name: str
-    order_references: tuple[str, ...]  # compra/xPed and infAdic/infCpl, where the ERP writes the order
+    purchase_orders: tuple[str, ...]  # compra/xPed and the items' prod/xPed: the buyer's order number
+    notes: str  # infAdic/infCpl, where ERPs also write the order
     protocol_status: int | None  # infProt/cStat; None for a bare NFe
     lines: tuple[NfeLine, ...] = field(default_factory=tuple)
     xml: str = ""
@@ -188,11 +189,8 @@ def _read(root: etree._Element, raw: bytes) -> NfeDocument:
             )
         protocol_status = int(info.cStat)
     dest = inf.dest
-    references = []
-    if inf.compra is not None and inf.compra.xPed:
-        references.append(inf.compra.xPed)
-    if inf.infAdic is not None and inf.infAdic.infCpl:
-        references.append(inf.infAdic.infCpl)
+    purchase_orders = [inf.compra.xPed] if inf.compra is not None and inf.compra.xPed else []
+    purchase_orders += [det.prod.xPed for det in inf.det if det.prod.xPed and det.prod.xPed not in purchase_orders]
     return NfeDocument(
         access_key=access_key,
         number=inf.ide.nNF,
@@ -204,7 +202,8 @@ def _read(root: etree._Element, raw: bytes) -> NfeDocument:
         environment=_value(inf.ide.tpAmb),
         recipient_document=(dest.CPF or dest.CNPJ or "") if dest is not None else "",
         recipient_name=(dest.xNome or "") if dest is not None else "",
-        order_references=tuple(references),
+        purchase_orders=tuple(purchase_orders),
+        notes=(inf.infAdic.infCpl or "") if inf.infAdic is not None else "",
         protocol_status=protocol_status,
         lines=tuple(
             NfeLine(
@@ -483,18 +482,18 @@ class NfeMatch:
 def nfe_match_order(document: NfeDocument) -> NfeMatch:
     """The order an NF-e belongs to, never guessed.
 
-    1. An order id anywhere in compra/xPed or infAdic/infCpl, or xPed equal to an order's sequence.
+    1. An order id in compra/xPed, an item's xPed or infAdic/infCpl; else an xPed equal to an
+       order's sequence.
     2. Else the open orders of the recipient's CPF/CNPJ whose value left to invoice (a sale) is vNF,
        or that can still take a return of vNF.
     Several candidates at either step: no order, the candidates listed.
     """
-    tokens = {token for text in document.order_references for token in _ORDER_ID.findall(text)}
-    references = set(tokens)
-    xped = document.order_references[0].strip() if document.order_references else ""
-    query = Order.objects.filter(order_id__in=references)
-    found = list(query[:5])
-    if not found and xped:
-        found = list(Order.objects.filter(sequence=xped)[:5]) or list(Order.objects.filter(order_id=xped)[:5])
+    texts = (*document.purchase_orders, document.notes)
+    order_ids = {token for text in texts for token in _ORDER_ID.findall(text)}
+    found = list(Order.objects.filter(order_id__in=order_ids)[:5])
+    if not found and document.purchase_orders:
+        # A bare number in xPed is the order's sequence (never a number picked out of free text).
+        found = list(Order.objects.filter(sequence__in=[text.strip() for text in document.purchase_orders])[:5])
     if len(found) == 1:
         return NfeMatch(found[0], _("order named in the NF-e"))
     if len(found) > 1:
