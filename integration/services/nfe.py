@@ -43,6 +43,7 @@ from integration.models import Invoice, Order
 from integration.services.errors import Conflict, FieldErrors, ServiceError, ValidationFailed
 from integration.services.invoicing import (
     InvoiceInput,
+    ItemQuantities,
     invoice_create,
     invoice_kinds_open,
     order_invoiced_cents,
@@ -387,7 +388,8 @@ def nfe_invoice_input(*, order: Order, document: NfeDocument) -> InvoiceInput:
 def _match_lines(*, order: Order, document: NfeDocument, kind: str) -> list[tuple[int, int]]:
     """(item_index, quantity) per order item: each det by its EAN, else by its code as SKU or ref id.
 
-    An order can hold one SKU on several lines (a gift, a second price): the units then fill those
+    Several SKUs that still fit are an error, never a guess. An order can hold one SKU on several
+    lines (a gift, a second price): the units then fill those
     lines in order, each up to what it has left to invoice (or to return); the last takes any excess,
     which invoice_create refuses with the quantity left.
     """
@@ -407,9 +409,7 @@ def _match_lines(*, order: Order, document: NfeDocument, kind: str) -> list[tupl
                 % {"position": line.position, "name": line.name, "quantity": line.quantity},
             )
             continue
-        candidates = [entry for entry in items if line.ean and entry.item.ean == line.ean] or [
-            entry for entry in items if line.code and line.code in (entry.item.sku_id, entry.item.ref_id)
-        ]
+        candidates = _candidates(items, line)
         if not candidates:
             errors.add(
                 key,
@@ -418,6 +418,20 @@ def _match_lines(*, order: Order, document: NfeDocument, kind: str) -> list[tupl
                     "the order (by EAN, then SKU or ref id)."
                 )
                 % {"position": line.position, "name": line.name, "ean": line.ean or "-", "code": line.code},
+            )
+            continue
+        if len({entry.item.sku_id for entry in candidates}) > 1:
+            errors.add(
+                key,
+                _(
+                    "NF-e item %(position)s (“%(name)s”) matches several different items of the order (%(items)s); "
+                    "it is not guessed: enter this invoice by hand."
+                )
+                % {
+                    "position": line.position,
+                    "name": line.name,
+                    "items": ", ".join(f"“{entry.item.name}”" for entry in candidates),
+                },
             )
             continue
         left = int(line.quantity)
@@ -431,6 +445,17 @@ def _match_lines(*, order: Order, document: NfeDocument, kind: str) -> list[tupl
                 left -= take
     errors.raise_if_any(_("The NF-e's items do not match the order."))
     return sorted(wanted.items())
+
+
+def _candidates(items: list[ItemQuantities], line: NfeLine) -> list[ItemQuantities]:
+    """The order's lines of the det's SKU: by EAN; where the EAN is missing, or shared by several
+    SKUs, by the code (cProd) as SKU id or ref id."""
+    by_ean = [entry for entry in items if line.ean and entry.item.ean == line.ean]
+    if len({entry.item.sku_id for entry in by_ean}) == 1:
+        return by_ean
+    pool = by_ean or items
+    by_code = [entry for entry in pool if line.code and line.code in (entry.item.sku_id, entry.item.ref_id)]
+    return by_code or by_ean
 
 
 def nfe_import(*, order: Order, raw: bytes, actor=None, via: str = "admin") -> tuple[Invoice, bool]:

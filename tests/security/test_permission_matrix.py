@@ -50,7 +50,15 @@ from integration.models import (
 )
 from integration.services.reconciliation import ReconciliationResult
 from integration.services.tracking import invoice_set_tracking
-from tests.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_item, make_order
+from tests.factories import (
+    make_acknowledged_order,
+    make_call,
+    make_event,
+    make_invoice,
+    make_item,
+    make_nfe_xml,
+    make_order,
+)
 from tests.security.conftest import ANONYMOUS, BACK_OFFICE, INTEGRATION_ADMIN, ROLES, STAFF, ensure_staff_groups
 from tests.security.helpers import local_input, messages_of, snapshot
 
@@ -837,6 +845,8 @@ class Endpoint:
     effect: Callable[[World], bool] | None = None
     #: The permission the endpoint needs (None: public).
     permission: str | None = None
+    #: The body's media type: JSON, or "application/xml" for a body of bytes (the NF-e import).
+    content_type: str = "json"
 
 
 def _order_path(suffix: str = "", order: Callable[[World], Order] = _order) -> Callable[[World], str]:
@@ -873,6 +883,16 @@ API_ENDPOINTS = [
         },
         effect=lambda world: Invoice.objects.filter(order=world.order, number="NF-API").exists(),
         permission="enter_invoices",
+    ),
+    Endpoint(
+        "v1:order-invoice-nfe",
+        "POST",
+        (UNAUTHORIZED, DENIED, 201, 201),
+        _order_path("invoices/nfe/"),
+        body=lambda world: make_nfe_xml(world.order, number=777, quantities={1: 1}, value_cents=2_990),
+        effect=lambda world: Invoice.objects.filter(order=world.order, number="777").exclude(nfe_xml="").exists(),
+        permission="enter_invoices",
+        content_type="application/xml",
     ),
     Endpoint(
         "v1:invoice-tracking",
@@ -930,6 +950,8 @@ def _call(client: APIClient, endpoint: Endpoint, world: World):
     path = endpoint.path(world)
     if endpoint.method == "GET":
         return client.get(path)
+    if endpoint.content_type != "json":
+        return client.post(path, endpoint.body(world), content_type=endpoint.content_type)
     return client.post(path, endpoint.body(world) if endpoint.body else {}, format="json")
 
 

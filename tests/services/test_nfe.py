@@ -277,3 +277,20 @@ def test_nfe_match_order_by_buyer_and_value_else_ambiguous(order):
     twin = make_acknowledged_order(start_handling="done")
     match = nfe_match_order(unnamed)
     assert match.order is None and set(match.candidates) == {order.order_id, twin.order_id}
+
+
+def test_nfe_import_never_guesses_between_skus_sharing_an_ean(order):
+    # given: two different SKUs with one EAN and no code to tell them apart on the NF-e
+    order.items.filter(item_index__in=[0, 1]).update(ean="7890000000055", ref_id="SAME")
+    other = make_acknowledged_order()
+    other.items.filter(item_index=0).update(ean="7890000000055", ref_id="SAME", sku_id="0000")
+    xml = make_nfe_xml(other, quantities={0: 1}, value_cents=5_000)
+    # when / then
+    error = refused(order, xml, "invalid")
+    assert "not guessed" in error.fields["det[1]"][0]
+
+
+def test_nfe_import_shared_ean_told_apart_by_code(order):
+    order.items.filter(item_index__in=[0, 1]).update(ean="7890000000055")
+    invoice, _ = nfe_import(order=order, raw=make_nfe_xml(order, quantities={1: 1}, value_cents=2_990))
+    assert list(invoice.items.values_list("order_item__item_index", flat=True)) == [1]
