@@ -18,13 +18,16 @@ import base64
 import binascii
 import copy
 import functools
+import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import nfelib
+from brazilfiscalreport.danfe import Danfe
 from cryptography import x509
 from django.conf import settings
 from django.db import IntegrityError
@@ -40,7 +43,7 @@ from xsdata.formats.dataclass.parsers import XmlParser
 from xsdata.formats.dataclass.parsers.handlers import LxmlEventHandler
 
 from integration.models import Invoice, Order
-from integration.services.errors import Conflict, FieldErrors, ServiceError, ValidationFailed
+from integration.services.errors import Conflict, FieldErrors, NotAllowed, ServiceError, ValidationFailed
 from integration.services.invoicing import (
     InvoiceInput,
     ItemQuantities,
@@ -562,3 +565,97 @@ def _value_fits(order: Order, kind: str, value_cents: int) -> bool:
     if kind == Invoice.Kind.OUTPUT:
         return order.total_cents - order_invoiced_cents(order) == value_cents
     return 0 < value_cents <= order_returnable_cents(order)
+
+
+# ---- several files at once (the invoice list's upload) -------------------------------------------------
+
+#: A ZIP of NF-e: at most this many entries, each at most MAX_NFE_BYTES once unpacked (checked
+#: before unpacking, so a small archive cannot expand into gigabytes).
+MAX_ZIP_ENTRIES = 200
+
+
+@dataclass(frozen=True)
+class NfeFileResult:
+    """What happened to one file of a bulk upload: its invoice, or why none."""
+
+    name: str
+    order: Order | None = None
+    invoice: Invoice | None = None
+    created: bool = False
+    problem: str = ""
+    candidates: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.invoice is not None
+
+
+def nfe_files_unpacked(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes | None, str]]:
+    """(name, content, problem) per NF-e: XML files as they are, each XML entry of a ZIP as a file of
+    its own ("archive.zip/entry.xml"). A problem with the file itself leaves content None."""
+    unpacked: list[tuple[str, bytes | None, str]] = []
+    for name, content in files:
+        if not zipfile.is_zipfile(io.BytesIO(content)):
+            unpacked.append((name, content, ""))
+            continue
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                entries = [entry for entry in archive.infolist() if not entry.is_dir()]
+                if len(entries) > MAX_ZIP_ENTRIES:
+                    unpacked.append(
+                        (name, None, _("The ZIP holds more than %(max)s files.") % {"max": MAX_ZIP_ENTRIES})
+                    )
+                    continue
+                for entry in entries:
+                    label = f"{name}/{entry.filename}"
+                    if not entry.filename.lower().endswith(".xml"):
+                        unpacked.append((label, None, _("Not an XML file; skipped.")))
+                    elif entry.file_size > MAX_NFE_BYTES:
+                        unpacked.append(
+                            (label, None, _("The file is larger than %(max)s MB: it is not an NF-e.") % {"max": 2})
+                        )
+                    else:
+                        with archive.open(entry) as stream:
+                            unpacked.append((label, stream.read(MAX_NFE_BYTES + 1), ""))
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError):  # corrupt, unknown method, encrypted
+            unpacked.append((name, None, _("The ZIP file could not be read.")))
+    return unpacked
+
+
+def nfe_import_files(*, files: list[tuple[str, bytes]], actor=None, via: str = "admin") -> list[NfeFileResult]:
+    """Each NF-e of the upload imported on the order it names or fits (nfe_match_order), one at a
+    time: one refused file does not stop the others. Nothing is guessed."""
+    results = []
+    for name, content, problem in nfe_files_unpacked(files):
+        if content is None:
+            results.append(NfeFileResult(name, problem=problem))
+            continue
+        try:
+            document = nfe_load(content)
+        except ServiceError as error:
+            results.append(NfeFileResult(name, problem=error.message))
+            continue
+        match = nfe_match_order(document)
+        if match.order is None:
+            results.append(NfeFileResult(name, problem=match.reason, candidates=match.candidates))
+            continue
+        try:
+            invoice, created = nfe_import(order=match.order, raw=content, actor=actor, via=via)
+        except ServiceError as error:
+            results.append(NfeFileResult(name, order=match.order, problem=str(error)))
+            continue
+        results.append(NfeFileResult(name, order=match.order, invoice=invoice, created=created))
+    return results
+
+
+# ---- the DANFE ---------------------------------------------------------------------------------------------
+
+
+def nfe_danfe_pdf(invoice: Invoice) -> bytes:
+    """The DANFE (the NF-e's printable auxiliary document) rendered by brazilfiscalreport from the
+    XML kept with the invoice; the XML was validated when it was imported."""
+    if not invoice.nfe_xml:
+        raise NotAllowed(
+            _("Invoice %(number)s was not imported from an NF-e: there is no DANFE.") % {"number": invoice.number}
+        )
+    return bytes(Danfe(xml=invoice.nfe_xml).output())

@@ -25,6 +25,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Model
 from django.test import Client, RequestFactory
@@ -537,6 +538,54 @@ CUSTOM_PAGES = [
         _url("integration_order_add_invoice", lambda world: world.order.pk),
         data=_invoice_data,
         effect=lambda world: Invoice.objects.filter(order=world.order, number="NF-MATRIX").exists(),
+    ),
+    Page(
+        "integration_order_import_nfe",
+        "GET",
+        (LOGIN, DENIED, OK, OK),
+        _url("integration_order_import_nfe", lambda world: world.order.pk),
+    ),
+    Page(
+        "integration_order_import_nfe",
+        "POST",
+        (LOGIN, DENIED, DONE, DONE),
+        _url("integration_order_import_nfe", lambda world: world.order.pk),
+        data=lambda world: {
+            "xml": SimpleUploadedFile(
+                "nfe.xml", make_nfe_xml(world.order, number=778, quantities={1: 1}, value_cents=2_990)
+            )
+        },
+        effect=lambda world: Invoice.objects.filter(order=world.order, number="778").exists(),
+    ),
+    # The invoice list's bulk import: a POST without files changes nothing (the import itself:
+    # tests/admin/test_nfe_admin.py).
+    Page("integration_invoice_import_nfe", "GET", (LOGIN, DENIED, OK, OK), _url("integration_invoice_import_nfe")),
+    Page(
+        "integration_invoice_import_nfe",
+        "POST",
+        (LOGIN, DENIED, OK, OK),
+        _url("integration_invoice_import_nfe"),
+        data=lambda world: {},
+    ),
+    # The world's invoice was entered by hand: no DANFE (back to its page) and no XML.
+    Page(
+        "integration_invoice_danfe",
+        "GET",
+        (LOGIN, DENIED, REDIRECT, REDIRECT),
+        _url("integration_invoice_danfe", _invoice_pk),
+    ),
+    Page(
+        "integration_invoice_danfe",
+        "POST",
+        (LOGIN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+        _url("integration_invoice_danfe", _invoice_pk),
+        data=lambda world: {},
+    ),
+    Page(
+        "integration_invoice_nfe_xml",
+        "GET",
+        (LOGIN, DENIED, NOT_FOUND, NOT_FOUND),
+        _url("integration_invoice_nfe_xml", _invoice_pk),
     ),
     Page(
         "integration_order_request_cancellation",
