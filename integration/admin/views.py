@@ -280,7 +280,7 @@ def invoice_import_nfe_files(request: HttpRequest, *, model_admin: admin.ModelAd
         "title": gettext("Import NF-e XML files"),
         "form": form,
         "results": results,
-        "imported": sum(1 for result in results if result.ok),
+        "imported": sum(1 for result in results if result.created),
     }
     return TemplateResponse(request, "admin/integration/invoice/import_nfe_files.html", context)
 
