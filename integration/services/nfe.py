@@ -30,7 +30,9 @@ import nfelib
 from brazilfiscalreport.danfe import Danfe
 from cryptography import x509
 from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from lxml import etree
 from nfelib.nfe.bindings.v4_0.nfe_v4_00 import Nfe
@@ -382,6 +384,7 @@ def nfe_invoice_input(*, order: Order, document: NfeDocument) -> InvoiceInput:
         kind=kind,
         value_cents=document.value_cents,
         access_key=document.access_key,
+        url=nfe_danfe_link(document.access_key),
         nfe_xml=document.xml,
         nfe_series=document.series,
         nfe_homologation=document.is_homologation,
@@ -659,3 +662,34 @@ def nfe_danfe_pdf(invoice: Invoice) -> bytes:
             _("Invoice %(number)s was not imported from an NF-e: there is no DANFE.") % {"number": invoice.number}
         )
     return bytes(Danfe(xml=invoice.nfe_xml).output())
+
+
+# ---- the shopper's link to the DANFE (VTEX's invoiceUrl) ---------------------------------------------------
+
+#: The signer's namespace: a token of this link is no token of anything else signed with SECRET_KEY.
+_DANFE_LINK_SALT = "erp-bridge.nfe.danfe-link"
+
+
+def nfe_danfe_link(access_key: str) -> str:
+    """The public, signed link to the DANFE of the NF-e with this key, "" without PUBLIC_BASE_URL.
+
+    It names the NF-e only (its access key, which the DANFE prints anyway); the signature makes it
+    unguessable and it expires after DANFE_LINK_MAX_AGE_S. It opens the PDF and nothing else.
+    """
+    if not settings.PUBLIC_BASE_URL:
+        return ""
+    token = signing.dumps(access_key, salt=_DANFE_LINK_SALT, compress=False)
+    return f"{settings.PUBLIC_BASE_URL}{reverse('nfe-danfe', args=[token])}"
+
+
+def nfe_danfe_for_link(token: str) -> bytes:
+    """The DANFE a link's token opens; NotAllowed (and nothing said about why) when it is forged,
+    expired or its invoice gone."""
+    try:
+        access_key = signing.loads(token, salt=_DANFE_LINK_SALT, max_age=settings.DANFE_LINK_MAX_AGE_S)
+    except signing.BadSignature:  # SignatureExpired included
+        raise NotAllowed(_("This link to the DANFE is not valid (any more).")) from None
+    invoice = Invoice.objects.filter(access_key=access_key).exclude(nfe_xml="").first()
+    if invoice is None:
+        raise NotAllowed(_("This link to the DANFE is not valid (any more)."))
+    return nfe_danfe_pdf(invoice)

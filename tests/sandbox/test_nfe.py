@@ -7,12 +7,14 @@ from pathlib import Path
 
 import nfelib
 import pytest
+import requests
 from cryptography import x509
 from lxml import etree
 
 from integration.services.nfe import nfe_load
 from vtex_sandbox import SandboxStore
 from vtex_sandbox.nfe import FIN_RETURN, NFE_NS, NfeIssuer, access_key_check_digit
+from vtex_sandbox.server import SandboxServer
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SCHEMAS = Path(nfelib.__file__).parent / "nfe" / "schemas" / "v4_0"
@@ -88,3 +90,28 @@ def test_nfe_build_return_and_homologation(issuer, order):
     assert xml.findtext(".//n:tpAmb", namespaces=ns) == "2"
     assert len(xml.findall(".//n:det", namespaces=ns)) == 1
     assert schema("procNFe_v4.00.xsd").validate(xml)
+
+
+def test_sandbox_server_generates_an_nfe_for_its_order():
+    # given
+    store = SandboxStore(orders=2, seed=3, now=NOW)
+    server = SandboxServer(store, port=0).start()
+    order_id = store.order_ids()[0]
+    try:
+        # when
+        homologation = requests.get(f"{server.url}/_sandbox/orders/{order_id}/nfe", timeout=10)
+        production = requests.post(
+            f"{server.url}/_sandbox/orders/{order_id}/nfe", json={"environment": 1, "number": 55}, timeout=10
+        )
+        page = requests.get(f"{server.url}/", timeout=10).text
+    finally:
+        server.stop()
+    # then
+    assert homologation.status_code == 200 and homologation.headers["Content-Type"].startswith("application/xml")
+    first = etree.fromstring(homologation.content)
+    assert schema("procNFe_v4.00.xsd").validate(first)
+    assert first.findtext(f".//{{{NFE_NS}}}tpAmb") == "2"
+    assert first.findtext(f".//{{{NFE_NS}}}xPed") == order_id
+    document = nfe_load(production.content)
+    assert document.number == "55" and document.environment == "1"
+    assert f"/_sandbox/orders/{order_id}/nfe" in page

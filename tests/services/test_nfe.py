@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from django.core import signing
 
 from integration.models import Invoice, Order, OutboxMessage
 from integration.services.errors import Conflict, NotAllowed, ServiceError, ValidationFailed
 from integration.services.nfe import (
     MAX_NFE_BYTES,
+    nfe_danfe_link,
     nfe_import,
     nfe_invoice_input,
     nfe_load,
@@ -294,3 +297,42 @@ def test_nfe_import_shared_ean_told_apart_by_code(order):
     order.items.filter(item_index__in=[0, 1]).update(ean="7890000000055")
     invoice, _ = nfe_import(order=order, raw=make_nfe_xml(order, quantities={1: 1}, value_cents=2_990))
     assert list(invoice.items.values_list("order_item__item_index", flat=True)) == [1]
+
+
+# ---- the shopper's signed DANFE link (VTEX's invoiceUrl) ---------------------------------------------------
+
+
+def test_nfe_import_sends_a_signed_danfe_link_as_invoice_url(order, settings, client):
+    # given
+    settings.PUBLIC_BASE_URL = "https://erp.example.com"
+    # when
+    invoice, _ = nfe_import(order=order, raw=make_nfe_xml(order))
+    # then: the link goes to VTEX with the invoice and opens the PDF without a login
+    assert invoice.url.startswith("https://erp.example.com/nfe/danfe/")
+    assert invoice_rows().get().payload["invoiceUrl"] == invoice.url
+    response = client.get(invoice.url.removeprefix("https://erp.example.com"))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert response["Content-Type"] == "application/pdf"
+
+
+def test_nfe_danfe_link_forged_or_expired_opens_nothing(order, settings, client, monkeypatch):
+    settings.PUBLIC_BASE_URL = "https://erp.example.com"
+    invoice, _ = nfe_import(order=order, raw=make_nfe_xml(order))
+    path = invoice.url.removeprefix("https://erp.example.com")
+    last = path[-2]  # the signature's last character
+    forged = path[:-2] + ("A" if last != "A" else "B") + "/"
+    assert client.get(forged).status_code == 404
+    # a link made longer ago than DANFE_LINK_MAX_AGE_S: the signer's clock set back
+    old = int(time.time()) - settings.DANFE_LINK_MAX_AGE_S - 60
+    monkeypatch.setattr(signing.TimestampSigner, "timestamp", lambda self: signing.b62_encode(old))
+    expired = nfe_danfe_link(invoice.access_key).removeprefix("https://erp.example.com")
+    monkeypatch.undo()
+    assert client.get(expired).status_code == 404
+    assert client.get(path).status_code == 200
+
+
+def test_nfe_import_without_public_base_url_sends_no_invoice_url(order, settings):
+    settings.PUBLIC_BASE_URL = ""
+    invoice, _ = nfe_import(order=order, raw=make_nfe_xml(order))
+    assert invoice.url == ""
+    assert not invoice_rows().get().payload.get("invoiceUrl")
