@@ -151,6 +151,13 @@ TIME_ZONE = env_str("DJANGO_TIME_ZONE", "America/Sao_Paulo", old="TIME_ZONE")  #
 USE_I18N = True
 USE_TZ = True  # stored times are aware and UTC
 STORE_CURRENCY = env_str("ERP_BRIDGE_STORE_CURRENCY", "BRL", old="STORE_CURRENCY")
+# NF-e from SEFAZ's test environment (tpAmb 2, no fiscal value) are imported only when this is on
+# (the demo and a staging store); the bare NFE_ALLOW_HOMOLOGATION is read as the old name.
+NFE_ALLOW_HOMOLOGATION = env_bool("ERP_BRIDGE_NFE_ALLOW_HOMOLOGATION", False, old="NFE_ALLOW_HOMOLOGATION")
+# Where shoppers reach this server (https://erp.example.com). When set, an invoice imported from its
+# NF-e goes to VTEX with invoiceUrl = a signed link to its DANFE, valid this long (default 180 days).
+PUBLIC_BASE_URL = env_str("ERP_BRIDGE_PUBLIC_BASE_URL", "").rstrip("/")
+DANFE_LINK_MAX_AGE_S = env_duration("ERP_BRIDGE_DANFE_LINK_MAX_AGE_S", 180 * DAY, unit=1, minimum_s=3600)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from integration.models import Invoice, Order, OrderEvent, OrderItem, OutboxMessage, Payment, VtexCall
 from integration.services.invoicing import InvoiceInput, invoice_create, order_item_quantities
+from vtex_sandbox.nfe import NfeIssuer
 
 _numbers = itertools.count(1_000_001)
 
@@ -365,3 +366,48 @@ def vtex_order_json(
         },
         "storePreferencesData": {"currencyCode": "BRL"},
     }
+
+
+#: One throwaway certificate per test process (generating an RSA key takes a moment).
+NFE_ISSUER = NfeIssuer.create()
+_nfe_numbers = itertools.count(1001)
+
+
+def nfe_order_json(order: Order) -> dict[str, Any]:
+    """The parts of the VTEX order JSON the sandbox's NF-e issuer reads, from a stored order."""
+    return {
+        "orderId": order.order_id,
+        "sequence": order.sequence,
+        "value": order.total_cents,
+        "totals": [{"id": "Shipping", "value": order.shipping_total_cents}],
+        "clientProfileData": {
+            "document": order.customer_document,
+            "documentType": order.customer_document_type,
+            "isCorporate": order.customer_is_corporate,
+            "corporateDocument": order.customer_document if order.customer_is_corporate else None,
+            "corporateName": order.customer_corporate_name,
+            "firstName": order.customer_name,
+            "lastName": "",
+        },
+        "shippingData": {"address": {"state": order.state_code, "city": order.city, "postalCode": order.postal_code}},
+        "items": [
+            {
+                "id": item.sku_id,
+                "refId": item.ref_id,
+                "ean": item.ean,
+                "name": item.name,
+                "quantity": item.quantity,
+                "sellingPrice": item.selling_price_cents,
+                "priceDefinition": {"total": item.total_cents},
+                "isGift": item.is_gift,
+            }
+            for item in order.items.order_by("item_index")
+        ],
+    }
+
+
+def make_nfe_xml(order: Order, *, number: int | None = None, **options: Any) -> bytes:
+    """A signed NF-e (nfeProc, cStat 100, production unless environment=2) for the order's items and
+    buyer, as its ERP would issue it; options are NfeIssuer.build's (quantities, value_cents, ...)."""
+    options.setdefault("environment", 1)
+    return NFE_ISSUER.build(nfe_order_json(order), number=number or next(_nfe_numbers), **options)

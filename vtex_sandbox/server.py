@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import itertools
 import json
 import logging
 import math
@@ -36,6 +37,7 @@ from .faults import (
     RateLimiter,
     checked_latency_ms,
 )
+from .nfe import NfeIssuer
 from .routing import Answer, Request, Route, error_answer
 from .shapes import CURRENCIES
 from .store import SandboxStore
@@ -89,6 +91,11 @@ class SandboxServer:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         self.connections_opened = 0  # lets tests see keep-alive at work
+        # The throwaway NF-e certificate: made on the first NF-e asked for (an RSA key takes a
+        # moment, and most sandboxes never issue one), then kept for this server's life.
+        self._nfe_issuer: NfeIssuer | None = None
+        self._nfe_lock = threading.Lock()
+        self._nfe_numbers = itertools.count(1001)
 
     @property
     def url(self) -> str:
@@ -119,6 +126,21 @@ class SandboxServer:
     def set_latency(self, ms: int, tail: LatencyTail | None = None) -> None:
         """A fixed latency, and optionally a long tail (a seeded share of answers take tail.ms)."""
         self._latency.set(checked_latency_ms(ms, "ms"), tail)
+
+    def nfe(self, order_id: str, options: dict[str, Any]) -> bytes:
+        """A signed NF-e for the order, as its ERP would issue it (vtex_sandbox/nfe.py)."""
+        allowed = {"number", "environment", "with_protocol", "quantities", "value_cents", "purpose", "series"}
+        unknown = set(options) - allowed
+        if unknown:
+            raise ValueError(f"unknown NF-e options: {', '.join(sorted(unknown))}")
+        if "quantities" in options:
+            options["quantities"] = {int(index): int(quantity) for index, quantity in options["quantities"].items()}
+        order = self.store.order(order_id)
+        with self._nfe_lock:
+            if self._nfe_issuer is None:
+                self._nfe_issuer = NfeIssuer.create()
+            number = options.pop("number", None) or next(self._nfe_numbers)
+        return self._nfe_issuer.build(order, number=number, **options)
 
     def start(self) -> SandboxServer:
         """Serve in a daemon thread."""
@@ -303,7 +325,16 @@ class SandboxServer:
             return Answer(200, self.in_flight.state())
         if method == "GET" and path == "/_sandbox/timings":
             return Answer(200, store.timings())
-        match = re.fullmatch(r"/_sandbox/orders/(?P<order_id>[^/]+)(?P<action>/status|/change)?", path)
+        match = re.fullmatch(r"/_sandbox/orders/(?P<order_id>[^/]+)(?P<action>/status|/change|/nfe)?", path)
+        if match and match["action"] == "/nfe" and method in ("GET", "POST"):
+            options = _json_object(raw_body) if method == "POST" else {}
+            order_id = unquote(match["order_id"])
+            return Answer(
+                200,
+                raw=self.nfe(order_id, options),
+                content_type="application/xml; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="NFe-{order_id}.xml"'},
+            )
         if match and method == "GET" and not match["action"]:
             return Answer(200, store.order(unquote(match["order_id"])))
         if match and method == "POST" and match["action"] == "/change":
@@ -658,7 +689,7 @@ this page refreshes every 5 s · JSON at <a href="/_sandbox/state">/_sandbox/sta
 </div>
 <h2>Orders <span class="muted">(newest {len(orders)})</span></h2>
 <table><thead><tr><th>Order</th><th>Seq</th><th>Created (UTC)</th><th>Customer</th><th>Status</th>
-<th>Value</th><th>Invoices</th></tr></thead><tbody>{rows}</tbody></table>
+<th>Value</th><th>Invoices</th><th>NF-e</th></tr></thead><tbody>{rows}</tbody></table>
 </body></html>
 """
 
@@ -680,5 +711,6 @@ def _order_row(order: dict[str, Any]) -> str:
         f"<tr><td><code>{_esc(order['orderId'])}</code></td><td>{_esc(order['sequence'])}</td>"
         f"<td>{_esc(order['creationDate'][:19].replace('T', ' '))}</td><td>{_esc(order['client'])}</td>"
         f'<td><span class="status" style="background:{colour}">{_esc(order["status"])}</span></td>'
-        f'<td class="num">{format_money(order["value"], order["currency"])}</td><td>{invoices or "—"}</td></tr>'
+        f'<td class="num">{format_money(order["value"], order["currency"])}</td><td>{invoices or "—"}</td>'
+        f'<td><a href="/_sandbox/orders/{_esc(order["orderId"])}/nfe">Generate NF-e</a></td></tr>'
     )

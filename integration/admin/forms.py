@@ -23,6 +23,7 @@ from integration.selectors.money import MoneyParseError, parse_money_cents
 from integration.services.cancellation import REASON_MAX_LENGTH, REASON_MIN_LENGTH
 from integration.services.errors import ServiceError, ValidationFailed
 from integration.services.invoicing import InvoiceInput, ItemQuantities, item_unit_cents
+from integration.services.nfe import MAX_NFE_BYTES
 from integration.services.tracking import TrackingEventInput
 
 # ---- money -----------------------------------------------------------------------------------------
@@ -366,3 +367,67 @@ class CancellationForm(FocusFirstErrorMixin, forms.Form):
 
     def add_service_error(self, error: ServiceError) -> None:
         add_service_error(self, error, lambda key: key)
+
+
+# ---- NF-e XML files ----------------------------------------------------------------------------------------
+
+
+class NfeUploadForm(FocusFirstErrorMixin, forms.Form):
+    """One NF-e XML file for the order page's "Import NF-e XML"."""
+
+    xml = forms.FileField(
+        label=_("NF-e XML file"),
+        help_text=_("The NF-e your ERP issued (nfeProc with SEFAZ's protocol, or NFe), at most 2 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xml,application/xml,text/xml", "autofocus": True}),
+    )
+
+    def clean_xml(self):
+        upload = self.cleaned_data["xml"]
+        if upload.size > MAX_NFE_BYTES:
+            raise forms.ValidationError(gettext("The file is larger than %(max)s MB: it is not an NF-e.") % {"max": 2})
+        return upload
+
+    def content(self) -> bytes:
+        return self.cleaned_data["xml"].read(MAX_NFE_BYTES + 1)
+
+    def add_service_error(self, error: ServiceError) -> None:
+        """The refusal above the form, each named problem (an NF-e item, the recipient, the value) under it."""
+        self.add_error(None, error.message)
+        for problems in error.fields.values():
+            for problem in problems:
+                if problem != error.message:
+                    self.add_error(None, problem)
+
+
+class _MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class _MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented pattern): each checked as FileField checks one."""
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data]
+        return [super(_MultipleFileField, self).clean(upload, initial) for upload in files]
+
+
+class NfeFilesForm(FocusFirstErrorMixin, forms.Form):
+    """Several NF-e XML files, or ZIPs of them, for the invoice list's bulk import."""
+
+    #: The whole upload, as Django's own upload limit would see it, before unpacking.
+    MAX_TOTAL_BYTES = 50 * 1024 * 1024
+
+    files = _MultipleFileField(
+        label=_("NF-e XML files or ZIP"),
+        help_text=_("Several NF-e XML files, or ZIP files of them. Each is matched to its order."),
+        widget=_MultipleFileInput(attrs={"accept": ".xml,.zip,application/xml,text/xml,application/zip"}),
+    )
+
+    def clean_files(self):
+        uploads = [upload for upload in self.cleaned_data["files"] if upload]
+        if sum(upload.size for upload in uploads) > self.MAX_TOTAL_BYTES:
+            raise forms.ValidationError(gettext("The files are larger than %(max)s MB together.") % {"max": 50})
+        return uploads
+
+    def contents(self) -> list[tuple[str, bytes]]:
+        return [(upload.name, upload.read()) for upload in self.cleaned_data["files"]]

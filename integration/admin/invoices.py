@@ -68,6 +68,7 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
                     ("kind", "value"),
                     ("issued_at", "created_at"),
                     "access_key",
+                    "nfe_column",
                     "url_link",
                     "embedded_xml_text",
                 )
@@ -79,7 +80,7 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
         ),
         (_("VTEX"), {"fields": (("send_state", "vtex_receipt"), ("created_by", "created_via"))}),
     )
-    readonly_fields = ("order_column", "value", "url_link", "embedded_xml_text")
+    readonly_fields = ("order_column", "value", "nfe_column", "url_link", "embedded_xml_text")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order", "created_by")
@@ -89,6 +90,7 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
         return [
             *self.export_csv_urls(),
             admin_page(self, "import-tracking/", bulk.import_tracking, "integration_invoice_import_tracking"),
+            admin_page(self, "import-nfe/", views.invoice_import_nfe_files, "integration_invoice_import_nfe"),
             admin_page(self, "<path:object_id>/tracking/", views.invoice_tracking, "integration_invoice_tracking"),
             admin_page(
                 self,
@@ -97,6 +99,8 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
                 "integration_invoice_tracking_events",
             ),
             admin_page(self, "<path:object_id>/delivered/", views.invoice_delivered, "integration_invoice_delivered"),
+            admin_page(self, "<path:object_id>/danfe/", views.invoice_danfe, "integration_invoice_danfe"),
+            admin_page(self, "<path:object_id>/nfe-xml/", views.invoice_nfe_xml, "integration_invoice_nfe_xml"),
             admin_page(
                 self,
                 "<path:object_id>/outbox/<int:message_id>/retry/",
@@ -141,6 +145,27 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
     def sending_column(self, invoice: Invoice) -> str:
         return invoice.get_send_state_display()
 
+    @admin.display(description=_("NF-e"))
+    def nfe_column(self, invoice: Invoice) -> str:
+        """For an invoice imported from its NF-e: its series, the homologation mark, the DANFE and the XML."""
+        if not invoice.nfe_xml:
+            return gettext("Not imported from an NF-e")
+        pk = quote(invoice.pk)
+        homologation = (
+            format_html(' <strong class="nfe-homologation">{}</strong>', gettext("Homologation NF-e: no fiscal value."))
+            if invoice.nfe_homologation
+            else ""
+        )
+        return format_html(
+            '{}{} · <a href="{}" id="download-danfe">{}</a> · <a href="{}" id="download-nfe-xml">{}</a>',
+            gettext("Series %(series)s.") % {"series": invoice.nfe_series or "-"},
+            homologation,
+            reverse("admin:integration_invoice_danfe", args=[pk]),
+            gettext("Download the DANFE (PDF)"),
+            reverse("admin:integration_invoice_nfe_xml", args=[pk]),
+            gettext("Download the NF-e XML"),
+        )
+
     @admin.display(description=_("invoice URL"))
     def url_link(self, invoice: Invoice) -> str:
         if not invoice.url:
@@ -160,6 +185,10 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
         )
 
     # ---- the page: read-only fields plus the tracking forms and the sends -------------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"can_enter_invoices": can_enter_invoices(request), **(extra_context or {})}
+        return super().changelist_view(request, context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         invoice = self.get_object(request, unquote(object_id))

@@ -129,6 +129,7 @@ def invoicing_context(request: HttpRequest, order: Order) -> dict[str, object]:
         elif Invoice.Kind.INPUT in kinds:  # the page would open on a return anyway: the button says so
             context["add_invoice_label"] = gettext("Add return invoice")
             context["add_invoice_url"] = f"{url}?{urlencode({'kind': Invoice.Kind.INPUT})}"
+        context["import_nfe_url"] = reverse("admin:integration_order_import_nfe", args=[quote(order.pk)])
         if not kinds:
             context["invoicing_blocker"] = order_invoicing_blocker(order) or views.nothing_left_to_invoice()
     if context["can_request_cancellation"]:
@@ -316,6 +317,7 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
                 self, "<path:object_id>/retry-start-handling/", views.order_acknowledge, "integration_order_acknowledge"
             ),
             admin_page(self, "<path:object_id>/add-invoice/", views.order_add_invoice, "integration_order_add_invoice"),
+            admin_page(self, "<path:object_id>/import-nfe/", views.order_import_nfe, "integration_order_import_nfe"),
             admin_page(
                 self,
                 "<path:object_id>/request-cancellation/",

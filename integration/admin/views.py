@@ -5,8 +5,9 @@ base.admin_page. Thin by design (STYLE.md §3.1, §3.7): a POST is one service c
 ServiceError means nothing was changed, and its messages are shown beside the fields they
 name; a success redirects back to the page (post/redirect/get).
 
-Order page: Refresh from VTEX, Retry start-handling, Add invoice, Request cancellation.
-Invoice page: its tracking, events and delivery forms, and Retry of a send.
+Order page: Refresh from VTEX, Retry start-handling, Add invoice, Import NF-e XML, Request cancellation.
+Invoice page: its tracking, events and delivery forms, Retry of a send, the DANFE and the NF-e XML.
+Invoice list: Import NF-e files (several, or ZIPs).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.forms import BoundField
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
+from django.views.decorators.http import require_GET
 
 from integration.admin.actions import (
     acknowledge_one,
@@ -35,6 +37,8 @@ from integration.admin.actions import (
 from integration.admin.forms import (
     DeliveredForm,
     InvoiceForm,
+    NfeFilesForm,
+    NfeUploadForm,
     TrackingEventFormSet,
     TrackingForm,
     add_events_service_error,
@@ -64,6 +68,7 @@ from integration.services.invoicing import (
     order_invoicing_blocker,
     order_item_quantities,
 )
+from integration.services.nfe import nfe_danfe_pdf, nfe_import, nfe_import_files
 from integration.services.tracking import invoice_mark_delivered, invoice_set_tracking, tracking_events_add
 
 
@@ -212,6 +217,106 @@ def order_add_invoice(request: HttpRequest, object_id: str, *, model_admin: admi
         "money": money_format(order.currency_code),
     }
     return TemplateResponse(request, "admin/integration/order/add_invoice.html", context)
+
+
+# ---- Import NF-e XML ------------------------------------------------------------------------------------------
+
+
+def order_import_nfe(request: HttpRequest, object_id: str, *, model_admin: admin.ModelAdmin) -> HttpResponse:
+    """GET: the upload form. POST: nfe_import (every check, then invoice_create: one outbox row), then
+    the invoice's page; a refusal is shown above the form with each problem it names."""
+    if not can_enter_invoices(request):
+        raise PermissionDenied
+    order = _order_or_none(request, object_id, model_admin)
+    if order is None:
+        return HttpResponseRedirect(reverse("admin:integration_order_changelist"))
+    if request.method == "POST":
+        form = NfeUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                invoice, created = nfe_import(order=order, raw=form.content(), actor=request.user, via="admin")
+            except ServiceError as error:
+                form.add_service_error(error)
+            else:
+                values = {"number": invoice.number}
+                if created:
+                    text = gettext("Invoice %(number)s imported from the NF-e; it will be sent to VTEX.") % values
+                    messages.success(request, text)
+                else:
+                    messages.info(request, gettext("This NF-e was imported before: it is invoice %(number)s.") % values)
+                return HttpResponseRedirect(invoice_url(invoice))
+    else:
+        form = NfeUploadForm()
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": gettext("Import an NF-e XML into order %(order)s") % {"order": order.order_id},
+        "order": order,
+        "original": order,
+        "has_view_permission": model_admin.has_view_permission(request, order),
+        "form": form,
+        "blocker": order_invoicing_blocker(order),
+        "order_url": order_url(order),
+    }
+    return TemplateResponse(request, "admin/integration/order/import_nfe.html", context)
+
+
+def invoice_import_nfe_files(request: HttpRequest, *, model_admin: admin.ModelAdmin) -> HttpResponse:
+    """GET: the upload form. POST: each file imported on the order it names or fits; a table of what
+    happened to each (its invoice, or why none), on this page."""
+    if not can_enter_invoices(request):
+        raise PermissionDenied
+    results = []
+    if request.method == "POST":
+        form = NfeFilesForm(request.POST, request.FILES)
+        if form.is_valid():
+            results = nfe_import_files(files=form.contents(), actor=request.user, via="admin")
+            form = NfeFilesForm()
+    else:
+        form = NfeFilesForm()
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": gettext("Import NF-e XML files"),
+        "form": form,
+        "results": results,
+        "imported": sum(1 for result in results if result.created),
+    }
+    return TemplateResponse(request, "admin/integration/invoice/import_nfe_files.html", context)
+
+
+@require_GET
+def invoice_danfe(request: HttpRequest, object_id: str, *, model_admin: admin.ModelAdmin) -> HttpResponse:
+    """The DANFE of an invoice imported from its NF-e, as a PDF download."""
+    invoice = _invoice_to_view(request, object_id, model_admin)
+    try:
+        pdf = nfe_danfe_pdf(invoice)
+    except ServiceError as error:
+        messages.warning(request, error.message)
+        return HttpResponseRedirect(invoice_url(invoice))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="DANFE-{invoice.access_key or invoice.pk}.pdf"'
+    return response
+
+
+@require_GET
+def invoice_nfe_xml(request: HttpRequest, object_id: str, *, model_admin: admin.ModelAdmin) -> HttpResponse:
+    """The NF-e XML kept with the invoice, as it was received."""
+    invoice = _invoice_to_view(request, object_id, model_admin)
+    if not invoice.nfe_xml:
+        raise Http404
+    response = HttpResponse(invoice.nfe_xml.encode(), content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="NFe-{invoice.access_key or invoice.pk}.xml"'
+    return response
+
+
+def _invoice_to_view(request: HttpRequest, object_id: str, model_admin: admin.ModelAdmin) -> Invoice:
+    invoice = model_admin.get_object(request, unquote(object_id))
+    if invoice is None:
+        raise Http404
+    if not model_admin.has_view_or_change_permission(request, invoice):
+        raise PermissionDenied
+    return invoice
 
 
 # ---- Request cancellation -----------------------------------------------------------------------------------

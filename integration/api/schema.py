@@ -561,6 +561,80 @@ CANCELLATION: dict[str, Any] = {
 }
 
 
+INVOICE_FROM_NFE: dict[str, Any] = {
+    "operation_id": "orders_invoices_nfe_create",
+    "summary": "Import an invoice from its NF-e XML",
+    "description": (
+        "The body is the NF-e the ERP issued (layout 4.00: an `nfeProc` with SEFAZ's protocol, or a bare "
+        "`NFe`), sent as `Content-Type: application/xml`, at most 2 MB. erp-bridge validates it against the "
+        "official schema, checks that its XML signature matches its content (integrity only: it does not prove "
+        "who signed), that SEFAZ authorized it (`cStat` 100 or 150 for this access key) when a protocol is "
+        "present, that `dest` is the order's buyer, and matches its items to the order's by EAN, then SKU or "
+        "ref id. The invoice takes `nNF`, the access key, `dhEmi`, `vNF` and the quantities; `finNFe` 4 "
+        "(a return) makes an input invoice. Every invoicing rule applies. NF-e of SEFAZ's test environment "
+        "(`tpAmb` 2) are refused unless `ERP_BRIDGE_NFE_ALLOW_HOMOLOGATION=1`. A DOCTYPE is refused.\n\n"
+        "**Idempotent by access key**: 201 the first time; the same NF-e again answers 200 with the invoice "
+        "it made; its access key on another order answers 409 `nfe_key_used`."
+    ),
+    "tags": ["invoices"],
+    "parameters": [ORDER_ID],
+    "request": {"application/xml": OpenApiTypes.STR},
+    "examples": [
+        OpenApiExample(
+            "nfeProc (abridged)",
+            value='<?xml version="1.0" encoding="UTF-8"?><nfeProc xmlns="http://www.portalfiscal.inf.br/nfe" '
+            'versao="4.00"><NFe><infNFe versao="4.00" Id="NFe3524…"><ide>…<nNF>123</nNF>…</ide>…</infNFe>'
+            '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#">…</Signature></NFe><protNFe versao="4.00">'
+            "<infProt><tpAmb>1</tpAmb>…<chNFe>3524…</chNFe>…<cStat>100</cStat>…</infProt></protNFe></nfeProc>",
+            request_only=True,
+            media_type="application/xml",
+        )
+    ],
+    "responses": _responses(
+        {
+            201: OpenApiResponse(InvoiceSerializer, description="Stored; it is sent to VTEX in the background."),
+            200: OpenApiResponse(InvoiceSerializer, description="A replay: this NF-e made this invoice before."),
+        },
+        *_WRITE_ERRORS,
+        e400=error(
+            400,
+            "The NF-e was refused; `code` names the check: `nfe_malformed`, `nfe_doctype`, `nfe_not_nfe`, "
+            "`nfe_schema`, `nfe_too_large`, `nfe_access_key`, `nfe_unsigned`, `nfe_altered`, `nfe_not_authorized`, "
+            "`nfe_homologation`, `nfe_purpose`, `nfe_recipient`, or `invalid` (items or value against the order).",
+            (
+                "altered",
+                "nfe_altered",
+                "The NF-e's signature does not match its content: the file was altered after it was signed.",
+                {"xml": ["The NF-e's signature does not match its content: the file was altered after it was signed."]},
+            ),
+            (
+                "unknown item",
+                "invalid",
+                "The NF-e's items do not match the order.",
+                {
+                    "det[2]": [
+                        "NF-e item 2 (“Boné”, EAN 7890000000999, code XYZ) matches no item of the order "
+                        "(by EAN, then SKU or ref id)."
+                    ]
+                },
+            ),
+        ),
+        e409=error(
+            409,
+            "`nfe_key_used`: the NF-e is the invoice of another order. `not_allowed`: the order cannot be "
+            "invoiced now.",
+            (
+                "key used",
+                "nfe_key_used",
+                "This NF-e (access key 35240512345678000199550010000001231000001234) is already the invoice 123 "
+                "of order 1234567890123-01.",
+                {"xml": ["Access key already used on another order."]},
+            ),
+        ),
+    ),
+}
+
+
 def postprocess_schema(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
     """Adds the long description (authentication, errors, idempotency, polling) to the schema's info."""
     result.setdefault("info", {})["description"] = API_DESCRIPTION

@@ -10,6 +10,7 @@ v1 = [
     path("orders/<str:order_id>/", views.OrderDetailApi.as_view(), name="order"),
     path("orders/<str:order_id>/ack/", views.OrderAckApi.as_view(), name="order-ack"),
     path("orders/<str:order_id>/invoices/", views.InvoiceCreateApi.as_view(), name="order-invoices"),
+    path("orders/<str:order_id>/invoices/nfe/", views.InvoiceFromNfeApi.as_view(), name="order-invoice-nfe"),
     path(
         "orders/<str:order_id>/invoices/<str:number>/tracking/",
         views.InvoiceTrackingApi.as_view(),

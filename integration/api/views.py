@@ -17,7 +17,7 @@ from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,6 +39,7 @@ from integration.selectors.start_handling import start_handling_prefetch
 from integration.services.cancellation import cancellation_request_create
 from integration.services.errors import Conflict, NotAllowed, ServiceError
 from integration.services.invoicing import InvoiceInput, invoice_create, invoice_find_same, order_item_quantities
+from integration.services.nfe import MAX_NFE_BYTES, nfe_import
 from integration.services.orders import order_record_erp_receipt, order_start_handling_now
 from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
 
@@ -418,6 +419,37 @@ class InvoiceCreateApi(ApiView):
                 fields={"number": [gettext("Already used on this order for another invoice.")]},
             )
         return Response(invoice_data(existing), status=status.HTTP_200_OK)
+
+
+class NfeXmlParser(BaseParser):
+    """The NF-e as the body, untouched bytes (services/nfe.py parses it, safely), up to MAX_NFE_BYTES."""
+
+    media_type = "application/xml"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+        body = stream.read(MAX_NFE_BYTES + 1) if stream is not None else b""
+        if len(body) > MAX_NFE_BYTES:
+            raise RequestTooLarge(
+                gettext("The request body is larger than the limit of %(limit)s bytes.") % {"limit": MAX_NFE_BYTES}
+            )
+        return body
+
+
+class TextXmlParser(NfeXmlParser):
+    media_type = "text/xml"
+
+
+class InvoiceFromNfeApi(ApiView):
+    """The invoice made from the NF-e the ERP issued: the XML is the body."""
+
+    required_permission = ENTER_INVOICES
+    parser_classes = [NfeXmlParser, TextXmlParser]
+
+    @extend_schema(**schema.INVOICE_FROM_NFE)
+    def post(self, request: Request, order_id: str) -> Response:
+        order = get_order(order_id)
+        invoice, created = nfe_import(order=order, raw=request.data or b"", actor=request.user, via="api")
+        return Response(invoice_data(invoice), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class InvoiceTrackingApi(ApiView):

@@ -32,6 +32,12 @@ class Invoice(models.Model):
     url = models.URLField(_("invoice URL"), max_length=500, blank=True)
     embedded_xml = models.TextField(_("embedded XML"), blank=True)
     value_cents = models.BigIntegerField(_("value cents"))
+    # Filled when the invoice was imported from the NF-e XML the ERP issued (services/nfe.py): the
+    # document as received (the DANFE is rendered from it), its series, and whether SEFAZ's test
+    # environment issued it (tpAmb 2: no fiscal value).
+    nfe_xml = models.TextField(_("NF-e XML"), blank=True)
+    nfe_series = models.CharField(_("NF-e series"), max_length=3, blank=True)
+    nfe_homologation = models.BooleanField(_("homologation NF-e (no fiscal value)"), default=False)
     courier = models.CharField(_("courier"), max_length=100, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True)
     tracking_url = models.URLField(_("tracking URL"), max_length=500, blank=True)
@@ -71,10 +77,19 @@ class Invoice(models.Model):
             models.CheckConstraint(condition=models.Q(value_cents__gt=0), name="invoice_value_positive"),
             models.CheckConstraint(condition=~models.Q(number__contains="/"), name="invoice_number_no_slash"),
             models.CheckConstraint(condition=~models.Q(number=""), name="invoice_number_required"),
+            # One imported NF-e makes one invoice: two imports of one access key racing on two
+            # orders cannot both commit (the service's check names the order; this is the backstop).
+            models.UniqueConstraint(
+                fields=["access_key"], condition=~models.Q(nfe_xml=""), name="invoice_nfe_access_key_unique"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.number} ({self.order.order_id})"
+
+    @property
+    def is_from_nfe(self) -> bool:
+        return bool(self.nfe_xml)
 
     @property
     def is_delivered(self) -> bool:

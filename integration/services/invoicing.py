@@ -412,6 +412,10 @@ class InvoiceInput:
     tracking_number: str = ""
     tracking_url: str = ""
     dispatched_at: datetime | None = None
+    # An invoice imported from its NF-e (services/nfe.py): the XML as received, its series, tpAmb 2.
+    nfe_xml: str = ""
+    nfe_series: str = ""
+    nfe_homologation: bool = False
 
     def cleaned(self) -> InvoiceInput:
         return InvoiceInput(
@@ -427,6 +431,9 @@ class InvoiceInput:
             tracking_number=(self.tracking_number or "").strip(),
             tracking_url=(self.tracking_url or "").strip(),
             dispatched_at=self.dispatched_at,
+            nfe_xml=self.nfe_xml or "",
+            nfe_series=(self.nfe_series or "").strip(),
+            nfe_homologation=self.nfe_homologation,
         )
 
 
@@ -480,6 +487,9 @@ def invoice_create(*, order: Order, data: InvoiceInput, actor=None, via: str = "
                     tracking_number=data.tracking_number,
                     tracking_url=data.tracking_url,
                     dispatched_at=data.dispatched_at,
+                    nfe_xml=data.nfe_xml,
+                    nfe_series=data.nfe_series,
+                    nfe_homologation=data.nfe_homologation,
                     created_by=actor if getattr(actor, "pk", None) else None,
                     created_via=via,
                 )

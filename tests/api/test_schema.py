@@ -38,6 +38,7 @@ OPERATIONS = {
     ("get", "/api/v1/orders/{order_id}/"),
     ("post", "/api/v1/orders/{order_id}/ack/"),
     ("post", "/api/v1/orders/{order_id}/invoices/"),
+    ("post", "/api/v1/orders/{order_id}/invoices/nfe/"),
     ("post", "/api/v1/orders/{order_id}/invoices/{number}/tracking/"),
     ("post", "/api/v1/orders/{order_id}/invoices/{number}/tracking-events/"),
     ("post", "/api/v1/orders/{order_id}/cancellation/"),
@@ -83,7 +84,8 @@ def test_the_schema_is_public_and_describes_every_operation_for_a_client_team(cl
             assert "404" in op["responses"], (method, path)
         if method == "post" and not path.endswith("/ack/"):
             assert {"400", "409", "413"} <= set(op["responses"]), (method, path)
-            assert op["requestBody"]["content"]["application/json"]["examples"], (method, path)
+            media_type = "application/xml" if path.endswith("/invoices/nfe/") else "application/json"
+            assert op["requestBody"]["content"][media_type]["examples"], (method, path)
     invoices = operations[("post", "/api/v1/orders/{order_id}/invoices/")]
     assert {"200", "201", "409"} <= set(invoices["responses"])
     assert "Idempotent" in invoices["description"]

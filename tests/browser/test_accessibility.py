@@ -120,6 +120,19 @@ def test_the_custom_pages_have_no_serious_wcag_violation(
     reports.append(run_axe(page, f"add-invoice-with-error-{scheme}"))
     screenshots.take(page, f"add-invoice-with-error-{scheme}", full_page=False)
 
+    # The NF-e import, refused (not an NF-e), and the bulk upload's table.
+    not_nfe = {"name": "nota.xml", "mimeType": "application/xml", "buffer": b"<nota/>"}
+    page.goto(order_url(shop.order, "import_nfe"))
+    page.get_by_label("NF-e XML file").set_input_files(not_nfe)
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_text("The NF-e was not imported. Nothing was saved or sent.")).to_be_visible()
+    reports.append(run_axe(page, f"import-nfe-with-error-{scheme}"))
+    page.goto(reverse("admin:integration_invoice_import_nfe"))
+    page.get_by_label("NF-e XML files or ZIP").set_input_files([not_nfe])
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#nfe-results")).to_contain_text("This is not an NF-e")
+    reports.append(run_axe(page, f"import-nfe-files-results-{scheme}"))
+
     # An invoice's page: the tracking form, refused empty.
     page.goto(invoice_url(shop.untracked))
     tracking = page.locator("#tracking")

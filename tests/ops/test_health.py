@@ -116,11 +116,14 @@ def test_database_unreachable(client, healthy, monkeypatch):
 
 
 def test_migrations_not_applied(client, healthy):
-    MigrationRecorder.Migration.objects.filter(app="integration", name="0002_staff_groups").delete()
+    # The app's latest migration (a pending one is the newest: an older one under applied ones is
+    # no plan Django would run).
+    latest = MigrationRecorder.Migration.objects.filter(app="integration").order_by("-name").first()
+    latest.delete()
     status, body = ready(client)
     assert status == 503
     assert body["failing"] == ["migrations"]
-    assert "1 not applied: integration.0002_staff_groups" in body["checks"]["migrations"]["detail"]
+    assert f"1 not applied: integration.{latest.name}" in body["checks"]["migrations"]["detail"]
     assert body["checks"]["migrations"]["unapplied"] == 1
 
 

@@ -103,4 +103,5 @@ def test_fault_matrix_every_effect_exactly_once_and_nothing_left(source, sandbox
         time.monotonic() - started,
     )
     assert verdict.ok, verdict.problems
+    assert verdict.counts["invoices_from_nfe"] > 0  # NF-e imports went through the same faults
     assert failed_under_faults > 0 and requests["429"] > 0, "the faults must actually have hit the run"

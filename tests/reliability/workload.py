@@ -8,7 +8,9 @@ Per order, by a number derived from its id alone (so a restarted run, or a run t
 orders, makes the same choice for each order):
 - every tenth order is canceled;
 - the others get an output invoice; every third one of those with two or more items is invoiced
-  in two parts (partial, then the rest);
+  in two parts (partial, then the rest); every fifth of the single invoices is imported from its
+  NF-e (issue 18: a signed nfeProc made by the sandbox's issuer, services.nfe.nfe_import) instead
+  of entered, and must then reach VTEX like any other;
 - every second invoiced order gets a tracking number on its first invoice, and every fourth one
   also a carrier event with delivery (one tracking-events call).
 """
@@ -22,6 +24,7 @@ from datetime import timedelta
 
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage
 from integration.selectors.start_handling import StartHandlingState, order_start_handling, start_handling_done_q
+from tests.factories import make_nfe_xml
 
 
 def _moment(order: Order, minutes_before_import: int):
@@ -35,6 +38,7 @@ def workload_plan(position: int, item_count: int) -> dict[str, bool]:
     return {
         "cancel": cancel,
         "split": not cancel and position % 3 == 0 and item_count >= 2,
+        "nfe": not cancel and not (position % 3 == 0 and item_count >= 2) and position % 5 == 1,
         "tracking": not cancel and position % 2 == 0,
         "events": not cancel and position % 4 == 0,
     }
@@ -46,6 +50,7 @@ def run_workload(*, apply: bool = True, invoices_only: bool = False) -> dict[str
     cancellations, every order invoiced)."""
     from integration.services.cancellation import cancellation_request_create
     from integration.services.invoicing import InvoiceInput, invoice_create
+    from integration.services.nfe import nfe_import
     from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
 
     todo: Counter[str] = Counter()
@@ -56,7 +61,9 @@ def run_workload(*, apply: bool = True, invoices_only: bool = False) -> dict[str
         lines = [(item.item_index, item.quantity) for item in order.items.order_by("item_index")]
         plan = workload_plan(zlib.crc32(order.order_id.encode()), len(lines))
         if invoices_only:
-            plan = {"cancel": False, "split": plan["split"], "tracking": False, "events": False}
+            plan = {"cancel": False, "split": plan["split"], "nfe": plan["nfe"], "tracking": False, "events": False}
+        # A gift is no line of an NF-e: such an order's NF-e would leave it to invoice.
+        from_nfe = plan["nfe"] and not order.items.filter(is_gift=True).exists()
         if plan["cancel"]:
             if not order.cancellation_requests.exists():
                 todo["cancel"] += 1
@@ -66,13 +73,20 @@ def run_workload(*, apply: bool = True, invoices_only: bool = False) -> dict[str
         parts = [lines[:1], lines[1:]] if plan["split"] else [lines]
         invoices = []
         for suffix, part in zip("ab", parts, strict=False):
-            number = f"NF-{order.order_id[-8:]}-{suffix}"
+            # An NF-e's number is nNF (digits); the same in every run, as is its issue date, so a
+            # restarted run makes the same access key and finds its invoice.
+            nfe_number = zlib.crc32(order.order_id.encode()) % 999_999_999 + 1
+            number = str(nfe_number) if from_nfe else f"NF-{order.order_id[-8:]}-{suffix}"
             invoice = order.invoices.filter(number=number).first()
             if invoice is None:
                 todo["invoice"] += 1
                 if not apply:
                     break  # its tracking and events wait for it
-                invoice = invoice_create(order=order, data=InvoiceInput(number, _moment(order, 60), part))
+                if from_nfe:
+                    xml = make_nfe_xml(order, number=nfe_number, issued_at=_moment(order, 60))
+                    invoice, _created = nfe_import(order=order, raw=xml)
+                else:
+                    invoice = invoice_create(order=order, data=InvoiceInput(number, _moment(order, 60), part))
             invoices.append(invoice)
         if len(invoices) < len(parts):
             continue
@@ -198,6 +212,7 @@ def verify_exactly_once(store, *, expected_orders: set[str]) -> Verdict:
         "orders": len(stored),
         "start_handling": sum(start_handling.values()),
         "invoices": invoices,
+        "invoices_from_nfe": Invoice.objects.exclude(nfe_xml="").count(),
         "invoice_effects": kinds["invoice"],
         "tracking_effects": kinds["tracking"],
         "event_effects": kinds["tracking_events"],

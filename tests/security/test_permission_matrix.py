@@ -25,6 +25,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Model
 from django.test import Client, RequestFactory
@@ -51,7 +52,15 @@ from integration.models import (
 from integration.services.bulk_entry import BulkKind, Sheet, SheetRow, access_key_check_digit, sheet_sign
 from integration.services.reconciliation import ReconciliationResult
 from integration.services.tracking import invoice_set_tracking
-from tests.factories import make_acknowledged_order, make_call, make_event, make_invoice, make_item, make_order
+from tests.factories import (
+    make_acknowledged_order,
+    make_call,
+    make_event,
+    make_invoice,
+    make_item,
+    make_nfe_xml,
+    make_order,
+)
 from tests.security.conftest import ANONYMOUS, BACK_OFFICE, INTEGRATION_ADMIN, ROLES, STAFF, ensure_staff_groups
 from tests.security.helpers import local_input, messages_of, snapshot
 
@@ -552,6 +561,54 @@ CUSTOM_PAGES = [
         effect=lambda world: Invoice.objects.filter(order=world.order, number="NF-MATRIX").exists(),
     ),
     Page(
+        "integration_order_import_nfe",
+        "GET",
+        (LOGIN, DENIED, OK, OK),
+        _url("integration_order_import_nfe", lambda world: world.order.pk),
+    ),
+    Page(
+        "integration_order_import_nfe",
+        "POST",
+        (LOGIN, DENIED, DONE, DONE),
+        _url("integration_order_import_nfe", lambda world: world.order.pk),
+        data=lambda world: {
+            "xml": SimpleUploadedFile(
+                "nfe.xml", make_nfe_xml(world.order, number=778, quantities={1: 1}, value_cents=2_990)
+            )
+        },
+        effect=lambda world: Invoice.objects.filter(order=world.order, number="778").exists(),
+    ),
+    # The invoice list's bulk import: a POST without files changes nothing (the import itself:
+    # tests/admin/test_nfe_admin.py).
+    Page("integration_invoice_import_nfe", "GET", (LOGIN, DENIED, OK, OK), _url("integration_invoice_import_nfe")),
+    Page(
+        "integration_invoice_import_nfe",
+        "POST",
+        (LOGIN, DENIED, OK, OK),
+        _url("integration_invoice_import_nfe"),
+        data=lambda world: {},
+    ),
+    # The world's invoice was entered by hand: no DANFE (back to its page) and no XML.
+    Page(
+        "integration_invoice_danfe",
+        "GET",
+        (LOGIN, DENIED, REDIRECT, REDIRECT),
+        _url("integration_invoice_danfe", _invoice_pk),
+    ),
+    Page(
+        "integration_invoice_danfe",
+        "POST",
+        (LOGIN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+        _url("integration_invoice_danfe", _invoice_pk),
+        data=lambda world: {},
+    ),
+    Page(
+        "integration_invoice_nfe_xml",
+        "GET",
+        (LOGIN, DENIED, NOT_FOUND, NOT_FOUND),
+        _url("integration_invoice_nfe_xml", _invoice_pk),
+    ),
+    Page(
         "integration_order_request_cancellation",
         "GET",
         (LOGIN, DENIED, OK, OK),
@@ -884,6 +941,8 @@ class Endpoint:
     effect: Callable[[World], bool] | None = None
     #: The permission the endpoint needs (None: public).
     permission: str | None = None
+    #: The body's media type: JSON, or "application/xml" for a body of bytes (the NF-e import).
+    content_type: str = "json"
 
 
 def _order_path(suffix: str = "", order: Callable[[World], Order] = _order) -> Callable[[World], str]:
@@ -920,6 +979,16 @@ API_ENDPOINTS = [
         },
         effect=lambda world: Invoice.objects.filter(order=world.order, number="NF-API").exists(),
         permission="enter_invoices",
+    ),
+    Endpoint(
+        "v1:order-invoice-nfe",
+        "POST",
+        (UNAUTHORIZED, DENIED, 201, 201),
+        _order_path("invoices/nfe/"),
+        body=lambda world: make_nfe_xml(world.order, number=777, quantities={1: 1}, value_cents=2_990),
+        effect=lambda world: Invoice.objects.filter(order=world.order, number="777").exclude(nfe_xml="").exists(),
+        permission="enter_invoices",
+        content_type="application/xml",
     ),
     Endpoint(
         "v1:invoice-tracking",
@@ -977,6 +1046,8 @@ def _call(client: APIClient, endpoint: Endpoint, world: World):
     path = endpoint.path(world)
     if endpoint.method == "GET":
         return client.get(path)
+    if endpoint.content_type != "json":
+        return client.post(path, endpoint.body(world), content_type=endpoint.content_type)
     return client.post(path, endpoint.body(world) if endpoint.body else {}, format="json")
 
 

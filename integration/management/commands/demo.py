@@ -83,6 +83,9 @@ class Command(BaseCommand):
         for name, value in vtex_env.items():
             setattr(settings, name, value == "1" if name == "VTEX_FETCH_PAYMENTS" else value)
         os.environ["VTEX_PULL_EVERY_S"] = "60"  # the worker's schedule: a new order every minute
+        # The sandbox's NF-e ("Generate NF-e" on its page) come from SEFAZ's test environment.
+        os.environ["ERP_BRIDGE_NFE_ALLOW_HOMOLOGATION"] = "1"
+        settings.NFE_ALLOW_HOMOLOGATION = True
         settings.VTEX_PULL_EVERY_MINUTES = 1
         reset_vtex_client()
         call_command("migrate", interactive=False, verbosity=0)
@@ -104,7 +107,9 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"New sandbox orders: curl -X POST {sandbox.url}/_sandbox/orders -d '{{\"count\": 5}}'  "
-            "(pulled every minute). Ctrl-C stops everything.\n"
+            "(pulled every minute).\n"
+            f'An order\'s NF-e, to try "Import NF-e XML": "Generate NF-e" on {sandbox.url}/ or '
+            f"curl -o nfe.xml {sandbox.url}/_sandbox/orders/<order id>/nfe. Ctrl-C stops everything.\n"
         )
         try:
             while all(child.poll() is None for child in children):
