@@ -104,8 +104,13 @@ def summarize(fields: dict[str, list[str]], *, limit: int = 3) -> str:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ServiceError):
         set_rollback()
+        message = exc.message
+        if isinstance(exc, ValidationFailed) and exc.fields:
+            # The services' message heads the admin's form ("Please correct the errors below."); an API
+            # answer has nothing below it, so it says what is wrong as its own validation errors do.
+            message = summarize(exc.fields)
         return Response(
-            error_body(exc.code, exc.message, exc.fields),
+            error_body(exc.code, message, exc.fields),
             status=SERVICE_STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST),
         )
     if isinstance(exc, VtexError):
