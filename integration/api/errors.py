@@ -61,7 +61,13 @@ class VtexUnavailable(exceptions.APIException):
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return {"error": {"code": code, "message": sentence(message), "fields": fields or {}}}
+
+
+def sentence(message: str) -> str:
+    """The message as a sentence with one full stop: VTEX's answers and DRF's texts may end without one."""
+    message = message.strip()
+    return message if message.endswith((".", "?", "!", "…")) else f"{message}."
 
 
 def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:

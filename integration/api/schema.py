@@ -189,7 +189,7 @@ _ERRORS: dict[int, tuple[str, str, str, dict[str, list[str]]]] = {
         "VTEX refused or did not answer; retry later.",
         "vtex_error",
         "VTEX did not confirm start-handling: POST /api/oms/pvt/orders/1234567890123-01/start-handling: "
-        "HTTP 503 Service unavailable",
+        "HTTP 503 Service unavailable.",
         {},
     ),
 }
@@ -635,4 +635,10 @@ def postprocess_schema(result: dict[str, Any], generator: Any, **kwargs: Any) ->
         events["properties"]["events"]["maxItems"] = EVENTS_PER_REQUEST
     if "NewInvoiceRequest" in schemas:
         schemas["NewInvoiceRequest"]["properties"]["items"]["minItems"] = 1
+    # Every body the API takes is a JSON object the server needs (drf-spectacular marks a body required
+    # only when its serializer has a required field: not so for tracking events).
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation["requestBody"]["required"] = True
     return result

@@ -94,6 +94,12 @@ class SizeLimitedJSONParser(JSONParser):
             return super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:  # nested deeper than the parser's stack: a bad body, not a bug
             raise exceptions.ParseError(gettext("The JSON body is nested too deeply.")) from None
+        except exceptions.ParseError as exc:
+            # DRF says "JSON parse error - <the decoder's words>"; a sentence that stands alone instead.
+            problem = exc.__context__ if isinstance(exc.__context__, ValueError) else exc.detail
+            raise exceptions.ParseError(
+                gettext("The request body is not valid JSON (%(problem)s).") % {"problem": problem}
+            ) from None
 
 
 def _orders() -> QuerySet[Order]:
