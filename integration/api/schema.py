@@ -607,20 +607,22 @@ CANCELLATION: dict[str, Any] = {
 }
 
 
-#: The two rules of a tracking-events request that tie its fields together, as the schema's
-#: alternatives: delivered=true (with or without events and delivered_at), or at least one event
-#: without delivery (delivered false or left out, delivered_at null or left out).
-TRACKING_EVENTS_SHAPES = [
-    {"required": ["delivered"], "properties": {"delivered": {"type": "boolean", "enum": [True]}}},
-    {
-        "required": ["events"],
-        "properties": {
-            "events": {"type": "array", "minItems": 1},
-            "delivered": {"type": "boolean", "enum": [False]},
-            "delivered_at": {"type": "string", "nullable": True, "enum": [None]},
+#: The two rules of a tracking-events request that tie its fields together, as the shapes the schema
+#: forbids (`not`: client generators ignore it, validators and schemathesis apply it):
+#: delivered_at (not null) without delivered=true, and neither an event nor delivered=true.
+_NOT_DELIVERED = {"not": {"required": ["delivered"], "properties": {"delivered": {"type": "boolean", "enum": [True]}}}}
+TRACKING_EVENTS_FORBIDDEN = {
+    "anyOf": [
+        {"required": ["delivered_at"], "properties": {"delivered_at": {"type": "string"}}, **_NOT_DELIVERED},
+        {
+            "anyOf": [
+                {"not": {"required": ["events"]}},
+                {"required": ["events"], "properties": {"events": {"type": "array", "maxItems": 0}}},
+            ],
+            **_NOT_DELIVERED,
         },
-    },
-]
+    ]
+}
 
 
 def postprocess_schema(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
@@ -630,7 +632,11 @@ def postprocess_schema(result: dict[str, Any], generator: Any, **kwargs: Any) ->
     schemas = result.get("components", {}).get("schemas", {})
     if "TrackingEventsInputRequest" in schemas:
         events = schemas["TrackingEventsInputRequest"]
-        events["anyOf"] = TRACKING_EVENTS_SHAPES
+        events["not"] = TRACKING_EVENTS_FORBIDDEN
+        events["description"] = (
+            "At least one event, or delivered=true; delivered_at only with delivered=true. (The schema's `not` "
+            "says the same for validators.)"
+        )
         # drf-spectacular reads no length limits of a list of serializers (DRF's min_length/max_length).
         events["properties"]["events"]["maxItems"] = EVENTS_PER_REQUEST
     if "NewInvoiceRequest" in schemas:

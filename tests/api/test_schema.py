@@ -110,9 +110,10 @@ def test_the_schema_states_the_rules_the_server_enforces(client):
     assert (reason["minLength"], reason["maxLength"]) == (5, 500)
     assert components["NewInvoiceRequest"]["properties"]["items"]["minItems"] == 1
     assert components["TrackingEventsInputRequest"]["properties"]["events"]["maxItems"] == 100
-    delivered_only, events_only = components["TrackingEventsInputRequest"]["anyOf"]
-    assert delivered_only["properties"]["delivered"]["enum"] == [True]
-    assert events_only["properties"]["delivered_at"]["enum"] == [None]  # delivered_at only with delivered
+    delivered_at_alone, nothing_to_do = components["TrackingEventsInputRequest"]["not"]["anyOf"]
+    assert delivered_at_alone["required"] == ["delivered_at"]  # delivered_at only with delivered
+    assert delivered_at_alone["not"]["properties"]["delivered"]["enum"] == [True]
+    assert nothing_to_do["not"] == delivered_at_alone["not"]
     page = components["OrderPage"]["properties"]
     assert {"next", "next_cursor", "previous_cursor", "resume_cursor"} <= set(page)
     summary = components["OrderSummary"]["properties"]["vtex_status"]
