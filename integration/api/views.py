@@ -55,6 +55,13 @@ from integration.services.tracking import (
 )
 from integration.vtex.statuses import VtexStatus
 
+#: An address the carrier's or the ERP's site answers: the schema says http(s) and no spaces; the
+#: service checks the rest (a host name Django's URLValidator takes).
+HTTP_ADDRESS: dict[str, Any] = {
+    "pattern": r"^https?://[^\s\x00]+\Z",
+    "pattern_message": gettext_lazy("Enter a full http(s) address."),
+}
+
 #: JSON numbers above this lose precision in JavaScript clients; no amount in cents gets near it.
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_QUANTITY = 2**31 - 1
@@ -342,7 +349,7 @@ class InvoiceCreateApi(ApiView):
             pattern_message=gettext_lazy("The NF-e access key has exactly 44 digits."),
             help_text="NF-e access key: 44 digits.",
         )
-        url = Text(required=False, allow_blank=True, max_length=500)
+        url = Text(required=False, allow_blank=True, max_length=500, **HTTP_ADDRESS)
         value = Integer(
             required=False,
             allow_null=True,
@@ -353,7 +360,7 @@ class InvoiceCreateApi(ApiView):
         )
         courier = Text(required=False, allow_blank=True, max_length=100)
         tracking_number = Text(required=False, allow_blank=True, max_length=100)
-        tracking_url = Text(required=False, allow_blank=True, max_length=500)
+        tracking_url = Text(required=False, allow_blank=True, max_length=500, **HTTP_ADDRESS)
         items = ItemSerializer(many=True, allow_empty=False, min_length=1)
 
         def validate_items(self, items: list[dict[str, int]]) -> list[dict[str, int]]:
@@ -432,7 +439,7 @@ class InvoiceTrackingApi(ApiView):
     @extend_schema_serializer(component_name="TrackingInput")
     class InputSerializer(serializers.Serializer):
         tracking_number = Text(max_length=100)
-        tracking_url = Text(required=False, allow_blank=True, max_length=500, default="")
+        tracking_url = Text(required=False, allow_blank=True, max_length=500, default="", **HTTP_ADDRESS)
         courier = Text(required=False, allow_blank=True, max_length=100, default="")
         dispatched_at = AwareDateTimeField(required=False, allow_null=True, default=None)
 
