@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from integration.api import schema
 from integration.api.authentication import BearerOrTokenAuthentication
 from integration.api.errors import RequestTooLarge, VtexUnavailable
-from integration.api.fields import AwareDateTimeField, Boolean, Integer, QueryBoolean, Text
+from integration.api.fields import SPACE, AwareDateTimeField, Boolean, Integer, QueryBoolean, Text
 from integration.api.pagination import (
     INVALID_CURSOR,
     Cursor,
@@ -58,7 +58,7 @@ from integration.vtex.statuses import VtexStatus
 #: An address the carrier's or the ERP's site answers: the schema says http(s) and no spaces; the
 #: service checks the rest (a host name Django's URLValidator takes).
 HTTP_ADDRESS: dict[str, Any] = {
-    "pattern": r"^https?://[^\s\x00]+\Z",
+    "pattern": rf"^https?://[^{SPACE}\x00]+\Z",
     "pattern_message": gettext_lazy("Enter a full http(s) address."),
 }
 
@@ -332,7 +332,7 @@ class InvoiceCreateApi(ApiView):
             max_length=50,
             # The service refuses "/" (VTEX puts the number in its addresses) and a number of dots only;
             # stated here as a pattern, so the schema says it.
-            pattern=r"^[^\x00/]*[^\s\x00/.][^\x00/]*\Z",
+            pattern=rf"^[^\x00/]*[^{SPACE}\x00/.][^\x00/]*\Z",
             pattern_message=gettext_lazy(
                 "The invoice number must not contain '/' (VTEX uses it in its addresses) nor be only dots."
             ),
