@@ -327,6 +327,8 @@ SPECTACULAR_SETTINGS = {
         "CancellationStateEnum": "integration.models.CancellationRequest.State",
         "InvoiceTypeEnum": "integration.models.Invoice.Kind",
         "StartHandlingModeEnum": ["on_import", "on_erp_ack"],
+        "VtexStatusEnum": "integration.vtex.statuses.VtexStatus",
+        "ErrorCodeEnum": "integration.api.serializers.ERROR_CODES",
     },
     # Swagger UI (/api/docs/) from the drf-spectacular-sidecar package, served as static files: no CDN.
     # Redoc is set likewise but not routed: drf-spectacular's Redoc page loads fonts from Google.

@@ -61,7 +61,13 @@ class VtexUnavailable(exceptions.APIException):
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return {"error": {"code": code, "message": sentence(message), "fields": fields or {}}}
+
+
+def sentence(message: str) -> str:
+    """The message as a sentence with one full stop: VTEX's answers and DRF's texts may end without one."""
+    message = message.strip()
+    return message if message.endswith((".", "?", "!", "…")) else f"{message}."
 
 
 def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -104,8 +110,13 @@ def summarize(fields: dict[str, list[str]], *, limit: int = 3) -> str:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ServiceError):
         set_rollback()
+        message = exc.message
+        if isinstance(exc, ValidationFailed) and exc.fields:
+            # The services' message heads the admin's form ("Please correct the errors below."); an API
+            # answer has nothing below it, so it says what is wrong as its own validation errors do.
+            message = summarize(exc.fields)
         return Response(
-            error_body(exc.code, exc.message, exc.fields),
+            error_body(exc.code, message, exc.fields),
             status=SERVICE_STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST),
         )
     if isinstance(exc, VtexError):

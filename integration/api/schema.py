@@ -19,6 +19,7 @@ from integration.api.serializers import (
     OrderDetailSerializer,
     OrderPageSerializer,
 )
+from integration.services.tracking import EVENTS_PER_REQUEST
 
 API_DESCRIPTION = """
 The ERP and the carriers of the store talk to erp-bridge here. erp-bridge takes the store's paid
@@ -29,8 +30,9 @@ shows where that stands.
 
 ## Authentication
 
-Every request carries a token of an erp-bridge user:
+Every request carries a token of an erp-bridge user, with either keyword (the same keys):
 
+    Authorization: Bearer 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b
     Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b
 
 An administrator creates the key with `python manage.py drf_create_token <username>` (or in the
@@ -44,7 +46,7 @@ admin uses, so adding the user to the "Back office" group covers all of them.
 | `POST …/invoices/`, `…/tracking/`, `…/tracking-events/` | `integration.enter_invoices` |
 | `POST /orders/{order_id}/cancellation/` | `integration.request_cancellation` |
 
-No token or an unknown one: **401**. A valid token without the permission: **403**.
+No token, an unknown one, or another scheme (Basic…): **401**. A valid token without the permission: **403**.
 
 ## Errors
 
@@ -65,12 +67,20 @@ not about one field.
 | 401 | `not_authenticated`, `authentication_failed` | No token, or an unknown or inactive one. |
 | 403 | `permission_denied` | The user lacks the endpoint's permission. |
 | 404 | `not_found` | No such order (or invoice number of that order). |
+| 405 | `method_not_allowed` | The endpoint has no such method. |
+| 406 | `not_acceptable` | The `Accept` header asks for something other than JSON. |
 | 409 | `not_allowed` | Not possible in the order's state now, e.g. cancelling an invoiced order; `message` says why. |
 | 409 | `conflict` | The key was used with other content, e.g. an invoice number sent again with other items. |
 | 413 | `too_large` | The body is over the limit (1 MB by default). |
 | 415 | `unsupported_media_type` | Send `Content-Type: application/json`. |
 | 429 | `throttled` | Too many requests; wait the `Retry-After` seconds. |
+| 500 | `server_error` | A fault of erp-bridge; it was logged. Retry later. |
 | 502 | `vtex_error` | VTEX refused or did not answer a call this request needed; `message` is VTEX's answer. |
+
+The schema states what the server enforces: lengths, ranges, enums, patterns (e.g. text that is not
+only spaces, times in the years 2000 to 2999). What it cannot state is a rule about the data: an
+`item_index` the order does not have, more units than are left to invoice, an invoice number used
+twice in one request's `items`, a state that does not allow the action (409).
 
 ## Retries are safe (idempotency)
 
@@ -89,9 +99,15 @@ Send a request again whenever you are not sure it arrived (timeout, dropped conn
 
 ## Polling for changes
 
-`GET /api/v1/orders/` lists the oldest change first, a page at a time (cursor pagination): follow
-`next` until it is `null`. Remember the `updated_at` of the last order you processed and start the
-next poll with `?updated_since=<that value>`; the bound is inclusive, so that order comes once more.
+`GET /api/v1/orders/` lists the orders by `updated_at`, then by an internal id, a page at a time:
+pass `next_cursor` as `cursor` (or follow the `next` link) until it is `null`. The cursor carries the
+filters and page size of the walk: send it alone, or with the same filters (other filters: 400);
+`page_size` may change along the way.
+
+**Resume rule**: keep the `resume_cursor` of the last page you processed and start the next poll with
+`?cursor=<it>`. It lists exactly the orders changed since, each once: orders sharing one `updated_at`
+are ordered by id, so none is repeated or skipped across pages or polls, and an order changed again
+comes again at its new place. A first poll starts without a cursor, or with `updated_since` (inclusive).
 
 When this installation runs with `VTEX_START_HANDLING=on_erp_ack`, VTEX is told that the order is
 being handled only when the ERP confirms it stored it: list `?erp_received=false`, store each order,
@@ -119,12 +135,13 @@ INVOICE_NUMBER = OpenApiParameter(
     description="The invoice number, as sent when the invoice was created.",
 )
 
-PAGE_PARAMETERS = [
-    OpenApiParameter(
-        "cursor", OpenApiTypes.STR, description="Opaque; take it from a `next`/`previous` link unchanged."
-    ),
-    OpenApiParameter("page_size", OpenApiTypes.INT, description="Orders per page: 1 to 200 (default 50)."),
-]
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds to wait before the next request.",
+)
 
 _ERRORS: dict[int, tuple[str, str, str, dict[str, list[str]]]] = {
     400: (
@@ -134,7 +151,8 @@ _ERRORS: dict[int, tuple[str, str, str, dict[str, list[str]]]] = {
         {"items[0].quantity": ["A valid integer is required."]},
     ),
     401: (
-        "No token, or an unknown or inactive one.",
+        "No token, or an unknown or inactive one, or an Authorization header that is not "
+        "`Bearer <token>` or `Token <token>`.",
         "not_authenticated",
         "Authentication credentials were not provided.",
         {},
@@ -171,7 +189,7 @@ _ERRORS: dict[int, tuple[str, str, str, dict[str, list[str]]]] = {
         "VTEX refused or did not answer; retry later.",
         "vtex_error",
         "VTEX did not confirm start-handling: POST /api/oms/pvt/orders/1234567890123-01/start-handling: "
-        "HTTP 503 Service unavailable",
+        "HTTP 503 Service unavailable.",
         {},
     ),
 }
@@ -195,12 +213,35 @@ def error(status: int, description: str = "", *examples: tuple[str, str, str, di
     )
 
 
-def _responses(success: dict[int, Any], *statuses: int, **described: OpenApiResponse) -> dict[int, Any]:
-    responses = dict(success)
+DEFAULT_ERROR = OpenApiResponse(
+    response=ErrorSerializer,
+    description="Any other error, in the same shape: 405 `method_not_allowed`, 406 `not_acceptable`, "
+    "500 `server_error`, and the statuses listed above.",
+    examples=[
+        OpenApiExample(
+            "server_error",
+            value={
+                "error": {
+                    "code": "server_error",
+                    "message": "Unexpected error; it was logged. Try again later.",
+                    "fields": {},
+                }
+            },
+            response_only=True,
+            status_codes=["default"],
+        )
+    ],
+)
+
+
+def _responses(success: dict[int, Any], *statuses: int, **described: OpenApiResponse) -> dict[int | str, Any]:
+    """The success answers, the error answers listed, and the default error (every other status)."""
+    responses: dict[int | str, Any] = dict(success)
     for status in statuses:
         responses[status] = error(status)
     for key, response in described.items():
         responses[int(key.removeprefix("e"))] = response
+    responses["default"] = DEFAULT_ERROR
     return responses
 
 
@@ -248,9 +289,11 @@ ORDER_LIST: dict[str, Any] = {
     "operation_id": "orders_list",
     "summary": "List orders, oldest change first",
     "description": (
-        "Orders erp-bridge took from VTEX, ordered by `updated_at` then id, a page at a time. Follow `next` "
-        "until it is null. To poll for changes, pass `updated_since` = the `updated_at` of the last order you "
-        "processed (inclusive). Filters combine with AND."
+        "Orders erp-bridge took from VTEX, ordered by `updated_at` then an internal id, a page at a time. Pass "
+        "`next_cursor` as `cursor` until it is null; the cursor carries the filters and page size (send it alone "
+        "or with the same filters). To poll for changes, keep the `resume_cursor` of the last page and send it as "
+        "`cursor` next time: each change comes once, orders sharing one `updated_at` included. Filters combine "
+        "with AND."
     ),
     "tags": ["orders"],
     "responses": _responses(
@@ -278,8 +321,11 @@ ORDER_LIST: dict[str, Any] = {
         OpenApiExample(
             "a page",
             value={
-                "next": "https://erp-bridge.example.com/api/v1/orders/?cursor=cD0yMDI0LTA1LTAy&updated_since=2024-05-01T00%3A00%3A00Z",
+                "next": "https://erp-bridge.example.com/api/v1/orders/?cursor=eyJmIjp7fSwiaSI6NDIsIm4iOjEsInQiOiIyMDI0In0",
                 "previous": None,
+                "next_cursor": "eyJmIjp7fSwiaSI6NDIsIm4iOjEsInQiOiIyMDI0In0",
+                "previous_cursor": None,
+                "resume_cursor": "eyJmIjp7fSwiaSI6NDIsIm4iOjEsInQiOiIyMDI0In0",
                 "results": [_ORDER_SUMMARY_EXAMPLE],
             },
             response_only=True,
@@ -306,7 +352,7 @@ ORDER_DETAIL: dict[str, Any] = {
         "price tags and priceDefinition, and `total_cents`, VTEX's value of the line."
     ),
     "tags": ["orders"],
-    "parameters": [ORDER_ID],
+    "parameters": [ORDER_ID, RETRY_AFTER],
     "responses": _responses(
         {200: OpenApiResponse(OrderDetailSerializer, description="The order.")}, 401, 403, 404, 429
     ),
@@ -324,7 +370,7 @@ ORDER_ACK: dict[str, Any] = {
         "Safe to repeat: a replay answers 200 and sends nothing more to VTEX."
     ),
     "tags": ["orders"],
-    "parameters": [ORDER_ID],
+    "parameters": [ORDER_ID, RETRY_AFTER],
     "request": None,
     "responses": _responses(
         {
@@ -378,7 +424,7 @@ INVOICE_CREATE: dict[str, Any] = {
         "with the stored invoice; the same number with other content answers 409 `conflict`."
     ),
     "tags": ["invoices"],
-    "parameters": [ORDER_ID],
+    "parameters": [ORDER_ID, RETRY_AFTER],
     "responses": _responses(
         {
             201: OpenApiResponse(InvoiceSerializer, description="Stored; it is sent to VTEX in the background."),
@@ -397,7 +443,7 @@ INVOICE_CREATE: dict[str, Any] = {
             (
                 "too many",
                 "invalid",
-                "Please correct the errors below.",
+                "Invalid request: items[0]: Only 1 of “Camiseta azul M” is left to invoice.",
                 {"items[0]": ["Only 1 of “Camiseta azul M” is left to invoice."]},
             ),
         ),
@@ -444,7 +490,7 @@ INVOICE_TRACKING: dict[str, Any] = {
         "answers 200 and sends nothing to VTEX again."
     ),
     "tags": ["tracking"],
-    "parameters": [ORDER_ID, INVOICE_NUMBER],
+    "parameters": [ORDER_ID, INVOICE_NUMBER, RETRY_AFTER],
     "responses": _responses(
         {200: OpenApiResponse(InvoiceSerializer, description="The invoice with its tracking.")},
         *_WRITE_ERRORS,
@@ -479,7 +525,7 @@ INVOICE_TRACKING_EVENTS: dict[str, Any] = {
         "the invoice takes nothing new, but a replay still answers 200. The tracking number must be set first."
     ),
     "tags": ["tracking"],
-    "parameters": [ORDER_ID, INVOICE_NUMBER],
+    "parameters": [ORDER_ID, INVOICE_NUMBER, RETRY_AFTER],
     "responses": _responses(
         {200: OpenApiResponse(InvoiceSerializer, description="The invoice with all its events.")},
         *_WRITE_ERRORS,
@@ -530,7 +576,7 @@ CANCELLATION: dict[str, Any] = {
         "open answers 409 too."
     ),
     "tags": ["orders"],
-    "parameters": [ORDER_ID],
+    "parameters": [ORDER_ID, RETRY_AFTER],
     "responses": _responses(
         {202: OpenApiResponse(CancellationRequestSerializer, description="Accepted; sent to VTEX in the background.")},
         *_WRITE_ERRORS,
@@ -540,8 +586,8 @@ CANCELLATION: dict[str, Any] = {
             (
                 "too short",
                 "invalid",
-                "Please correct the errors below.",
-                {"reason": ["Say why the order is canceled (at least 5 characters)."]},
+                "Invalid request: reason: Give at least 5 characters (not counting spaces around them).",
+                {"reason": ["Give at least 5 characters (not counting spaces around them)."]},
             ),
         ),
         e409=error(
@@ -577,7 +623,7 @@ INVOICE_FROM_NFE: dict[str, Any] = {
         "it made; its access key on another order answers 409 `nfe_key_used`."
     ),
     "tags": ["invoices"],
-    "parameters": [ORDER_ID],
+    "parameters": [ORDER_ID, RETRY_AFTER],
     "request": {"application/xml": OpenApiTypes.STR},
     "examples": [
         OpenApiExample(
@@ -635,7 +681,44 @@ INVOICE_FROM_NFE: dict[str, Any] = {
 }
 
 
+#: The two rules of a tracking-events request that tie its fields together, as the shapes the schema
+#: forbids (`not`: client generators ignore it, validators and schemathesis apply it):
+#: delivered_at (not null) without delivered=true, and neither an event nor delivered=true.
+_NOT_DELIVERED = {"not": {"required": ["delivered"], "properties": {"delivered": {"type": "boolean", "enum": [True]}}}}
+TRACKING_EVENTS_FORBIDDEN = {
+    "anyOf": [
+        {"required": ["delivered_at"], "properties": {"delivered_at": {"type": "string"}}, **_NOT_DELIVERED},
+        {
+            "anyOf": [
+                {"not": {"required": ["events"]}},
+                {"required": ["events"], "properties": {"events": {"type": "array", "maxItems": 0}}},
+            ],
+            **_NOT_DELIVERED,
+        },
+    ]
+}
+
+
 def postprocess_schema(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
-    """Adds the long description (authentication, errors, idempotency, polling) to the schema's info."""
+    """Adds the long description (authentication, errors, idempotency, polling) to the schema's info,
+    and the rules drf-spectacular cannot derive from a serializer."""
     result.setdefault("info", {})["description"] = API_DESCRIPTION
+    schemas = result.get("components", {}).get("schemas", {})
+    if "TrackingEventsInputRequest" in schemas:
+        events = schemas["TrackingEventsInputRequest"]
+        events["not"] = TRACKING_EVENTS_FORBIDDEN
+        events["description"] = (
+            "At least one event, or delivered=true; delivered_at only with delivered=true. (The schema's `not` "
+            "says the same for validators.)"
+        )
+        # drf-spectacular reads no length limits of a list of serializers (DRF's min_length/max_length).
+        events["properties"]["events"]["maxItems"] = EVENTS_PER_REQUEST
+    if "NewInvoiceRequest" in schemas:
+        schemas["NewInvoiceRequest"]["properties"]["items"]["minItems"] = 1
+    # Every body the API takes is a JSON object the server needs (drf-spectacular marks a body required
+    # only when its serializer has a required field: not so for tracking events).
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation["requestBody"]["required"] = True
     return result

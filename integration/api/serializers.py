@@ -13,15 +13,49 @@ from integration.models import CancellationRequest, Invoice, Order, OrderChange,
 from integration.selectors.sellers import order_fulfilled_elsewhere
 from integration.selectors.start_handling import StartHandlingState, order_start_handling
 from integration.services.invoicing import ItemQuantities
+from integration.vtex.statuses import VtexStatus
 
 # ---- errors -------------------------------------------------------------------------------------------
 
 
+#: Every `code` an error can carry (integration.api.errors); programs match on these.
+ERROR_CODES = (
+    "invalid",
+    "parse_error",
+    "not_authenticated",
+    "authentication_failed",
+    "permission_denied",
+    "not_found",
+    "method_not_allowed",
+    "not_acceptable",
+    "not_allowed",
+    "conflict",
+    "too_large",
+    "unsupported_media_type",
+    "throttled",
+    "vtex_error",
+    "server_error",
+    # An NF-e refused by the import (POST /orders/{order_id}/invoices/nfe/): the check it failed.
+    "nfe_too_large",
+    "nfe_malformed",
+    "nfe_doctype",
+    "nfe_not_nfe",
+    "nfe_schema",
+    "nfe_invalid",
+    "nfe_access_key",
+    "nfe_unsigned",
+    "nfe_altered",
+    "nfe_not_authorized",
+    "nfe_homologation",
+    "nfe_purpose",
+    "nfe_recipient",
+    "nfe_key_used",
+)
+
+
 class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField(
-        help_text="Stable, for programs: invalid, not_allowed, conflict, not_found, not_authenticated, "
-        "authentication_failed, permission_denied, throttled, too_large, parse_error, unsupported_media_type, "
-        "method_not_allowed, vtex_error, server_error."
+    code = serializers.ChoiceField(
+        choices=[(code, code) for code in ERROR_CODES], help_text="Stable, for programs; never translated."
     )
     message = serializers.CharField(help_text="For people: what went wrong and, where it helps, what to do.")
     fields = serializers.DictField(
@@ -67,10 +101,18 @@ class AckSerializer(serializers.Serializer):
         )
 
 
+class VtexStatusField(serializers.ChoiceField):
+    """VTEX's status (integration.vtex.statuses); empty while the order was never read in full."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "VTEX's status, e.g. ready-for-handling, handling, invoiced.")
+        super().__init__(choices=[(s.value, s.value) for s in VtexStatus], allow_blank=True, **kwargs)
+
+
 class OrderSummarySerializer(serializers.Serializer):
     order_id = serializers.CharField(help_text="VTEX orderId, e.g. 1234567890123-01.")
     sequence = serializers.CharField()
-    vtex_status = serializers.CharField(help_text="VTEX's status, e.g. ready-for-handling, handling, invoiced.")
+    vtex_status = VtexStatusField()
     state = serializers.ChoiceField(choices=Order.State.choices, help_text="erp-bridge's state, from the data.")
     ack = AckSerializer(source="*")
     currency = serializers.CharField(source="currency_code")
@@ -80,10 +122,23 @@ class OrderSummarySerializer(serializers.Serializer):
 
 
 class OrderPageSerializer(serializers.Serializer):
-    """One page of orders (documentation only: the view builds it with the cursor paginator)."""
+    """One page of orders (documentation only: the view builds it, integration.api.pagination)."""
 
-    next = serializers.URLField(allow_null=True, help_text="Link to the next page, or null on the last page.")
-    previous = serializers.URLField(allow_null=True)
+    next = serializers.URLField(
+        allow_null=True, help_text="Link to the next page (its cursor alone), or null on the last page."
+    )
+    previous = serializers.URLField(allow_null=True, help_text="Link to the page before, or null.")
+    next_cursor = serializers.CharField(
+        allow_null=True,
+        help_text="Pass it as `cursor` for the next page (it carries the filters and page size); null on the "
+        "last page.",
+    )
+    previous_cursor = serializers.CharField(allow_null=True, help_text="The cursor of the page before, or null.")
+    resume_cursor = serializers.CharField(
+        help_text="Where the next poll starts: after the last order of this page, with the same filters. Save the "
+        "one of the last page you processed and send it as `cursor` next time: orders changed since come, each "
+        "once, ties of one updated_at included."
+    )
     results = OrderSummarySerializer(many=True)
 
 
@@ -462,6 +517,6 @@ class AckResultSerializer(serializers.Serializer):
         choices=[("on_import", "on_import"), ("on_erp_ack", "on_erp_ack")],
         help_text="VTEX_START_HANDLING of this installation: when start-handling is sent to VTEX.",
     )
-    vtex_status = serializers.CharField()
+    vtex_status = VtexStatusField()
     message = serializers.CharField(help_text="What happened; in on_erp_ack mode, VTEX's answer.")
     ack = AckSerializer(help_text="The order's acknowledgement state after this call.")

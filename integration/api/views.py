@@ -6,24 +6,31 @@ Business rules live in integration.services; errors become {"error": {...}} in i
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import exceptions, serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integration.api import schema
+from integration.api.authentication import BearerOrTokenAuthentication
 from integration.api.errors import RequestTooLarge, VtexUnavailable
+from integration.api.fields import SPACE, AwareDateTimeField, Boolean, Integer, QueryBoolean, Text
+from integration.api.pagination import (
+    INVALID_CURSOR,
+    Cursor,
+    PageParametersSerializer,
+    decode_cursor,
+    paginate,
+    same_filters_message,
+)
 from integration.api.permissions import ACKNOWLEDGE_ORDERS, ENTER_INVOICES, REQUEST_CANCELLATION, VIEW_ORDERS
 from integration.api.serializers import (
     AckResultSerializer,
@@ -36,12 +43,25 @@ from integration.infra.vtex_client import vtex_client
 from integration.models import Invoice, InvoiceItem, Order, OrderEvent
 from integration.selectors.sellers import order_siblings
 from integration.selectors.start_handling import start_handling_prefetch
-from integration.services.cancellation import cancellation_request_create
+from integration.services.cancellation import REASON_MAX_LENGTH, REASON_MIN_LENGTH, cancellation_request_create
 from integration.services.errors import Conflict, NotAllowed, ServiceError
 from integration.services.invoicing import InvoiceInput, invoice_create, invoice_find_same, order_item_quantities
 from integration.services.nfe import MAX_NFE_BYTES, nfe_import
 from integration.services.orders import order_record_erp_receipt, order_start_handling_now
-from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
+from integration.services.tracking import (
+    EVENTS_PER_REQUEST,
+    TrackingEventInput,
+    invoice_set_tracking,
+    tracking_events_add,
+)
+from integration.vtex.statuses import VtexStatus
+
+#: An address the carrier's or the ERP's site answers: the schema says http(s) and no spaces; the
+#: service checks the rest (a host name Django's URLValidator takes).
+HTTP_ADDRESS: dict[str, Any] = {
+    "pattern": rf"^https?://[^{SPACE}\x00]+\Z",
+    "pattern_message": gettext_lazy("Enter a full http(s) address."),
+}
 
 #: JSON numbers above this lose precision in JavaScript clients; no amount in cents gets near it.
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -82,66 +102,12 @@ class SizeLimitedJSONParser(JSONParser):
             return super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:  # nested deeper than the parser's stack: a bad body, not a bug
             raise exceptions.ParseError(gettext("The JSON body is nested too deeply.")) from None
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with a UTC offset ("Z" or "-03:00"): a time without one is ambiguous between systems.
-
-    Times that are stored must be from EARLIEST on: an earlier one is a typo, and shown in the store's
-    time zone it would carry a local-mean-time offset with seconds, which is not valid ISO 8601.
-    """
-
-    EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-    default_error_messages = {
-        "naive": gettext_lazy(
-            "Give the time with its UTC offset, e.g. 2024-05-02T15:00:00-03:00 or 2024-05-02T18:00:00Z."
-        ),
-        "too_early": gettext_lazy("The time must be from 2000-01-01 on."),
-    }
-
-    def __init__(self, *, stored: bool = True, **kwargs: Any) -> None:
-        self.stored = stored
-        super().__init__(default_timezone=UTC, **kwargs)
-
-    def enforce_timezone(self, value):
-        if timezone.is_naive(value):
-            self.fail("naive")
-        value = super().enforce_timezone(value)  # to UTC; a year-10000 overflow is a 400 "overflow"
-        if self.stored and value < self.EARLIEST:
-            self.fail("too_early")
-        return value
-
-
-class OrderCursorPagination(CursorPagination):
-    """Oldest change first, so an ERP can walk every change and later resume with updated_since."""
-
-    ordering = ("updated_at", "id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-    template = None
-    invalid_cursor_message = gettext_lazy("Invalid cursor: pass the cursor of a next/previous link unchanged.")
-
-    def decode_cursor(self, request):
-        try:
-            cursor = super().decode_cursor(request)
-        except exceptions.NotFound:
-            cursor = None
-            valid = False
-        else:
-            valid = cursor is None or cursor.position is None or _aware_datetime(cursor.position)
-        if not valid:
-            raise exceptions.ValidationError({"cursor": [self.invalid_cursor_message]})
-        return cursor
-
-
-def _aware_datetime(text: str) -> bool:
-    """A cursor position the database can compare with updated_at (aware, and within UTC's years)."""
-    try:
-        moment = parse_datetime(text)
-        return moment is not None and timezone.is_aware(moment) and bool(moment.astimezone(UTC))
-    except (ValueError, OverflowError):
-        return False
+        except exceptions.ParseError as exc:
+            # DRF says "JSON parse error - <the decoder's words>"; a sentence that stands alone instead.
+            problem = exc.__context__ if isinstance(exc.__context__, ValueError) else exc.detail
+            raise exceptions.ParseError(
+                gettext("The request body is not valid JSON (%(problem)s).") % {"problem": problem}
+            ) from None
 
 
 def _orders() -> QuerySet[Order]:
@@ -184,9 +150,10 @@ def invoice_data(invoice: Invoice) -> dict[str, Any]:
 
 
 class ApiView(APIView):
-    """Base of every endpoint: token auth, the permission named in `required_permission`, throttling
-    (all three from settings.REST_FRAMEWORK), JSON bodies up to the size limit."""
+    """Base of every endpoint: a token (Bearer or Token), the permission named in `required_permission`
+    and throttling (both from settings.REST_FRAMEWORK), JSON bodies up to the size limit."""
 
+    authentication_classes = [BearerOrTokenAuthentication]
     parser_classes = [SizeLimitedJSONParser]
     required_permission: str = ""
 
@@ -199,23 +166,24 @@ class OrderListApi(ApiView):
 
     @extend_schema_serializer(component_name="OrderFilters")
     class FilterSerializer(serializers.Serializer):
-        status = serializers.CharField(required=False, max_length=64, help_text="VTEX status, e.g. handling.")
+        status = serializers.ChoiceField(
+            required=False, choices=[(s.value, s.value) for s in VtexStatus], help_text="VTEX's status."
+        )
         state = serializers.ChoiceField(required=False, choices=Order.State.choices, help_text="Local state.")
         updated_since = AwareDateTimeField(
             required=False,
             stored=False,
-            help_text="Only orders changed here at or after this time (ISO 8601 with offset).",
+            help_text="Only orders changed here at or after this time (ISO 8601 with offset). To resume a poll "
+            "without repeating the orders of that very instant, use the last answer's resume_cursor instead.",
         )
-        order_id = serializers.CharField(required=False, max_length=64, help_text="One VTEX orderId.")
-        erp_received = serializers.BooleanField(
+        order_id = Text(required=False, max_length=64, help_text="One VTEX orderId.")
+        erp_received = QueryBoolean(
             required=False, help_text="true: the ERP confirmed receipt (POST …/ack/); false: not yet."
         )
 
-    @extend_schema(parameters=[FilterSerializer, *schema.PAGE_PARAMETERS], **schema.ORDER_LIST)
+    @extend_schema(parameters=[FilterSerializer, PageParametersSerializer, schema.RETRY_AFTER], **schema.ORDER_LIST)
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params.dict())
-        filters.is_valid(raise_exception=True)
-        wanted = filters.validated_data
+        cursor, wanted = self._walk(request.query_params.dict())
         orders = _orders()
         if "status" in wanted:
             orders = orders.filter(vtex_status=wanted["status"])
@@ -227,9 +195,44 @@ class OrderListApi(ApiView):
             orders = orders.filter(order_id=wanted["order_id"])
         if "erp_received" in wanted:
             orders = orders.filter(erp_received_at__isnull=not wanted["erp_received"])
-        paginator = OrderCursorPagination()
-        page = paginator.paginate_queryset(orders, request, view=self)
-        return paginator.get_paginated_response(OrderSummarySerializer(page, many=True).data)
+        page = paginate(orders, cursor)
+        return Response(
+            {
+                **page.links(request),
+                "next_cursor": page.next_cursor,
+                "previous_cursor": page.previous_cursor,
+                "resume_cursor": page.resume_cursor,
+                "results": OrderSummarySerializer(page.results, many=True).data,
+            }
+        )
+
+    def _walk(self, params: dict[str, str]) -> tuple[Cursor, dict[str, Any]]:
+        """The cursor to read from and the filters in force: the cursor's own when one is sent
+        (filters sent with it must be the same), else those sent. Every problem in one 400."""
+        sent = {name: value for name, value in params.items() if name in self.FilterSerializer().fields}
+        filters = self.FilterSerializer(data=sent)
+        paging = PageParametersSerializer(data=params)
+        errors: dict[str, Any] = {}
+        if not filters.is_valid():
+            errors.update(filters.errors)
+        if not paging.is_valid():
+            errors.update(paging.errors)
+        if errors:
+            raise serializers.ValidationError(errors)
+        wanted = dict(filters.validated_data)
+        cursor = Cursor(position=None, filters=sent)
+        if "cursor" in paging.validated_data:
+            cursor = decode_cursor(paging.validated_data["cursor"])
+            carried = self.FilterSerializer(data=cursor.filters)
+            if not carried.is_valid() or set(cursor.filters) - set(carried.fields):
+                raise serializers.ValidationError({"cursor": [INVALID_CURSOR]})
+            differing = [name for name, value in wanted.items() if carried.validated_data.get(name, ...) != value]
+            if differing:
+                raise serializers.ValidationError({name: [same_filters_message(name)] for name in differing})
+            wanted = dict(carried.validated_data)
+        if "page_size" in paging.validated_data:
+            cursor = replace(cursor, page_size=paging.validated_data["page_size"])
+        return cursor, wanted
 
 
 class OrderDetailApi(ApiView):
@@ -323,22 +326,32 @@ class InvoiceCreateApi(ApiView):
     class InputSerializer(serializers.Serializer):
         @extend_schema_serializer(component_name="NewInvoiceItem")
         class ItemSerializer(serializers.Serializer):
-            item_index = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
-            quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+            item_index = Integer(min_value=0, max_value=MAX_QUANTITY)
+            quantity = Integer(min_value=1, max_value=MAX_QUANTITY)
 
-        number = serializers.CharField(max_length=50, help_text="Unique per order; no '/'.")
+        number = Text(
+            max_length=50,
+            # The service refuses "/" (VTEX puts the number in its addresses) and a number of dots only;
+            # stated here as a pattern, so the schema says it.
+            pattern=rf"^[^\x00/]*[^{SPACE}\x00/.][^\x00/]*\Z",
+            pattern_message=gettext_lazy(
+                "The invoice number must not contain '/' (VTEX uses it in its addresses) nor be only dots."
+            ),
+            help_text="Unique per order; no '/', not only dots.",
+        )
         issued_at = AwareDateTimeField()
         type = serializers.ChoiceField(choices=Invoice.Kind.choices, default=Invoice.Kind.OUTPUT)
-        key = serializers.RegexField(
-            r"^[0-9]{44}$",
+        key = Text(
             required=False,
             allow_blank=True,
+            trim_whitespace=False,
             max_length=44,
+            pattern=r"^[0-9]{44}\Z",
+            pattern_message=gettext_lazy("The NF-e access key has exactly 44 digits."),
             help_text="NF-e access key: 44 digits.",
-            error_messages={"invalid": gettext_lazy("The NF-e access key has exactly 44 digits.")},
         )
-        url = serializers.CharField(required=False, allow_blank=True, max_length=500)
-        value = serializers.IntegerField(
+        url = Text(required=False, allow_blank=True, max_length=500, **HTTP_ADDRESS)
+        value = Integer(
             required=False,
             allow_null=True,
             min_value=1,
@@ -346,10 +359,10 @@ class InvoiceCreateApi(ApiView):
             help_text="In cents. When absent: the items at their selling price, and for the invoice that "
             "completes the order the remainder of the order total (shipping, discounts).",
         )
-        courier = serializers.CharField(required=False, allow_blank=True, max_length=100)
-        tracking_number = serializers.CharField(required=False, allow_blank=True, max_length=100)
-        tracking_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
-        items = ItemSerializer(many=True, allow_empty=False)
+        courier = Text(required=False, allow_blank=True, max_length=100)
+        tracking_number = Text(required=False, allow_blank=True, max_length=100)
+        tracking_url = Text(required=False, allow_blank=True, max_length=500, **HTTP_ADDRESS)
+        items = ItemSerializer(many=True, allow_empty=False, min_length=1)
 
         def validate_items(self, items: list[dict[str, int]]) -> list[dict[str, int]]:
             seen: dict[int, int] = {}
@@ -457,9 +470,9 @@ class InvoiceTrackingApi(ApiView):
 
     @extend_schema_serializer(component_name="TrackingInput")
     class InputSerializer(serializers.Serializer):
-        tracking_number = serializers.CharField(max_length=100)
-        tracking_url = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
-        courier = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+        tracking_number = Text(max_length=100)
+        tracking_url = Text(required=False, allow_blank=True, max_length=500, default="", **HTTP_ADDRESS)
+        courier = Text(required=False, allow_blank=True, max_length=100, default="")
         dispatched_at = AwareDateTimeField(required=False, allow_null=True, default=None)
 
     @extend_schema(request=InputSerializer, **schema.INVOICE_TRACKING)
@@ -480,12 +493,12 @@ class InvoiceTrackingEventsApi(ApiView):
         @extend_schema_serializer(component_name="NewTrackingEvent")
         class EventSerializer(serializers.Serializer):
             date = AwareDateTimeField()
-            description = serializers.CharField(max_length=300)
-            city = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
-            state = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
+            description = Text(max_length=300)
+            city = Text(required=False, allow_blank=True, max_length=100, default="")
+            state = Text(required=False, allow_blank=True, max_length=50, default="")
 
-        events = EventSerializer(many=True, required=False, default=list)
-        delivered = serializers.BooleanField(required=False, default=False)
+        events = EventSerializer(many=True, required=False, default=list, max_length=EVENTS_PER_REQUEST)
+        delivered = Boolean(required=False, default=False)
         delivered_at = AwareDateTimeField(
             required=False, allow_null=True, default=None, help_text="With delivered=true; default: now."
         )
@@ -529,7 +542,11 @@ class CancellationRequestApi(ApiView):
 
     @extend_schema_serializer(component_name="CancellationInput")
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=500, help_text="Why; 5 to 500 characters. Sent to VTEX.")
+        reason = Text(
+            max_length=REASON_MAX_LENGTH,
+            min_trimmed=REASON_MIN_LENGTH,
+            help_text="Why; 5 to 500 characters (not counting spaces around them). Sent to VTEX.",
+        )
 
     @extend_schema(request=InputSerializer, **schema.CANCELLATION)
     def post(self, request: Request, order_id: str) -> Response:

@@ -57,7 +57,46 @@ def test_anonymous_requests_get_401_in_the_error_shape(method, path, perm, body,
 
     error = assert_error(response, 401, "not_authenticated")
     assert "credentials" in error["message"]
-    assert response["WWW-Authenticate"] == "Token"
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", Token realm="api"'
+
+
+@pytest.mark.parametrize("keyword", ["Bearer", "Token", "bearer"])
+@pytest.mark.parametrize(("method", "path", "perm", "body"), ENDPOINTS, ids=IDS)
+def test_the_same_token_works_with_bearer_and_token(method, path, perm, body, invoiced_order, keyword):
+    user = user_with(perm)
+    key = Token.objects.create(user=user).key
+    client = client_for(None)
+    client.credentials(HTTP_AUTHORIZATION=f"{keyword} {key}")
+
+    response = call(client, method, path, body, invoiced_order.order_id)
+
+    assert response.status_code not in (401, 403), response.content
+
+
+@pytest.mark.parametrize(
+    ("header", "code", "says"),
+    [
+        ("Bearer {wrong}", "authentication_failed", "Invalid token"),
+        ("Token {wrong}", "authentication_failed", "Invalid token"),
+        ("Bearer", "authentication_failed", "carries no token"),
+        ("Bearer {key} {key}", "authentication_failed", "one word"),
+        ("Bearer {key}!", "authentication_failed", "one word"),
+        ("Basic {key}", "authentication_failed", "“Bearer <token>” or “Token <token>”"),
+        ("{key}", "authentication_failed", "“Bearer <token>” or “Token <token>”"),
+    ],
+)
+def test_a_bad_authorization_header_gets_401_saying_why_without_the_token(header, code, says, caplog, erp_user):
+    key = Token.objects.create(user=erp_user).key
+    wrong = key[::-1]
+    client = client_for(None)
+    client.credentials(HTTP_AUTHORIZATION=header.format(key=key, wrong=wrong))
+
+    response = client.get("/api/v1/orders/")
+
+    error = assert_error(response, 401, code)
+    assert says in error["message"], error
+    shown = response.content.decode() + str(dict(response.headers)) + caplog.text
+    assert key not in shown and wrong not in shown
 
 
 @pytest.mark.parametrize(("method", "path", "perm", "body"), ENDPOINTS, ids=IDS)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from base64 import b64encode
+import json
+from base64 import b64encode, urlsafe_b64encode
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +30,10 @@ def order_changed_at(moment: datetime, **fields) -> Order:
     order = make_order(**fields)
     Order.objects.filter(pk=order.pk).update(updated_at=moment)  # auto_now: set it past save()
     return order
+
+
+def cursor_of(data: dict) -> str:
+    return urlsafe_b64encode(json.dumps(data).encode()).decode()
 
 
 def ids(response) -> list[str]:
@@ -92,50 +97,144 @@ def test_filter_by_erp_receipt(api):
         ({"updated_since": "yesterday"}, "updated_since", "Datetime has wrong format"),
         ({"updated_since": "2024-05-02T15:00:00"}, "updated_since", "UTC offset"),
         ({"state": "lost"}, "state", "is not a valid choice"),
-        ({"erp_received": "maybe"}, "erp_received", "Must be a valid boolean"),
-        ({"cursor": "not-a-cursor"}, "cursor", "Invalid cursor"),
-        ({"cursor": b64encode(b"p=yesterday").decode()}, "cursor", "Invalid cursor"),
-        ({"cursor": b64encode(b"p=2024-05-02 15:00:00").decode()}, "cursor", "Invalid cursor"),
-        ({"cursor": b64encode(b"p=9999-12-31 23:59:59-14:00").decode()}, "cursor", "Invalid cursor"),
-        ({"updated_since": "9999-12-31T23:59:59-14:00"}, "updated_since", "Datetime value out of range"),
+        ({"erp_received": "maybe"}, "erp_received", "true or false"),
+        ({"erp_received": "1"}, "erp_received", "true or false"),
+        ({"status": "shipped-by-drone"}, "status", "is not a valid choice"),
+        ({"page_size": "0"}, "page_size", "greater than or equal to 1"),
+        ({"page_size": "-1"}, "page_size", "greater than or equal to 1"),
+        ({"page_size": "100000"}, "page_size", "less than or equal to 200"),
+        ({"page_size": "5.0"}, "page_size", "valid integer"),
+        ({"page_size": "many"}, "page_size", "valid integer"),
+        ({"cursor": "not-a-cursor"}, "cursor", "not one the server made"),
+        ({"cursor": b64encode(b"p=yesterday").decode()}, "cursor", "not one the server made"),
+        ({"cursor": cursor_of({"t": "2024-05-02 15:00:00", "i": 1})}, "cursor", "not one the server made"),
+        ({"cursor": cursor_of({"t": "2024-05-02T15:00:00Z", "i": -1})}, "cursor", "not one the server made"),
+        ({"cursor": cursor_of({"n": 0})}, "cursor", "not one the server made"),
+        ({"cursor": cursor_of({"f": {"state": "lost"}})}, "cursor", "not one the server made"),
+        ({"cursor": cursor_of({"f": {"password": "x"}})}, "cursor", "not one the server made"),
     ],
 )
 def test_invalid_filters_get_400_naming_the_parameter(api, params, field, rule):
     assert_error(api.get("/api/v1/orders/", params), 400, "invalid", {field: rule})
 
 
-def test_cursor_pages_walk_every_order_once_and_polling_resumes_with_updated_since(api):
+def test_every_problem_of_a_list_request_is_reported_at_once(api):
+    error = assert_error(api.get("/api/v1/orders/", {"page_size": "0", "state": "lost"}), 400, "invalid")
+
+    assert set(error["fields"]) == {"page_size", "state"}
+    assert error["message"].startswith("Invalid request: ") and not error["message"].endswith("..")
+
+
+def test_a_bound_beyond_the_calendar_is_taken_as_its_end(api):
+    order_changed_at(at(1))
+
+    assert ids(api.get("/api/v1/orders/", {"updated_since": "9999-12-31T23:59:59-14:00"})) == []
+    assert len(ids(api.get("/api/v1/orders/", {"updated_since": "0001-01-01T00:00:00+14:00"}))) == 1
+
+
+def walk(api, params: dict, *, via: str = "next_cursor") -> tuple[list[str], str, int]:
+    """Every page from `params` on, following next_cursor (alone) or the next link; the orders seen,
+    the last page's resume_cursor and the number of pages."""
+    seen: list[str] = []
+    body = api.get("/api/v1/orders/", params).json()
+    pages = 1
+    while True:
+        seen += [row["order_id"] for row in body["results"]]
+        if body["next_cursor"] is None:
+            assert body["next"] is None
+            return seen, body["resume_cursor"], pages
+        if via == "next_cursor":
+            body = api.get("/api/v1/orders/", {"cursor": body["next_cursor"]}).json()
+        else:
+            assert parse_qs(urlsplit(body["next"]).query) == {"cursor": [body["next_cursor"]]}
+            body = api.get(body["next"]).json()
+        pages += 1
+
+
+@pytest.mark.parametrize("via", ["next_cursor", "next"])
+def test_cursor_pages_walk_every_order_once_in_updated_at_then_id_order(api, via):
     orders = [order_changed_at(at(minute)) for minute in range(5)]
     orders.append(order_changed_at(at(4)))  # same updated_at as the one before: ordered by id
 
-    seen: list[str] = []
-    url = "/api/v1/orders/?page_size=2"
-    pages = 0
-    while url:
-        body = api.get(url).json()
-        seen += [row["order_id"] for row in body["results"]]
-        url = body["next"]
-        pages += 1
-        assert not url or parse_qs(urlsplit(url).query)["page_size"] == ["2"]
+    seen, _, pages = walk(api, {"page_size": 2}, via=via)
 
     assert seen == [order.order_id for order in orders]
     assert pages == 3
 
-    # the ERP remembers the last updated_at; an order changed later shows up in the next poll
-    last = api.get("/api/v1/orders/", {"page_size": 200}).json()["results"][-1]["updated_at"]
-    changed = orders[0]
-    Order.objects.filter(pk=changed.pk).update(updated_at=at(9))
-    assert ids(api.get("/api/v1/orders/", {"updated_since": last})) == [orders[4].order_id, orders[5].order_id] + [
-        changed.order_id
-    ]
+
+def test_eighteen_orders_sharing_one_updated_at_are_each_listed_once_across_pages_and_polls(api):
+    # given: 18 orders changed at one instant, between two others
+    before = order_changed_at(at(0))
+    tied = [order_changed_at(at(5)) for _ in range(18)]
+    after = order_changed_at(at(9))
+
+    # when: the ERP walks five at a time, and one tied order changes again after the first page
+    first = api.get("/api/v1/orders/", {"page_size": 5}).json()
+    changed = tied[7]  # on the second page, not read yet
+    Order.objects.filter(pk=changed.pk).update(updated_at=at(12))
+    rest, resume, pages = walk(api, {"cursor": first["next_cursor"]})
+    seen = [row["order_id"] for row in first["results"]] + rest
+
+    # then: each order once, ties by id, the changed one at its new place; none skipped
+    expected = [before] + [o for o in tied if o != changed] + [after, changed]
+    assert seen == [order.order_id for order in expected]
+    assert pages + 1 == 4
+
+    # and: the next poll from the resume cursor brings only what changed since, ties included
+    assert ids(api.get("/api/v1/orders/", {"cursor": resume})) == []
+    newer_tied = [order_changed_at(at(12)) for _ in range(2)]  # the same instant as the last one read
+    Order.objects.filter(pk=tied[0].pk).update(updated_at=at(13))
+    again, _, _ = walk(api, {"cursor": resume, "page_size": 1})
+    assert again == [o.order_id for o in newer_tied] + [tied[0].order_id]
 
 
-def test_the_page_size_is_capped(api):
+def test_polling_by_updated_since_alone_repeats_the_last_instant_the_cursor_does_not(api):
+    tied = [order_changed_at(at(5)) for _ in range(3)]
+
+    page = api.get("/api/v1/orders/", {"updated_since": at(5).isoformat()}).json()
+
+    assert [row["order_id"] for row in page["results"]] == [o.order_id for o in tied]
+    assert ids(api.get("/api/v1/orders/", {"cursor": page["resume_cursor"]})) == []
+
+
+def test_the_cursor_carries_the_filters_and_takes_them_again_or_refuses_others(api):
+    handling = [order_changed_at(at(m), vtex_status="handling", state="handling") for m in range(3)]
+    order_changed_at(at(1))  # ready-for-handling: filtered out
+
+    first = api.get("/api/v1/orders/", {"status": "handling", "page_size": 2}).json()
+    cursor = first["next_cursor"]
+
+    assert ids(api.get("/api/v1/orders/", {"cursor": cursor})) == [handling[2].order_id]
+    assert ids(api.get("/api/v1/orders/", {"cursor": cursor, "status": "handling"})) == [handling[2].order_id]
+    error = assert_error(
+        api.get("/api/v1/orders/", {"cursor": cursor, "status": "invoiced"}), 400, "invalid", {"status": "differs"}
+    )
+    assert "cursor" in error["message"]
+    assert_error(api.get("/api/v1/orders/", {"cursor": cursor, "state": "handling"}), 400, "invalid", {"state": ""})
+    # the page size may change along the way
+    assert len(api.get("/api/v1/orders/", {"cursor": first["resume_cursor"], "page_size": 1}).json()["results"]) == 1
+
+
+def test_previous_cursor_goes_back_a_page(api):
+    orders = [order_changed_at(at(m)) for m in range(5)]
+
+    first = api.get("/api/v1/orders/", {"page_size": 2}).json()
+    second = api.get("/api/v1/orders/", {"cursor": first["next_cursor"]}).json()
+    back = api.get("/api/v1/orders/", {"cursor": second["previous_cursor"]}).json()
+
+    assert first["previous_cursor"] is None and first["previous"] is None
+    assert [r["order_id"] for r in back["results"]] == [o.order_id for o in orders[:2]]
+    assert back["previous_cursor"] is None
+    assert [r["order_id"] for r in second["results"]] == [o.order_id for o in orders[2:4]]
+
+
+def test_the_page_size_is_1_to_200(api):
     for minute in range(3):
         order_changed_at(at(minute))
 
     assert len(api.get("/api/v1/orders/", {"page_size": 1}).json()["results"]) == 1
-    assert len(api.get("/api/v1/orders/", {"page_size": 10_000}).json()["results"]) == 3
+    assert len(api.get("/api/v1/orders/", {"page_size": 200}).json()["results"]) == 3
+    assert_error(api.get("/api/v1/orders/", {"page_size": 201}), 400, "invalid", {"page_size": "200"})
 
 
 # ---- detail ----------------------------------------------------------------------------------------------

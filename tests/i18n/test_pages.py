@@ -266,7 +266,7 @@ def test_an_api_error_follows_accept_language_and_keeps_its_code(api):
 def test_an_api_validation_error_names_the_field_in_portuguese(api):
     order = make_acknowledged_order()
     body = {
-        "number": "NF/1",
+        "number": "NF-1",
         "issued_at": (timezone.now() + timedelta(days=2)).isoformat(),
         "items": [{"item_index": 0, "quantity": 1}],
     }
@@ -276,11 +276,15 @@ def test_an_api_validation_error_names_the_field_in_portuguese(api):
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid"
-    assert error["message"] == "Corrija os erros abaixo."
-    assert error["fields"]["number"] == [
-        "O número da nota fiscal não pode conter '/' (a VTEX o usa em seus endereços)."
-    ]
+    # the service's rule, summarized as a sentence (the admin's "Corrija os erros abaixo." has nothing below it here)
+    assert error["message"] == "Requisição inválida: issued_at: A data de emissão não pode estar no futuro."
     assert error["fields"]["issued_at"] == ["A data de emissão não pode estar no futuro."]
+
+    body["number"] = "NF/1"
+    error = api.post(f"/api/v1/orders/{order.order_id}/invoices/", body, format="json", **PT_BR).json()["error"]
+    assert error["fields"]["number"] == [
+        "O número da nota fiscal não pode conter '/' (a VTEX o usa em seus endereços) nem ser só pontos."
+    ]
 
 
 def test_drf_s_own_errors_are_translated_too(api):

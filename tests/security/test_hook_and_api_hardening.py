@@ -307,12 +307,20 @@ def test_a_token_in_the_query_string_is_not_accepted(erp, query, method):
 
 @pytest.mark.parametrize(
     "authorization",
-    ["Bearer {key}", "Basic {key}", "{key}", "Token", "Token {key} {key}", "Token {key}x"],
+    ["Basic {key}", "{key}", "Token", "Bearer", "Token {key} {key}", "Token {key}x", "Bearer {key}x", "Bearer  x{key}"],
 )
-def test_only_the_token_scheme_with_the_exact_key_authenticates(erp, authorization):
+def test_only_the_bearer_or_token_scheme_with_the_exact_key_authenticates(erp, authorization):
     response = APIClient(HTTP_AUTHORIZATION=authorization.format(key=erp[1].key)).get("/api/v1/orders/")
 
     assert response.status_code == 401
+    assert erp[1].key not in response.content.decode()
+
+
+@pytest.mark.parametrize("authorization", ["Bearer {key}", "Token {key}"])
+def test_the_exact_key_authenticates_with_either_keyword(erp, authorization):
+    response = APIClient(HTTP_AUTHORIZATION=authorization.format(key=erp[1].key)).get("/api/v1/orders/")
+
+    assert response.status_code == 200
 
 
 def test_an_inactive_users_token_is_refused(erp):

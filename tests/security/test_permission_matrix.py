@@ -1064,7 +1064,7 @@ def test_api_endpoint(world, endpoint: Endpoint, role: str, outcome, fake_vtex):
         expected_code = {UNAUTHORIZED: "not_authenticated", DENIED: "permission_denied", NOT_FOUND: "not_found"}
         assert error["code"] == expected_code[outcome], error
         if outcome == UNAUTHORIZED:
-            assert response["WWW-Authenticate"] == "Token"
+            assert response["WWW-Authenticate"] == 'Bearer realm="api", Token realm="api"'
         assert snapshot() == before, "a refused API request changed the database"
     elif endpoint.effect is not None:
         assert endpoint.effect(world)
