@@ -80,7 +80,11 @@ def hook_receive(*, raw_body: bytes, headers: dict[str, str]) -> HookAnswer:
                 origin_account=account[:100],
                 body=body,
             )
-            transaction.on_commit(hook_queue_processing)
+            if not _pending(timezone.now()).filter(attempts=0, pk__lt=notification.pk).exists():
+                # One task for a burst: a fresh notification still pending has its task queued
+                # or a cycle taking it, and that cycle takes this one too (it looks again before
+                # it ends). A task per notification crowded the outbox's sends out of the queue.
+                transaction.on_commit(hook_queue_processing)
     except IntegrityError:
         return HookAnswer(200, {"ok": True, "duplicate": True})  # VTEX delivered it again
     return HookAnswer(200, {"ok": True, "id": notification.pk})

@@ -70,9 +70,11 @@ STORE_ERRORS = (DatabaseError, OverflowError, ValueError)
 #: A busy feed is read in lots of 10; this bounds one cycle (the next one goes on).
 FEED_MAX_LOTS_PER_CYCLE = 1000
 INTAKE_LEASE = "intake"
-INTAKE_LEASE_TTL = timedelta(minutes=5)
+#: A cluster killed mid-cycle holds the intake this long at most: the next cycle starts within
+#: about a minute and a half (the soak kills one: docs/performance.md).
+INTAKE_LEASE_TTL = timedelta(seconds=90)
 #: Renew the lease this often; far below its TTL so a slow page never loses it.
-LEASE_RENEW_EVERY_S = 30.0
+LEASE_RENEW_EVERY_S = 15.0
 #: Between lots, look for hook notifications this often (one indexed read).
 HOOK_CHECK_EVERY_S = 0.5
 #: Lots read ahead at most (a bound on memory; the in-flight target bounds them first).

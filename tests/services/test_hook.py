@@ -102,6 +102,20 @@ def test_a_notification_is_stored_once_queued_and_answered_fast(client):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_burst_of_notifications_queues_one_task_and_the_next_burst_another(client):
+    # given: five orders notified while the first task has not run yet
+    for n in range(5):
+        post(client, notification(f"100000000000{n}-01"), **{HEADER: SECRET})
+    # then: one task takes them all (a task each crowded the outbox's sends out of the queue)
+    assert HookNotification.objects.count() == 5
+    assert OrmQ.objects.count() == 1
+    # once they are done, the next notification queues a task again
+    HookNotification.objects.update(processed_at=timezone.now())
+    post(client, notification("1000000000009-01"), **{HEADER: SECRET})
+    assert OrmQ.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
 def test_hook_notifications_are_processed_by_reading_the_order_back(make_sandbox, client, monkeypatch):
     monkeypatch.setattr("integration.services.hook.hook_queue_processing", lambda: None)
     server = make_sandbox(orders=2)
