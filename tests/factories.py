@@ -14,7 +14,16 @@ from typing import Any
 
 from django.utils import timezone
 
-from integration.models import Invoice, Order, OrderEvent, OrderItem, OutboxMessage, Payment, VtexCall
+from integration.models import (
+    Invoice,
+    ItemFulfillment,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OutboxMessage,
+    Payment,
+    VtexCall,
+)
 from integration.services.invoicing import InvoiceInput, invoice_create, order_item_quantities
 
 _numbers = itertools.count(1_000_001)
@@ -123,6 +132,13 @@ def make_item(order: Order, **fields: Any) -> OrderItem:
     values.setdefault("quantity_after_changes", values["quantity"])
     values.setdefault("total_cents", values["selling_price_cents"] * values["quantity"])
     return OrderItem.objects.create(order=order, **values)
+
+
+def make_fulfillment(order: Order, item_index: int, **fields: Any) -> ItemFulfillment:
+    """An item's delivery as the mapping stores VTEX's logisticsInfo[] entry (carrier, chosen SLA)."""
+    values: dict[str, Any] = {"seller": "1", "delivery_channel": "delivery", "sla": "Normal", "carrier": "Correios"}
+    values.update(fields)
+    return ItemFulfillment.objects.create(order=order, item_index=item_index, **values)
 
 
 def make_acknowledged_order(**fields: Any) -> Order:

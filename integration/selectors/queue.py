@@ -169,6 +169,7 @@ def orders_for_picking(queryset: QuerySet[Order]) -> QuerySet[Order]:
     order that waited longest first): three queries for the whole list."""
     return (
         queryset.defer("raw")
+        .prefetch_related(None)  # the list's own prefetches, replaced by these
         .prefetch_related(
             Prefetch("items", queryset=OrderItem.objects.order_by("item_index")), *order_list_prefetches()
         )
