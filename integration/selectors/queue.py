@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from integration.models import Invoice, ItemFulfillment, Order, OrderItem, OutboxMessage, SendState
 from integration.selectors.sellers import fulfilled_elsewhere_q
@@ -28,7 +29,8 @@ class WorkQueue(models.TextChoices):
 
     TO_INVOICE = "to_invoice", _("To invoice")
     NO_TRACKING = "no_tracking", _("No tracking")
-    FAILED = "failed", _("Failed")
+    # A context of its own: "Failed" elsewhere is a send's state ("Falha"); the view is "Com falha".
+    FAILED = "failed", pgettext_lazy("work queue", "Failed")
 
 
 def _to_invoice() -> Q:
