@@ -243,7 +243,7 @@ def test_an_invoice_vtex_refused_is_red_in_the_lists_and_a_banner_on_the_order(a
         # then: the order list says refused, in red, never a green "Invoiced"
         status = listing[listing.index('class="status-cell"') :]
         status = status[: status.index("</div>")]
-        assert f'<span class="badge badge-danger" title="' in status and f">{refused_text}</span>" in status
+        assert '<span class="badge badge-danger" title="' in status and f">{refused_text}</span>" in status
         assert "badge-success" not in status and f">{invoiced_text}<" not in status
         assert f'<span class="refused" title="{refused_text}">{invoice.number} ✕</span>' in listing
         # the order page opens on a banner with VTEX's answer and the way to the retry
