@@ -168,9 +168,11 @@ def order_add_invoice(request: HttpRequest, object_id: str, *, model_admin: admi
         if form.is_valid():
             data = form.invoice_input()
             number_elsewhere = invoices_with_number_elsewhere(order=order, number=data.number)
-            confirmed = bool(number_elsewhere) and request.POST.get("_same_number_ok") == data.number.strip()
+            # Saved only once a warning about the number was seen (the page posts it back).
+            warned = not number_elsewhere or request.POST.get("_same_number_ok") == data.number.strip()
+            saving = saving and warned
             try:
-                if saving and (confirmed or not number_elsewhere):
+                if saving:
                     queue_before = list_pks(request, model_admin) if going_next else []
                     invoice = invoice_create(order=order, data=data, actor=request.user, via="admin")
                 else:
@@ -178,7 +180,7 @@ def order_add_invoice(request: HttpRequest, object_id: str, *, model_admin: admi
             except ServiceError as error:
                 form.add_service_error(error)
             else:
-                if saving and (confirmed or not number_elsewhere):
+                if saving:
                     messages.success(
                         request,
                         gettext("Invoice %(number)s saved; it will be sent to VTEX.") % {"number": invoice.number},
@@ -186,7 +188,7 @@ def order_add_invoice(request: HttpRequest, object_id: str, *, model_admin: admi
                     if going_next:
                         return _to_next_order(request, model_admin, order, queue_before)
                     return HttpResponseRedirect(with_list_filters(request, model_admin, order_url(order)))
-                checked = not saving
+                checked = warned  # a preview, or a save held back by the warning (not "checked")
     else:
         kind = request.GET.get("kind")
         kind = kind if kind in Invoice.Kind.values else default_kind

@@ -179,23 +179,40 @@ def _order_with_everything(state_code: str = "SP") -> Order:
     return order
 
 
-def test_the_list_shows_carrier_method_uf_nf_and_tracking(admin_client):
+def test_the_list_shows_uf_carrier_method_nf_and_tracking(admin_client):
     order = make_acknowledged_order(state_code="RJ")
     make_fulfillment(order, 0, carrier="Transportadora Rápida", sla="Expressa")
     make_fulfillment(order, 1, carrier="Transportadora Rápida", sla="Expressa")
-    invoice = make_invoice(order, quantities={0: 2})
-    invoice_set_tracking(invoice=invoice, tracking_number="JD0001", courier="", via="test")
+    first = make_invoice(order, quantities={0: 2})
+    invoice_set_tracking(invoice=first, tracking_number="JD0001", courier="", via="test")
+    second = make_invoice(order, quantities={1: 1})
+    other = make_acknowledged_order(state_code="", customer_name="Sem Entrega")
 
     content = admin_client.get(changelist()).content.decode()
 
-    row = content[content.index(order.order_id) :]
+    row = content[content.index(f">{order.order_id}<") :]
     row = row[: row.index("</tr>")]
-    assert '<td class="field-carrier">Transportadora Rápida<span class="sub">Expressa</span></td>' in row
-    assert '<td class="field-uf">RJ</td>' in row
-    assert f'<td class="field-invoice_numbers">{invoice.number}</td>' in row
-    assert '<td class="field-tracking_codes">JD0001</td>' in row
-    for header in ("Carrier", "UF", "NF", "Tracking"):
-        assert f">{header}</a>" in content or f">{header}</span>" in content, header
+    # under the customer: where and how it goes (UF, VTEX's carrier, the delivery method)
+    assert (
+        '<td class="field-customer">Maria Souza<span class="delivery">RJ · Transportadora Rápida · Expressa</span>'
+        in row
+    )
+    # under the status: each NF with its tracking code
+    assert f'<span class="invoice-line">NF {first.number} · <span class="tracking">JD0001</span></span>' in row
+    assert f'<span class="invoice-line">NF {second.number}</span>' in row
+    # an order VTEX said nothing of: its customer alone
+    assert '<td class="field-customer">Sem Entrega</td>' in content
+    assert other.order_id in content
+
+
+def test_a_carrier_entered_on_an_invoice_wins_over_vtexs_in_the_list(admin_client):
+    order = make_acknowledged_order()
+    make_fulfillment(order, 0, carrier="Correios", sla="Sedex")
+    invoice_set_tracking(invoice=make_invoice(order), tracking_number="LG1", courier="Loggi", via="test")
+
+    content = admin_client.get(changelist()).content.decode()
+
+    assert '<span class="delivery">SP · Loggi · Sedex</span>' in content
 
 
 def test_the_list_stays_within_ten_queries_whatever_the_number_of_orders(admin_client):
@@ -245,7 +262,7 @@ def test_an_invoice_vtex_refused_is_red_in_the_lists_and_a_banner_on_the_order(a
         status = status[: status.index("</div>")]
         assert '<span class="badge badge-danger" title="' in status and f">{refused_text}</span>" in status
         assert "badge-success" not in status and f">{invoiced_text}<" not in status
-        assert f'<span class="refused" title="{refused_text}">{invoice.number} ✕</span>' in listing
+        assert f'<span class="refused" title="{refused_text}">{invoice.number} ✕</span>' in status
         # the order page opens on a banner with VTEX's answer and the way to the retry
         banner = page[page.index('id="refused-invoices"') :]
         banner = banner[: banner.index("</section>")]

@@ -21,6 +21,14 @@ from integration.services.outbox import outbox_send_due
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
+_OVERFLOW = """() => ({
+    page: document.scrollingElement.scrollWidth - window.innerWidth,
+    table: (({scrollWidth, clientWidth}) => scrollWidth - clientWidth)(document.querySelector("#changelist .results")),
+    columns: [...document.querySelectorAll("#result_list thead th")].map((th) => [th.className, Math.round(th.getBoundingClientRect().width)]),
+    room: document.querySelector("#changelist .results").clientWidth,
+})"""
+
+
 def in_portuguese(page) -> None:
     page.get_by_label("Language").select_option("pt-br")
     page.get_by_role("button", name="Change language").click()
@@ -64,9 +72,7 @@ def test_save_and_go_to_the_next_walks_a_to_invoice_queue_and_a_refused_invoice_
 
     # "Salvar e ir para o próximo" twice: each saves and opens the next order of "A faturar".
     for number, (order, following) in enumerate(zip(queue[:2], queue[1:3], strict=True), start=1001):
-        expect(
-            page.get_by_role("heading", name=f"Adicionar nota fiscal ao pedido {order.order_id}")
-        ).to_be_visible()
+        expect(page.get_by_role("heading", name=f"Adicionar nota fiscal ao pedido {order.order_id}")).to_be_visible()
         page.get_by_label("Número da nota fiscal").fill(str(number))
         page.get_by_role("button", name="Salvar e ir para o próximo").click()
         expect(page.get_by_text(f"Nota fiscal {number} salva")).to_be_visible()
@@ -100,11 +106,15 @@ def test_save_and_go_to_the_next_walks_a_to_invoice_queue_and_a_refused_invoice_
     expect(refused_row.locator(".badge-success")).to_have_count(0)
     expect(refused_row).not_to_contain_text("Faturado")
     screenshots.take(page, "recusado-na-lista")
-    # The other two invoiced orders read "Faturado" in the whole list.
+    # The other two invoiced orders read "Faturado" in the whole list, which still fits 1280 px with
+    # each order's UF, carrier, NF and tracking (neither the page nor the table scrolls sideways).
     page.goto(reverse("admin:integration_order_changelist"))
     for order in queue[1:3]:
         row = page.locator("#result_list tbody tr").filter(has_text=order.order_id)
         expect(row.locator(".badge-success")).to_have_text("Faturado")
+    assert page.viewport_size["width"] == 1280
+    measured = page.evaluate(_OVERFLOW)
+    assert measured["page"] <= 0 and measured["table"] <= 0, measured
 
     # And its page opens on a banner with VTEX's answer.
     page.goto(reverse("admin:integration_order_change", args=[queue[0].pk]))
