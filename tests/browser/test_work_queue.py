@@ -40,7 +40,7 @@ def add_invoice_path(order: Order) -> str:
 
 
 def test_save_and_go_to_the_next_walks_a_to_invoice_queue_and_a_refused_invoice_shows_as_refused(
-    make_sandbox, make_staff, log_in, screenshots
+    make_sandbox, make_staff, log_in, screenshots, run_axe
 ):
     # given: four orders waiting at VTEX, taken in and acknowledged
     server = make_sandbox(orders=4)
@@ -122,3 +122,22 @@ def test_save_and_go_to_the_next_walks_a_to_invoice_queue_and_a_refused_invoice_
     expect(banner).to_contain_text("Recusado pela VTEX")
     expect(banner).to_contain_text("cannot be invoiced")
     screenshots.take(page, "recusado-no-pedido", full_page=False)
+
+    # The picking list of the order still to invoice and another: items with SKU, EAN and quantity,
+    # the delivery method and the address, on a page of its own (print stylesheet), with no
+    # serious WCAG finding.
+    page.goto(reverse("admin:integration_order_changelist"))
+    for order in (queue[2], queue[3]):
+        page.locator("#result_list tbody tr").filter(has_text=order.order_id).get_by_role("checkbox").check()
+    page.get_by_label("Ação:").select_option(label="Imprimir lista de separação")
+    page.get_by_role("button", name="Ir").click()
+    expect(page.get_by_role("heading", name="Lista de separação: 2 pedidos")).to_be_visible()
+    block = page.locator(f"#picking-{queue[3].order_id}")
+    for item in queue[3].items.all():
+        row = block.locator("tbody tr").filter(has_text=item.name)
+        expect(row).to_contain_text(item.sku_id)
+        expect(row.locator("td.qty")).to_have_text(str(item.quantity_after_changes))
+    expect(block.locator(".address")).to_contain_text(queue[3].postal_code)
+    screenshots.take(page, "lista-de-separacao")
+    report = run_axe(page, "picking-list")
+    assert not report.blocking, [str(finding) for finding in report.blocking]
