@@ -24,8 +24,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 _OVERFLOW = """() => ({
     page: document.scrollingElement.scrollWidth - window.innerWidth,
     table: (({scrollWidth, clientWidth}) => scrollWidth - clientWidth)(document.querySelector("#changelist .results")),
-    columns: [...document.querySelectorAll("#result_list thead th")].map((th) => [th.className, Math.round(th.getBoundingClientRect().width)]),
-    room: document.querySelector("#changelist .results").clientWidth,
+    columns: [...document.querySelectorAll("#result_list thead th")].map(
+        (th) => [th.className, Math.round(th.getBoundingClientRect().width)]
+    ),
 })"""
 
 
