@@ -290,7 +290,8 @@ def _page_order(now: datetime) -> Order:
             number=f"NF{order.sequence}-1",
             issued_at=now - timedelta(minutes=5),
             lines=[(first.item_index, first.quantity)],
-            access_key="35240512345678000190550010000000011000000019",
+            # Series 1, number the sequence: the key writes what "NF<seq>-1" says.
+            access_key=f"3524051234567800019055001{int(order.sequence):09d}1{order.pk:08d}0",
             courier="Correios",
             tracking_number="BR123456789BR",
         ),

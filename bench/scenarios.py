@@ -424,7 +424,8 @@ def _enter_invoices(count: int) -> None:
                 number=f"NF{order.sequence}",
                 issued_at=issued,
                 lines=lines,
-                access_key=f"{35240512345678000190550010000000011000000000 + order.pk:044d}"[-44:],
+                # One key per invoice, writing its number (the service checks both).
+                access_key=f"3524051234567800019055001{int(order.sequence):09d}1{order.pk:08d}0",
                 courier="Correios",
             ),
             via="erp",

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
-from integration.models import Invoice, Order, OrderEvent, OrderItem, OutboxMessage, Payment, VtexCall
+from integration.models import (
+    Invoice,
+    ItemFulfillment,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OutboxMessage,
+    Payment,
+    VtexCall,
+)
 from integration.services.invoicing import InvoiceInput, invoice_create, order_item_quantities
 from vtex_sandbox.nfe import NfeIssuer
 
@@ -125,6 +135,13 @@ def make_item(order: Order, **fields: Any) -> OrderItem:
     return OrderItem.objects.create(order=order, **values)
 
 
+def make_fulfillment(order: Order, item_index: int, **fields: Any) -> ItemFulfillment:
+    """An item's delivery as the mapping stores VTEX's logisticsInfo[] entry (carrier, chosen SLA)."""
+    values: dict[str, Any] = {"seller": "1", "delivery_channel": "delivery", "sla": "Normal", "carrier": "Correios"}
+    values.update(fields)
+    return ItemFulfillment.objects.create(order=order, item_index=item_index, **values)
+
+
 def make_acknowledged_order(**fields: Any) -> Order:
     """An order VTEX confirmed start-handling for, ready to invoice, with three items whose selling
     prices, shipping and totals add up (VTEX's totals: items at list price, discounts negative).
@@ -179,6 +196,19 @@ def make_acknowledged_order(**fields: Any) -> Order:
 
 
 _invoice_numbers = itertools.count(1)
+#: The NF-e's random code (cNF) of each key made here, so that no two invoices share a key.
+_key_codes = itertools.count(1)
+
+
+def access_key_for(number: int, *, series: int = 1, code: int | None = None) -> str:
+    """A 44-digit NF-e access key (cUF 35, May 2024, a CNPJ, model 55) that writes this series and
+    number, with its mod-11 check digit; unique per call unless `code` is given."""
+    code = next(_key_codes) if code is None else code
+    body = f"3524051234567800019055{series:03d}{number:09d}1{code:08d}"
+    weights = [2, 3, 4, 5, 6, 7, 8, 9] * 6
+    total = sum(int(digit) * weight for digit, weight in zip(reversed(body), weights, strict=False))
+    check = 11 - total % 11
+    return body + str(0 if check >= 10 else check)
 
 
 def make_invoice(
@@ -199,12 +229,13 @@ def make_invoice(
             index: entry.remaining if kind == Invoice.Kind.OUTPUT else entry.returnable
             for index, entry in order_item_quantities(order).items()
         }
-    values: dict[str, Any] = {
-        "number": f"NF-{next(_invoice_numbers)}",
-        "issued_at": timezone.now() - timedelta(hours=1),
-        "access_key": "35240512345678000190550010000012341000012345",
-    }
+    number = next(_invoice_numbers)
+    values: dict[str, Any] = {"number": f"NF-{number}", "issued_at": timezone.now() - timedelta(hours=1)}
     values.update(fields)
+    if "access_key" not in fields:
+        # The key of the number given (its one run of digits), as an ERP sends it; none without digits.
+        digits = re.findall(r"[0-9]+", values["number"])
+        values["access_key"] = access_key_for(int(digits[-1])) if len(digits) == 1 else ""
     lines = sorted((index, quantity) for index, quantity in quantities.items() if quantity > 0)
     return invoice_create(order=order, data=InvoiceInput(lines=lines, kind=kind, **values), actor=actor)
 

@@ -7,10 +7,26 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from integration.selectors.health import orders_stuck, stuck_counts
+from integration.selectors.queue import WorkQueue, work_queue_q
 from integration.selectors.start_handling import StartHandlingState, start_handling_done_q, start_handling_failed_q
 from integration.vtex.statuses import VtexStatus
 
 # ---- orders ---------------------------------------------------------------------------------------------
+
+
+class WorkQueueFilter(admin.SimpleListFilter):
+    """The clerk's saved views ("To invoice", oldest first; "No tracking"; "Failed"): links at the
+    top of the list (its template) as well as here (integration.selectors.queue)."""
+
+    title = _("work queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return WorkQueue.choices
+
+    def queryset(self, request, queryset):
+        condition = work_queue_q(self.value() or "")
+        return queryset if condition is None else queryset.filter(condition)
 
 
 class NeedsAttentionFilter(admin.SimpleListFilter):

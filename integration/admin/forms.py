@@ -169,6 +169,12 @@ class InvoiceForm(FocusFirstErrorMixin, forms.Form):
         widget=forms.TextInput(attrs={"size": 50, "inputmode": "numeric", "autocomplete": "off"}),
         help_text=_("The 44 digits of the chave de acesso."),
     )
+    series = forms.CharField(
+        label=_("Series"),
+        required=False,
+        widget=forms.TextInput(attrs={"size": 4, "inputmode": "numeric", "autocomplete": "off"}),
+        help_text=_("Optional: checked against the series inside the access key."),
+    )
     url = forms.CharField(label=_("Invoice URL"), required=False, widget=forms.URLInput(attrs={"size": 60}))
     embedded_xml = forms.CharField(
         label=_("Embedded XML"),
@@ -267,6 +273,7 @@ class InvoiceForm(FocusFirstErrorMixin, forms.Form):
             kind=data["kind"],
             value_cents=data["value"],
             access_key=data["access_key"],
+            series=data["series"],
             url=data["url"],
             embedded_xml=data["embedded_xml"],
             courier=data["courier"],

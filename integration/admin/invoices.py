@@ -33,8 +33,10 @@ from integration.admin.links import REFUSED_ANCHOR, order_link
 from integration.admin.money import format_order_cents
 from integration.admin.outbox import refused_sends, send_row
 from integration.admin.permissions import can_enter_invoices, can_retry_sends
-from integration.models import Invoice
+from integration.admin.queue import with_list_filters
+from integration.models import Invoice, SendState
 from integration.selectors.exports import invoice_export_csv
+from integration.selectors.queue import invoice_vtex_carrier
 from integration.services.tracking import invoice_tracking_blocker
 
 
@@ -143,6 +145,13 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("sending"), ordering="send_state")
     def sending_column(self, invoice: Invoice) -> str:
+        if invoice.send_state == SendState.FAILED:
+            # Said as what it means for the clerk, in red: VTEX does not have this invoice.
+            return format_html(
+                '<span class="badge badge-danger" title="{}">{}</span>',
+                invoice.get_send_state_display(),
+                gettext("Refused by VTEX"),
+            )
         return invoice.get_send_state_display()
 
     @admin.display(description=_("NF-e"))
@@ -165,6 +174,15 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
             reverse("admin:integration_invoice_nfe_xml", args=[pk]),
             gettext("Download the NF-e XML"),
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        """An invoice number matches exactly before any substring ("123" is NF 123, not 1234)."""
+        term = search_term.strip()
+        if term:
+            exact = queryset.filter(number__iexact=term)
+            if exact.exists():
+                return exact, False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("invoice URL"))
     def url_link(self, invoice: Invoice) -> str:
@@ -215,7 +233,8 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
                 initial={
                     "tracking_number": invoice.tracking_number,
                     "tracking_url": invoice.tracking_url,
-                    "courier": invoice.courier,
+                    # What VTEX chose for the invoice's items until a carrier is entered (issue 19).
+                    "courier": invoice.courier or invoice_vtex_carrier(invoice),
                     "dispatched_at": invoice.dispatched_at,
                 }
             ),
@@ -230,9 +249,16 @@ class InvoiceAdmin(CsvExportMixin, ReadOnlyAdmin):
             "send_rows": rows,
             "refused_rows": refused_sends(invoice, rows),
             "refused_anchor": REFUSED_ANCHOR,
-            "tracking_action": reverse("admin:integration_invoice_tracking", args=[pk]),
-            "events_action": reverse("admin:integration_invoice_tracking_events", args=[pk]),
-            "delivered_action": reverse("admin:integration_invoice_delivered", args=[pk]),
+            # The list's filters travel with each form, so the page comes back as it was reached.
+            "tracking_action": with_list_filters(
+                request, self, reverse("admin:integration_invoice_tracking", args=[pk])
+            ),
+            "events_action": with_list_filters(
+                request, self, reverse("admin:integration_invoice_tracking_events", args=[pk])
+            ),
+            "delivered_action": with_list_filters(
+                request, self, reverse("admin:integration_invoice_delivered", args=[pk])
+            ),
         }
 
     def invoice_page(

@@ -26,7 +26,13 @@ from integration.admin import bulk, views
 from integration.admin.actions import refresh_from_vtex, request_cancellation, retry_start_handling
 from integration.admin.base import admin_page, day_and_hour
 from integration.admin.exports import EXPORT_SELECTED_ORDERS, CsvExportMixin
-from integration.admin.filters import NeedsAttentionFilter, StartHandlingFilter, StuckFilter, VtexStatusFilter
+from integration.admin.filters import (
+    NeedsAttentionFilter,
+    StartHandlingFilter,
+    StuckFilter,
+    VtexStatusFilter,
+    WorkQueueFilter,
+)
 from integration.admin.inlines import (
     CancellationRequestInline,
     InvoiceInline,
@@ -35,12 +41,23 @@ from integration.admin.inlines import (
     OrderItemInline,
     PaymentInline,
 )
-from integration.admin.links import order_url
+from integration.admin.links import REFUSED_ANCHOR, invoice_url, order_url
 from integration.admin.money import format_order_cents
+from integration.admin.outbox import outbox_error_display
 from integration.admin.permissions import can_enter_invoices, can_request_cancellation
+from integration.admin.picking import print_picking_list
+from integration.admin.queue import queue_links, with_list_filters
 from integration.admin.timeline import order_timeline
-from integration.models import Invoice, Order
+from integration.models import Invoice, Order, SendState
 from integration.selectors.exports import document_text, order_export_csv
+from integration.selectors.queue import (
+    order_delivery,
+    order_invoices,
+    order_list_prefetches,
+    order_refused_invoices,
+    order_refused_sends,
+    work_queue_ordering,
+)
 from integration.selectors.sellers import order_fulfilled_elsewhere, order_seller_label, order_siblings
 from integration.selectors.start_handling import StartHandlingState, order_start_handling, start_handling_prefetch
 from integration.services.cancellation import order_cancellation_blocker
@@ -88,11 +105,20 @@ def badge(text: str, tone: str, *, title: str = "") -> str:
 def order_status_badges(order: Order) -> str:
     """The list's status column: the local state, VTEX's status under it, and start-handling when
     it is not done (the usual case says nothing)."""
-    state_label = str(order.get_state_display())
-    # "Received (VTEX not yet told)": the ack line says the rest. Every translation keeps the
-    # explanation in parentheses after the short label, so the cut works in each language.
-    short = state_label.split(" (")[0]
-    parts = [badge(short, STATE_TONES.get(order.state, "neutral"), title=state_label if short != state_label else "")]
+    refused = order_refused_invoices(order)  # prefetched by the list
+    if refused:
+        # Never a green "Invoiced" beside an invoice VTEX did not take: the refusal is the state.
+        numbers = ", ".join(invoice.number for invoice in refused)
+        parts = [
+            badge(gettext("Refused by VTEX"), "danger", title=gettext("Invoice %(numbers)s") % {"numbers": numbers})
+        ]
+    else:
+        state_label = str(order.get_state_display())
+        # "Received (VTEX not yet told)": the ack line says the rest. Every translation keeps the
+        # explanation in parentheses after the short label, so the cut works in each language.
+        short = state_label.split(" (")[0]
+        title = state_label if short != state_label else ""
+        parts = [badge(short, STATE_TONES.get(order.state, "neutral"), title=title)]
     start_handling = order_start_handling(order)  # its outbox row, prefetched by the list
     if order_fulfilled_elsewhere(order):
         # Never acknowledged from here: its seller handles it.
@@ -108,15 +134,38 @@ def order_status_badges(order: Order) -> str:
             )
         )
     parts.append(format_html('<span class="vtex-status">{} {}</span>', gettext("VTEX:"), order.vtex_status or "-"))
+    parts.extend(invoice_lines(order))
     return format_html('<div class="status-cell">{}</div>', format_html_join("", "{}", ((part,) for part in parts)))
+
+
+def invoice_lines(order: Order) -> list[str]:
+    """Each invoice (NF) number with its tracking code beside it, under the order's status: they
+    say where the order stands, and a column of their own would not fit 1280 px beside the filters.
+    One VTEX refused is marked so."""
+    lines = []
+    for invoice in order_invoices(order):  # prefetched by the list
+        if invoice.send_state == SendState.FAILED:
+            number = format_html(
+                '<span class="refused" title="{}">{} ✕</span>', gettext("Refused by VTEX"), invoice.number
+            )
+        else:
+            number = invoice.number
+        tracking = (
+            format_html(' · <span class="tracking">{}</span>', invoice.tracking_number)
+            if invoice.tracking_number
+            else ""
+        )
+        lines.append(format_html('<span class="invoice-line">{} {}{}</span>', gettext("NF"), number, tracking))
+    return lines
 
 
 # ---- the order page's invoice and cancellation buttons ---------------------------------------------------------
 
 
-def invoicing_context(request: HttpRequest, order: Order) -> dict[str, object]:
+def invoicing_context(request: HttpRequest, order: Order, model_admin: admin.ModelAdmin) -> dict[str, object]:
     """What the order page needs for its two buttons: each shows, or why it cannot (or nothing
-    for staff without the permission)."""
+    for staff without the permission). The invoice link carries the list's filters, so that the
+    clerk comes back to the same list (and "Save and go to the next" walks it)."""
     context: dict[str, object] = {
         "can_enter_invoices": can_enter_invoices(request),
         "can_request_cancellation": can_request_cancellation(request),
@@ -125,10 +174,13 @@ def invoicing_context(request: HttpRequest, order: Order) -> dict[str, object]:
         kinds = invoice_kinds_open(order)
         url = reverse("admin:integration_order_add_invoice", args=[quote(order.pk)])
         if Invoice.Kind.OUTPUT in kinds:
-            context["add_invoice_label"], context["add_invoice_url"] = gettext("Add invoice"), url
+            context["add_invoice_label"] = gettext("Add invoice")
+            context["add_invoice_url"] = with_list_filters(request, model_admin, url)
         elif Invoice.Kind.INPUT in kinds:  # the page would open on a return anyway: the button says so
             context["add_invoice_label"] = gettext("Add return invoice")
-            context["add_invoice_url"] = f"{url}?{urlencode({'kind': Invoice.Kind.INPUT})}"
+            context["add_invoice_url"] = with_list_filters(
+                request, model_admin, f"{url}?{urlencode({'kind': Invoice.Kind.INPUT})}"
+            )
         context["import_nfe_url"] = reverse("admin:integration_order_import_nfe", args=[quote(order.pk)])
         if not kinds:
             context["invoicing_blocker"] = order_invoicing_blocker(order) or views.nothing_left_to_invoice()
@@ -147,7 +199,8 @@ class OrderChangeList(ChangeList):
     def get_queryset(self, request, exclude_parameters=None):
         # The list never shows the VTEX JSON (about 15 KB an order): not read, not decoded.
         queryset = super().get_queryset(request, exclude_parameters).defer("raw")
-        return queryset.prefetch_related(start_handling_prefetch())
+        # Start-handling, invoices and per-item delivery: three queries for the page, whatever its size.
+        return queryset.prefetch_related(start_handling_prefetch(), *order_list_prefetches())
 
 
 @admin.register(Order)
@@ -163,6 +216,7 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
     )
     list_display_links = ("order",)
     list_filter = (
+        WorkQueueFilter,
         StuckFilter,
         NeedsAttentionFilter,
         VtexStatusFilter,
@@ -185,8 +239,8 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
         "customer_state_inscription",
     )
     search_help_text = _(
-        "Order id, sequence (123 or seq123), customer name, e-mail, company name, trade name, CPF/CNPJ or "
-        "state registration (with or without dots)."
+        "Order id, sequence (123 or seq123), invoice (NF) number, customer name, e-mail, company name, trade name, "
+        "CPF/CNPJ or state registration (with or without dots)."
     )
     list_per_page = 50
     inlines = (
@@ -197,59 +251,19 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
         InvoiceInline,
         CancellationRequestInline,
     )
-    actions = (refresh_from_vtex, retry_start_handling, request_cancellation, "export_csv")
+    actions = (refresh_from_vtex, retry_start_handling, request_cancellation, "export_csv", print_picking_list)
     change_form_template = "admin/integration/order/change_form.html"
+    change_list_template = "admin/integration/order/change_list.html"
 
+    # The page opens on what the clerk works with: the customer, the items (the template puts
+    # them right under the customer), the delivery and the address, the status. The integration's
+    # internals (ids, group, channel, start-handling attempts, dates, VTEX's JSON) are folded at the
+    # bottom ("collapse": the template renders those fieldsets after the tables, by their class).
     fieldsets = (
-        (
-            _("Order"),
-            {
-                "fields": (
-                    ("order_id", "sequence"),
-                    ("order_group", "sibling_orders"),
-                    ("seller", "marketplace_order_id"),
-                    ("marketplace", "affiliate_id"),
-                    ("origin", "sales_channel"),
-                )
-            },
-        ),
-        (
-            _("Status"),
-            {
-                # The template puts "Recent activity" under this fieldset, found by this class
-                # (its name is translated).
-                "classes": ("order-status",),
-                "fields": (
-                    ("vtex_status", "state"),
-                    "start_handling",
-                    ("is_complete", "intake_failed_at"),
-                    "intake_error",
-                ),
-            },
-        ),
-        (
-            _("Totals"),
-            {
-                "fields": (
-                    ("total", "currency_code"),
-                    ("items_total", "discounts_total"),
-                    ("shipping_total", "tax_total"),
-                )
-            },
-        ),
-        (
-            _("Dates"),
-            {
-                "fields": (
-                    ("created_at_vtex", "authorized_at"),
-                    ("last_change_at_vtex", "invoiced_at_vtex"),
-                    ("imported_at", "last_synced_at", "updated_at"),
-                )
-            },
-        ),
         (
             _("Customer"),
             {
+                "classes": ("order-customer",),
                 "fields": (
                     ("customer_name", "customer_email"),
                     ("customer_document_type", "buyer_document", "customer_document_check"),
@@ -257,9 +271,10 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
                     ("customer_is_corporate", "customer_corporate_name"),
                     ("customer_trade_name", "customer_state_inscription"),
                     "customer_corporate_phone",
-                )
+                ),
             },
         ),
+        (_("Delivery"), {"fields": ("delivery_summary",)}),
         (
             _("Shipping address"),
             {
@@ -279,8 +294,53 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
             },
         ),
         (_("Pickup"), {"fields": ("pickup_point",)}),
+        (
+            _("Status"),
+            {
+                # The template puts "Recent activity" under this fieldset, found by this class
+                # (its name is translated).
+                "classes": ("order-status",),
+                "fields": (("order_id", "sequence"), ("vtex_status", "state")),
+            },
+        ),
+        (
+            _("Totals"),
+            {
+                "fields": (
+                    ("total", "currency_code"),
+                    ("items_total", "discounts_total"),
+                    ("shipping_total", "tax_total"),
+                )
+            },
+        ),
         (_("Back-office notes"), {"fields": ("notes",)}),
-        (_("VTEX order JSON"), {"fields": ("raw_json",)}),
+        (
+            _("Integration"),
+            {
+                "classes": ("collapse", "order-internals"),
+                "fields": (
+                    ("order_group", "sibling_orders"),
+                    ("seller", "marketplace_order_id"),
+                    ("marketplace", "affiliate_id"),
+                    ("origin", "sales_channel"),
+                    "start_handling",
+                    ("is_complete", "intake_failed_at"),
+                    "intake_error",
+                ),
+            },
+        ),
+        (
+            _("Dates"),
+            {
+                "classes": ("collapse", "order-internals"),
+                "fields": (
+                    ("created_at_vtex", "authorized_at"),
+                    ("last_change_at_vtex", "invoiced_at_vtex"),
+                    ("imported_at", "last_synced_at", "updated_at"),
+                ),
+            },
+        ),
+        (_("VTEX order JSON"), {"classes": ("collapse", "order-internals"), "fields": ("raw_json",)}),
     )
 
     # ---- permissions and URLs -----------------------------------------------------------------------
@@ -334,6 +394,14 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return OrderChangeList
 
+    def get_ordering(self, request):
+        """A work queue's own order ("To invoice": oldest first); a column the clerk sorts by wins."""
+        return work_queue_ordering(request.GET.get("queue", "")) or super().get_ordering(request)
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"queue_links": queue_links(request), **(extra_context or {})}
+        return super().changelist_view(request, context)
+
     @admin.display(description=_("total"), ordering="total_cents")
     def total(self, order: Order) -> str:
         return format_order_cents(order.total_cents, order)
@@ -348,7 +416,17 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
 
     @admin.display(description=_("customer"), ordering="customer_name")
     def customer(self, order: Order) -> str:
-        return order.customer_name
+        """The customer, and under the name where and how the order goes: the state (UF), VTEX's
+        carrier (logisticsInfo[].deliveryCompany) and delivery method (the SLA); a carrier entered
+        on an invoice wins, as it is the one that took the parcel. In this column rather than
+        columns of their own: those would not fit 1280 px beside the menu and the filters."""
+        delivery = order_delivery(order)  # prefetched by the list
+        couriers = list(dict.fromkeys(invoice.courier for invoice in order_invoices(order) if invoice.courier))
+        parts = [order.state_code, ", ".join(couriers or delivery.carriers), ", ".join(delivery.methods)]
+        where = " · ".join(part for part in parts if part)
+        if not where:
+            return order.customer_name
+        return format_html('{}<span class="delivery">{}</span>', order.customer_name, where)
 
     @admin.display(description=_("status"), ordering="state")
     def status(self, order: Order) -> str:
@@ -366,8 +444,14 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
         match = SEQUENCE_TERM.fullmatch(search_term.strip())
         if match:
             return queryset.filter(sequence=match[1]), False
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
+        if term:
+            # An NF number matches exactly before any substring: "123" finds the order of NF 123,
+            # not every order whose id, sequence or document holds 123.
+            by_invoice = queryset.filter(pk__in=Invoice.objects.filter(number__iexact=term).values("order_id"))
+            if by_invoice.exists():
+                return by_invoice, False
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if DOCUMENT_TERM.fullmatch(term):
             compact = DOCUMENT_PUNCTUATION.sub("", term)
             if compact != term:  # punctuation the stored CPF/CNPJ (and a typed-in IE) may not have
@@ -476,6 +560,18 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
             '<div class="pickup-point">{}</div>', format_html_join("", "<div>{}</div>", ((line,) for line in lines))
         )
 
+    @admin.display(description=_("carrier and method"))
+    def delivery_summary(self, order: Order) -> str:
+        """What VTEX says of the delivery: carrier (deliveryCompany) and method (the selected SLA)."""
+        delivery = order_delivery(order)
+        if not delivery.carriers and not delivery.methods:
+            return gettext("VTEX named no carrier or delivery method.")
+        return format_html(
+            '<span id="vtex-carrier">{}</span> · <span id="vtex-method">{}</span>',
+            ", ".join(delivery.carriers) or "-",
+            ", ".join(delivery.methods) or "-",
+        )
+
     @admin.display(description=_("start-handling"))
     def start_handling(self, order: Order) -> str:
         if order_fulfilled_elsewhere(order):
@@ -495,7 +591,15 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
             context["call_log_url"] = (
                 reverse("admin:integration_vtexcall_changelist") + "?" + urlencode({"order_id__exact": obj.order_id})
             )
-            context.update(invoicing_context(request, obj))
+            context.update(invoicing_context(request, obj, self))
+            context["refused_invoices"] = [
+                {
+                    "invoice": invoice,
+                    "url": f"{invoice_url(invoice)}#{REFUSED_ANCHOR}",
+                    "answer": outbox_error_display(message).headline if message else "",
+                }
+                for invoice, message in order_refused_sends(obj)
+            ]
             context["start_handling"] = order_start_handling(obj)
             context["fulfilled_elsewhere"] = order_fulfilled_elsewhere(obj)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.forms import BoundField
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
@@ -54,8 +54,10 @@ from integration.admin.permissions import (
     can_enter_invoices,
     can_request_cancellation,
 )
+from integration.admin.queue import changelist_url, list_pks, next_pk, with_list_filters
 from integration.infra.vtex_client import vtex_client
 from integration.models import Invoice, Order
+from integration.selectors.queue import order_delivery
 from integration.services.errors import ServiceError
 from integration.services.invoicing import (
     ItemQuantities,
@@ -63,6 +65,7 @@ from integration.services.invoicing import (
     invoice_kinds_open,
     invoice_plan,
     invoice_validate,
+    invoices_with_number_elsewhere,
     item_line_cents,
     item_unit_cents,
     order_invoicing_blocker,
@@ -103,7 +106,7 @@ def _order_button(request: HttpRequest, object_id: str, model_admin: admin.Model
         raise PermissionDenied
     if vtex_available(request):
         run(request, order, vtex_client())
-    return HttpResponseRedirect(order_url(order))
+    return HttpResponseRedirect(with_list_filters(request, model_admin, order_url(order)))
 
 
 def _order_or_none(request: HttpRequest, object_id: str, model_admin: admin.ModelAdmin) -> Order | None:
@@ -145,24 +148,37 @@ class ItemRow:
 
 
 def order_add_invoice(request: HttpRequest, object_id: str, *, model_admin: admin.ModelAdmin) -> HttpResponse:
-    """GET: the form, prefilled (for `?kind=`, else the kind the order takes now). POST "_preview":
-    the server's figures and any refusal; POST "_save": invoice_create, then back to the order."""
+    """GET: the form, prefilled (for `?kind=`, else the kind the order takes now; the carrier VTEX
+    chose). POST "_preview": the server's figures and any refusal; POST "_save": invoice_create,
+    then back to the order; "_save_next": the same, then the next order of the list the clerk came
+    from (its filters travel in "_changelist_filters", integration.admin.queue).
+
+    An invoice number another order already has is a warning, not a refusal: the page says where,
+    and saving again with the same number (the hidden "_same_number_ok") saves it.
+    """
     if not can_enter_invoices(request):
         raise PermissionDenied
     order = _order_or_none(request, object_id, model_admin)
     if order is None:
-        return HttpResponseRedirect(reverse("admin:integration_order_changelist"))
+        return HttpResponseRedirect(changelist_url(request, model_admin))
     quantities = order_item_quantities(order)
     kinds_open = invoice_kinds_open(order, quantities=quantities)
     default_kind = kinds_open[0] if kinds_open else Invoice.Kind.OUTPUT
     checked = False
+    number_elsewhere: list[Invoice] = []
     if request.method == "POST":
         form = InvoiceForm(request.POST, quantities=quantities, kind=default_kind)
-        saving = "_save" in request.POST
+        going_next = "_save_next" in request.POST
+        saving = going_next or "_save" in request.POST
         if form.is_valid():
             data = form.invoice_input()
+            number_elsewhere = invoices_with_number_elsewhere(order=order, number=data.number)
+            # Saved only once a warning about the number was seen (the page posts it back).
+            warned = not number_elsewhere or request.POST.get("_same_number_ok") == data.number.strip()
+            saving = saving and warned
             try:
                 if saving:
+                    queue_before = list_pks(request, model_admin) if going_next else []
                     invoice = invoice_create(order=order, data=data, actor=request.user, via="admin")
                 else:
                     invoice_validate(order=order, data=data.cleaned())
@@ -174,12 +190,15 @@ def order_add_invoice(request: HttpRequest, object_id: str, *, model_admin: admi
                         request,
                         gettext("Invoice %(number)s saved; it will be sent to VTEX.") % {"number": invoice.number},
                     )
-                    return HttpResponseRedirect(order_url(order))
-                checked = True
+                    if going_next:
+                        return _to_next_order(request, model_admin, order, queue_before)
+                    return HttpResponseRedirect(with_list_filters(request, model_admin, order_url(order)))
+                checked = warned  # a preview, or a save held back by the warning (not "checked")
     else:
         kind = request.GET.get("kind")
         kind = kind if kind in Invoice.Kind.values else default_kind
-        form = InvoiceForm(quantities=quantities, kind=kind, initial={"kind": kind, "issued_at": now_to_the_minute()})
+        initial = {"kind": kind, "issued_at": now_to_the_minute(), "courier": order_delivery(order).carrier}
+        form = InvoiceForm(quantities=quantities, kind=kind, initial=initial)
     kind = form.chosen_kind()
     plan = invoice_plan(
         order=order, kind=kind, quantities_by_index=form.chosen_quantities(), value_cents=form.chosen_value_cents()
@@ -211,8 +230,15 @@ def order_add_invoice(request: HttpRequest, object_id: str, *, model_admin: admi
             if other_kind == Invoice.Kind.INPUT
             else gettext("Enter a sale (output) invoice instead")
         ),
-        "other_kind_url": (request.path + "?" + urlencode({"kind": other_kind})) if other_kind in kinds_open else "",
-        "order_url": order_url(order),
+        "other_kind_url": (
+            with_list_filters(request, model_admin, request.path + "?" + urlencode({"kind": other_kind}))
+            if other_kind in kinds_open
+            else ""
+        ),
+        "order_url": with_list_filters(request, model_admin, order_url(order)),
+        "changelist_url": changelist_url(request, model_admin),
+        "number_elsewhere": [(invoice, order_url(invoice.order)) for invoice in number_elsewhere],
+        "vtex_delivery": order_delivery(order),
         # The live estimate writes amounts as format_cents does, in the page's language.
         "money": money_format(order.currency_code),
     }
@@ -319,6 +345,23 @@ def _invoice_to_view(request: HttpRequest, object_id: str, model_admin: admin.Mo
     return invoice
 
 
+def _to_next_order(
+    request: HttpRequest, model_admin: admin.ModelAdmin, order: Order, queue_before: list[int]
+) -> HttpResponse:
+    """After "Save and go to the next": the next order of the same list, on its invoice form when
+    it takes one (else its page, which says why); the list itself past its last order."""
+    following = next_pk(queue_before, list_pks(request, model_admin), order.pk)
+    upcoming = Order.objects.filter(pk=following).first() if following is not None else None
+    if upcoming is None:
+        messages.info(request, gettext("That was the last order of this list."))
+        return HttpResponseRedirect(changelist_url(request, model_admin))
+    if invoice_kinds_open(upcoming):
+        url = reverse("admin:integration_order_add_invoice", args=[quote(upcoming.pk)])
+    else:
+        url = order_url(upcoming)
+    return HttpResponseRedirect(with_list_filters(request, model_admin, url))
+
+
 # ---- Request cancellation -----------------------------------------------------------------------------------
 
 
@@ -367,7 +410,7 @@ def invoice_tracking(request: HttpRequest, object_id: str, *, model_admin: admin
                 messages.success(request, text)
             else:
                 messages.info(request, gettext("Tracking of invoice %(number)s unchanged; nothing to send.") % values)
-            return HttpResponseRedirect(invoice_url(invoice))
+            return HttpResponseRedirect(with_list_filters(request, model_admin, invoice_url(invoice)))
     return model_admin.invoice_page(request, object_id, invoice, {"tracking_form": form})
 
 
@@ -388,7 +431,7 @@ def invoice_tracking_events(request: HttpRequest, object_id: str, *, model_admin
                 errors = add_events_service_error(filled, error)
             else:
                 _report_events_added(request, invoice, added=len(created), ignored=len(events) - len(created))
-                return HttpResponseRedirect(invoice_url(invoice))
+                return HttpResponseRedirect(with_list_filters(request, model_admin, invoice_url(invoice)))
     return model_admin.invoice_page(request, object_id, invoice, {"events_formset": formset, "events_errors": errors})
 
 
@@ -431,7 +474,7 @@ def invoice_delivered(request: HttpRequest, object_id: str, *, model_admin: admi
                 request,
                 gettext("Invoice %(number)s marked delivered; it will be sent to VTEX.") % {"number": invoice.number},
             )
-            return HttpResponseRedirect(invoice_url(invoice))
+            return HttpResponseRedirect(with_list_filters(request, model_admin, invoice_url(invoice)))
     return model_admin.invoice_page(request, object_id, invoice, {"delivered_form": form})
 
 
@@ -449,4 +492,4 @@ def invoice_retry(
         )
     else:
         retry_outbox_message(request, message)
-    return HttpResponseRedirect(invoice_url(invoice))
+    return HttpResponseRedirect(with_list_filters(request, model_admin, invoice_url(invoice)))

@@ -6,6 +6,7 @@ transaction; the outbox sends it to VTEX after commit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +43,13 @@ from integration.vtex.statuses import CANCELED, START_HANDLING_TOOK_EFFECT, Vtex
 CLOCK_SKEW = timedelta(minutes=5)
 NUMBER_MAX_LENGTH = 50
 ACCESS_KEY_LENGTH = 44
+#: Where an NF-e access key writes the series and the number: cUF (2), AAMM (4), CNPJ (14),
+#: model (2), series (3), number (9), emission type (1), code (8), check digit (1).
+ACCESS_KEY_SERIES = slice(22, 25)
+ACCESS_KEY_NUMBER = slice(25, 34)
+#: The runs of ASCII digits of an invoice number as staff and ERPs write it ("2002", "000002002",
+#: "NF-2002", "1-2002" with its series, "2002-1"): \d would take other scripts' digits too.
+_DIGIT_RUNS = re.compile(r"[0-9]+")
 _url_validator = URLValidator(schemes=["http", "https"])
 
 
@@ -263,6 +271,7 @@ def _validate_header(
     access_key: str,
     url: str,
     tracking_url: str,
+    series: str = "",
 ) -> None:
     if not number:
         errors.add("number", _("The invoice number is required."))
@@ -289,12 +298,77 @@ def _validate_header(
         errors.add(
             "access_key", _("The NF-e access key has exactly %(length)s digits.") % {"length": ACCESS_KEY_LENGTH}
         )
+    elif access_key:
+        _check_access_key(errors, number=number, series=series, access_key=access_key)
+    elif series:
+        errors.add("series", _("The series is checked against the NF-e access key: enter the key too."))
     for name, value in (("url", url), ("tracking_url", tracking_url)):
         if value:
             try:
                 _url_validator(value)
             except ValidationError:
                 errors.add(name, "Enter a full http(s) address.")
+
+
+def access_key_parts(access_key: str) -> tuple[int, int] | None:
+    """(series, number) written inside a 44-digit NF-e access key; None for anything else."""
+    if len(access_key) != ACCESS_KEY_LENGTH or not (access_key.isascii() and access_key.isdigit()):
+        return None
+    return int(access_key[ACCESS_KEY_SERIES]), int(access_key[ACCESS_KEY_NUMBER])
+
+
+def _check_access_key(errors: FieldErrors, *, number: str, series: str, access_key: str) -> None:
+    """An access key identifies one NF-e: it is on one invoice only, and the number (and the series,
+    when given) typed beside it are the ones written inside it, so a key pasted from the wrong
+    DANFE is caught before VTEX and the buyer get it."""
+    key_series, key_number = access_key_parts(access_key)
+    values = {"number": number, "key_number": key_number, "key_series": key_series}
+    if number and "/" not in number:  # an empty or malformed number has its own error already
+        runs = [int(run) for run in _DIGIT_RUNS.findall(number)]
+        if len(runs) == 1 and runs[0] != key_number:
+            errors.add(
+                "number",
+                _("The invoice number %(number)s is not the number inside the access key (%(key_number)s).") % values,
+            )
+        elif len(runs) == 2 and sorted(runs) != sorted([key_number, key_series]):
+            errors.add(
+                "number",
+                _(
+                    "The invoice number and series %(number)s are not those inside the access key "
+                    "(number %(key_number)s, series %(key_series)s)."
+                )
+                % values,
+            )
+        elif len(runs) not in (1, 2):
+            errors.add(
+                "number",
+                _("Write the invoice number as the access key does (%(key_number)s), with its series at most.")
+                % values,
+            )
+    if series:
+        typed = series.strip()
+        if not (typed.isascii() and typed.isdigit()) or int(typed) != key_series:
+            errors.add(
+                "series",
+                _("The series %(series)s is not the series inside the access key (%(key_series)s).")
+                % {"series": typed, "key_series": key_series},
+            )
+    other = Invoice.objects.filter(access_key=access_key).select_related("order").first()
+    if other is not None:
+        errors.add(
+            "access_key",
+            _("This access key is already on invoice %(invoice)s of order %(order)s: one NF-e, one invoice.")
+            % {"invoice": other.number, "order": other.order.order_id},
+        )
+
+
+def invoices_with_number_elsewhere(*, order: Order, number: str) -> list[Invoice]:
+    """Other orders' invoices with this number: allowed (another series, another issuer), but more
+    often a typo or a DANFE entered on the wrong order, so staff are warned before saving."""
+    number = (number or "").strip()
+    if not number:
+        return []
+    return list(Invoice.objects.filter(number=number).exclude(order=order).select_related("order").order_by("id")[:5])
 
 
 def _validate_lines(
@@ -416,6 +490,8 @@ class InvoiceInput:
     nfe_xml: str = ""
     nfe_series: str = ""
     nfe_homologation: bool = False
+    #: Only checked against the access key (the key is where an NF-e's series is kept).
+    series: str = ""
 
     def cleaned(self) -> InvoiceInput:
         return InvoiceInput(
@@ -434,6 +510,7 @@ class InvoiceInput:
             nfe_xml=self.nfe_xml or "",
             nfe_series=(self.nfe_series or "").strip(),
             nfe_homologation=self.nfe_homologation,
+            series=(self.series or "").strip(),
         )
 
 
@@ -456,6 +533,7 @@ def invoice_validate(*, order: Order, data: InvoiceInput) -> InvoicePlan:
         access_key=data.access_key,
         url=data.url,
         tracking_url=data.tracking_url,
+        series=data.series,
     )
     check_tracking_fields(errors, tracking_number=data.tracking_number, courier=data.courier, required=False)
     wanted = _validate_lines(errors, kind=data.kind, quantities=quantities, lines=data.lines)

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.django_db
 ORDERS = "admin:integration_order_changelist"
 INVOICES = "admin:integration_invoice_changelist"
 BOM = b"\xef\xbb\xbf"
-ACCESS_KEY = "35240512345678000190550010000012341000012345"  # series 001, number 1234
+ACCESS_KEY = "35240512345678000190550010000001011000012345"  # series 001, number 101 (NF-101)
 ORDER_HEADER = [
     "VTEX order id",
     "Sequence",
@@ -255,7 +255,7 @@ def test_invoice_export_has_one_row_per_selected_invoice_with_these_columns(admi
             "BRL",
             "100.00",
             "2",
-            "3524 0512 3456 7800 0190 5500 1000 0012 3410 0001 2345",
+            "3524 0512 3456 7800 0190 5500 1000 0001 0110 0001 2345",
             "Correios",
             "BR123456789BR",
             "",

@@ -56,7 +56,12 @@ def test_a_partial_invoice_is_stored_with_a_computed_value_and_queued_for_vtex(a
 
 def test_the_invoice_completing_the_order_carries_the_rest_of_the_total(api, order):
     untracked = {"tracking_number": "", "tracking_url": "", "courier": ""}
-    api.post(url(order), invoice_body(number="1", items=[{"item_index": 0, "quantity": 2}], **untracked), format="json")
+    first = api.post(
+        url(order),
+        invoice_body(number="1", key="", items=[{"item_index": 0, "quantity": 2}], **untracked),
+        format="json",
+    )
+    assert first.status_code == 201, first.content  # (the default key writes number 123: not this one's)
 
     response = api.post(
         url(order),

@@ -15,7 +15,7 @@ from integration.services.cancellation import cancellation_request_create
 from integration.services.invoicing import InvoiceInput, invoice_create
 from integration.services.tracking import TrackingEventInput, invoice_set_tracking, tracking_events_add
 from tests.api.conftest import acknowledged_order, assert_error
-from tests.factories import make_order, make_payment
+from tests.factories import access_key_for, make_order, make_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -249,7 +249,7 @@ def test_detail_has_items_with_quantities_payments_invoices_totals_customer_and_
             number="NF-1",
             issued_at=timezone.now() - timedelta(hours=3),
             lines=[(0, 1), (2, 2)],
-            access_key="3" * 44,
+            access_key=access_key_for(1, code=1),  # NF-1's key (the service checks the number inside it)
         ),
         via="test",
     )
@@ -286,7 +286,7 @@ def test_detail_has_items_with_quantities_payments_invoices_totals_customer_and_
     assert body["customer"]["name"] == "Maria Souza" and body["customer"]["document"] == "12345678909"
     assert body["shipping_address"]["postal_code"] == "01310-100" and body["shipping_address"]["state"] == "SP"
     [stored] = body["invoices"]
-    assert stored["number"] == "NF-1" and stored["type"] == "output" and stored["key"] == "3" * 44
+    assert stored["number"] == "NF-1" and stored["type"] == "output" and stored["key"] == access_key_for(1, code=1)
     assert stored["value_cents"] == 7_000 and stored["send_state"] == "pending" and stored["delivered"] is False
     assert [(i["item_index"], i["quantity"], i["unit_price_cents"]) for i in stored["items"]] == [
         (0, 1, 5000),

@@ -208,6 +208,7 @@ INVOICE_FORM_ORDER = [
     "kind",
     "issued_at",
     "access_key",
+    "series",
     "url",
     "embedded_xml",
     "courier",
@@ -217,8 +218,9 @@ INVOICE_FORM_ORDER = [
     "item_1",
     "item_2",
     "value",
-    "_preview",
     "_save",
+    "_save_next",
+    "_preview",
 ]
 
 _FOCUSED = """() => {
@@ -248,7 +250,7 @@ def test_the_invoice_form_is_walked_with_tab_in_visual_order_with_a_visible_focu
 
     walked = [page.evaluate(_FOCUSED)]
     for _ in range(80):  # a date and time field takes several Tabs (day, month, year, hour, minute)
-        if walked[-1]["name"] == "_save":
+        if walked[-1]["name"] == "_preview":
             break
         page.keyboard.press("Tab")
         focused = page.evaluate(_FOCUSED)
@@ -267,14 +269,9 @@ def test_the_invoice_form_is_walked_with_tab_in_visual_order_with_a_visible_focu
         assert step["focusVisible"], step
         assert step["outlineStyle"] != "none" and step["outlineWidth"] >= 2, step
 
-    # Enter in a field previews (the first submit button); it never saves by accident.
-    number.fill("NF-701")
-    number.press("Enter")
-    expect(page.get_by_text("Checked by the server: this invoice can be saved.")).to_be_visible()
-    assert not order.invoices.exists()
-
     # A quantity above what is left, sent with Enter: the page comes back with the focus on that
     # quantity (server-side autofocus), not on the invoice number, so it is corrected at once.
+    number.fill("NF-701")
     quantity = page.locator('input[name="item_1"]')
     quantity.fill(str(int(quantity.input_value()) + 5))
     quantity.press("Enter")
@@ -282,6 +279,12 @@ def test_the_invoice_form_is_walked_with_tab_in_visual_order_with_a_visible_focu
     expect(quantity).to_have_attribute("aria-invalid", "true")
     assert page.evaluate(_FOCUSED)["name"] == "item_1"
     assert not order.invoices.exists()
+
+    # Enter saves (the first submit button is "Save invoice", issue 19); the server checked it all.
+    quantity.fill("1")
+    quantity.press("Enter")
+    expect(page.get_by_text("Invoice NF-701 saved; it will be sent to VTEX.")).to_be_visible()
+    assert order.invoices.get().number == "NF-701"
 
 
 #: How far the page scrolls sideways (0 when it fits the window), and each list column's width.

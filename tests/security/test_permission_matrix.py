@@ -780,6 +780,9 @@ class Action:
     #: For an action that answers with a file instead of changing anything: True when the file
     #: (its bytes) is the one expected.
     download: Callable[[World, bytes], bool] | None = None
+    #: For an action that answers with a page to read or print (changing nothing): True when the
+    #: page (its text) is the one expected.
+    page: Callable[[World, str], bool] | None = None
 
 
 def _selected(label: str) -> Callable[[World], list[Any]]:
@@ -815,6 +818,13 @@ ACTIONS = [
         (LOGIN, DENIED, RAN, RAN),
         lambda world: [world.order.pk],
         download=lambda world, content: world.order.order_id in content.decode("utf-8-sig"),
+    ),
+    Action(
+        "integration.order",
+        "print_picking_list",
+        (LOGIN, DENIED, RAN, RAN),
+        lambda world: [world.order.pk],
+        page=lambda world, content: f'id="picking-{world.order.order_id}"' in content,
     ),
     Action(
         "integration.invoice",
@@ -918,6 +928,11 @@ def test_admin_action(world, action: Action, role: str, outcome, fake_vtex):
         assert action.download(world, b"".join(response.streaming_content))
         assert snapshot() == before, "a download changed the database"
         assert not fake_vtex.calls, "a download called VTEX"
+    elif action.page is not None:
+        assert response.status_code == 200, response.status_code
+        assert action.page(world, response.content.decode())
+        assert snapshot() == before, "a page to print changed the database"
+        assert not fake_vtex.calls, "a page to print called VTEX"
     else:
         assert response.status_code in (200, 302), response.status_code
         assert action.effect(world), messages_of(response)

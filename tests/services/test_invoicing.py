@@ -15,9 +15,10 @@ from integration.services.invoicing import (
     invoice_create,
     invoice_kinds_open,
     invoice_plan,
+    invoices_with_number_elsewhere,
     order_item_quantities,
 )
-from tests.factories import make_item, make_order
+from tests.factories import access_key_for, make_item, make_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_task_queue")]
 
@@ -148,11 +149,68 @@ def test_an_invoice_number_is_unique_per_order(order):
 
 
 def test_a_valid_44_digit_access_key_and_urls_are_kept(order):
-    invoice = invoice_create(
-        order=order, data=data(access_key="3" * 44, url="https://nfe.example.com/1", tracking_url="")
-    )
-    assert invoice.access_key == "3" * 44
-    assert OutboxMessage.objects.get(invoice=invoice).payload["invoiceKey"] == "3" * 44
+    key = access_key_for(1)  # NF-1, series 1
+    invoice = invoice_create(order=order, data=data(access_key=key, url="https://nfe.example.com/1", tracking_url=""))
+    assert invoice.access_key == key
+    assert OutboxMessage.objects.get(invoice=invoice).payload["invoiceKey"] == key
+
+
+# ---- the access key: one NF-e, one invoice; the number and series written inside it (issue 19) ----------
+
+
+@pytest.mark.parametrize("number", ["2002", "000002002", "NF-2002", "1-2002", "2002-1", "001-000002002"])
+def test_the_number_and_series_may_be_written_as_staff_write_them_when_the_key_agrees(order, number):
+    invoice = invoice_create(order=order, data=data(number=number, access_key=access_key_for(2002, series=1)))
+    assert invoice.number == number
+
+
+@pytest.mark.parametrize(
+    ("number", "series", "field", "words"),
+    [
+        ("2003", "", "number", "not the number inside the access key (2002)"),
+        ("2-2002", "", "number", "(number 2002, series 1)"),
+        ("NF", "", "number", "as the access key does (2002)"),
+        ("2002", "3", "series", "not the series inside the access key (1)"),
+        ("2002", "x", "series", "not the series inside the access key (1)"),
+    ],
+)
+def test_a_number_or_series_other_than_the_keys_is_refused_naming_the_field(order, number, series, field, words):
+    with pytest.raises(ValidationFailed) as error:
+        invoice_create(order=order, data=data(number=number, series=series, access_key=access_key_for(2002)))
+    assert words in " ".join(error.value.fields[field])
+    assert not order.invoices.exists()
+
+
+def test_a_series_without_a_key_is_refused_it_has_nothing_to_be_checked_against(order):
+    with pytest.raises(ValidationFailed) as error:
+        invoice_create(order=order, data=data(number="2002", series="1"))
+    assert "enter the key too" in error.value.fields["series"][0]
+
+
+def test_the_same_access_key_is_refused_on_another_order_and_on_the_same_one(order):
+    key = access_key_for(2002)
+    other = make_order(vtex_status="handling", start_handling="done", state=Order.State.HANDLING, total_cents=900)
+    make_item(other, sku_id="Z", name="Pires", quantity=1, unit_price_cents=900, selling_price_cents=900)
+    first = invoice_create(order=other, data=data(number="2002", lines=[(0, 1)], access_key=key))
+
+    for number in ("2002", "1-2002"):
+        with pytest.raises(ValidationFailed) as error:
+            invoice_create(order=order, data=data(number=number, access_key=key))
+        assert error.value.fields["access_key"] == [
+            f"This access key is already on invoice 2002 of order {other.order_id}: one NF-e, one invoice."
+        ]
+    assert list(Invoice.objects.filter(access_key=key)) == [first]
+
+
+def test_the_same_number_on_another_order_is_allowed_and_listed_for_a_warning(order):
+    other = make_order(vtex_status="handling", start_handling="done", state=Order.State.HANDLING, total_cents=900)
+    make_item(other, sku_id="Z", name="Pires", quantity=1, unit_price_cents=900, selling_price_cents=900)
+    assert invoices_with_number_elsewhere(order=order, number="2002") == []
+    elsewhere = invoice_create(order=other, data=data(number="2002", lines=[(0, 1)]))
+
+    assert invoices_with_number_elsewhere(order=order, number=" 2002 ") == [elsewhere]
+    assert invoices_with_number_elsewhere(order=other, number="2002") == []  # its own order: not "elsewhere"
+    invoice_create(order=order, data=data(number="2002"))  # a warning, never a refusal
 
 
 def test_bad_urls_are_refused(order):

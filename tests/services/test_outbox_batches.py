@@ -37,7 +37,6 @@ def _invoice(order: Order, *, number: str, lines=None, tracking: bool = False) -
             number=number,
             issued_at=timezone.now() - timedelta(minutes=5),
             lines=lines,
-            access_key=f"{35240512345678000190550010000000011000000000 + order.pk:044d}"[-44:],
             courier="Correios",
         ),
         via="erp",
