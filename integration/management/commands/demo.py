@@ -108,7 +108,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"New sandbox orders: curl -X POST {sandbox.url}/_sandbox/orders -d '{{\"count\": 5}}'  "
             "(pulled every minute).\n"
-            f"An order's NF-e, to try \"Import NF-e XML\": \"Generate NF-e\" on {sandbox.url}/ or "
+            f'An order\'s NF-e, to try "Import NF-e XML": "Generate NF-e" on {sandbox.url}/ or '
             f"curl -o nfe.xml {sandbox.url}/_sandbox/orders/<order id>/nfe. Ctrl-C stops everything.\n"
         )
         try:
