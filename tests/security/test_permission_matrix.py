@@ -1188,12 +1188,13 @@ def test_every_endpoint_that_changes_something_says_what():
 
 def test_the_project_has_no_other_entry_points():
     """Everything the project routes is the admin, the API (both in the matrix), the hook
-    (test_hook_and_api_hardening), the redirect of "/" to the admin, or Django's set_language view
+    (test_hook_and_api_hardening), the redirect of "/" to the admin, Django's set_language view
     of the admin's language switch (CSRF-protected, stores a cookie, and redirects only to this
-    site: tests/i18n/test_pages.py)."""
+    site: tests/i18n/test_pages.py), or the shopper's signed, expiring DANFE link (GET only, a
+    PDF and nothing else: tests/services/test_nfe.py)."""
     routes = {str(entry.pattern) for entry in get_resolver().url_patterns}
 
-    assert routes == {"", "admin/", "i18n/", "vtex/hook/", "api/"}
+    assert routes == {"", "admin/", "i18n/", "vtex/hook/", "api/", "nfe/danfe/<str:token>/"}
     assert Client().get("/")["Location"] == "/admin/"
 
 

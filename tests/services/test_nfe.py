@@ -329,6 +329,7 @@ def test_nfe_danfe_link_forged_or_expired_opens_nothing(order, settings, client,
     monkeypatch.undo()
     assert client.get(expired).status_code == 404
     assert client.get(path).status_code == 200
+    assert client.post(path).status_code == 405  # it opens the PDF, nothing else
 
 
 def test_nfe_import_without_public_base_url_sends_no_invoice_url(order, settings):
