@@ -182,10 +182,11 @@ def erp_round() -> tuple[int, int]:
         invoice_create(
             order=order,
             data=InvoiceInput(
-                number=f"NF{order.sequence}",
+                number=str(int(order.sequence)),
                 issued_at=issued,
                 lines=[(item.item_index, item.quantity) for item in order.items.all()],
-                access_key=f"{35240512345678000190550010000000011000000000 + order.pk:044d}"[-44:],
+                # Series 1 and this number inside the key, as the invoicing rules ask.
+                access_key=f"3524051234567800019055001{int(order.sequence):09d}1{order.pk:08d}0",
                 courier="Correios",
             ),
             via="erp",
