@@ -26,6 +26,7 @@ SCENARIOS: tuple[tuple[str, str, Callable[[scenarios.BenchContext, ScenarioResul
     ("budget", "budget-bound intake", scenarios.budget_bound),
     ("outbox", "outbox", scenarios.outbox),
     ("admin", "admin scale", scenarios.admin_scale),
+    ("dashboard", "health dashboard", scenarios.dashboard),
     ("memory", "memory", scenarios.memory),
     ("hook", "hook endpoint", scenarios.hook),
 )

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from bench.machine import PROJECT_ROOT
 from bench.naive import http_only_ceiling, naive_import
-from bench.populate import populate_orders
+from bench.populate import populate_history, populate_orders
 from bench.report import ScenarioResult
 from bench.sandbox import SandboxProcess
 from integration.infra.vtex_client import reset_vtex_client, vtex_client
@@ -65,6 +65,8 @@ class Counts:
     admin_requests: int
     memory_orders: int
     hook_calls: int
+    #: The operator's dashboard at a store's size (issue 19 measured 1.0–1.4 s at 35k orders).
+    dashboard_orders: int = 35_000
 
 
 FULL = Counts(
@@ -362,6 +364,50 @@ def admin_scale(ctx: BenchContext, r: ScenarioResult) -> None:
     for page in ("list", "page"):
         ratio = r.figure(f"{page} time ratio", big[f"{page}_t"] / s[f"{page}_t"], "×", f"{large:,} / {small:,}")
         r.target(f"{page} time at {large:,} vs {small:,}", "≤ 1.5×", ratio, ratio <= 1.5, "×")
+
+
+# ---- 4b. the health dashboard ---------------------------------------------------------------------------
+
+#: Issue 19's budget for /admin/integration/health/ at 35k orders.
+DASHBOARD_BUDGET_S = 0.3
+
+
+def dashboard(ctx: BenchContext, r: ScenarioResult) -> None:
+    """The operator's health dashboard (and the admin index with its headline) at a year's orders
+    with their outbox rows and status changes: queries and median answer time."""
+    size = ctx.counts.dashboard_orders
+    requests = ctx.counts.admin_requests
+    r.params.update(orders=size, requests_each=requests)
+    ctx.db.fresh("dashboard")
+    ctx.log(f"  inserting {size:,} orders and their history")
+    _, inserting = _timed(lambda: (populate_orders(size), populate_history()))
+    ctx.db.analyze()
+    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password")
+    client = Client()
+    client.force_login(user)
+    ctx.log(f"  timing the dashboard and the admin index, {requests} requests each")
+    queries, median = _measure_page(client, reverse("admin:integration_health"), requests, 'id="health-chart"')
+    index_queries, index_median = _measure_page(client, reverse("admin:index"), requests, "integration-health-panel")
+    r.figure("dashboard queries", queries)
+    r.figure("dashboard median", median * 1000, "ms")
+    r.figure("admin index queries", index_queries)
+    r.figure("admin index median", index_median * 1000, "ms")
+    r.figure("insert time", inserting, "s", "set-up, populate_orders + populate_history")
+    label = f"{size:,} orders"
+    r.target(
+        f"dashboard at {label}",
+        f"< {DASHBOARD_BUDGET_S * 1000:.0f} ms",
+        median * 1000,
+        median < DASHBOARD_BUDGET_S,
+        "ms",
+    )
+    r.target(
+        f"admin index at {label}",
+        f"< {DASHBOARD_BUDGET_S * 1000:.0f} ms",
+        index_median * 1000,
+        index_median < DASHBOARD_BUDGET_S,
+        "ms",
+    )
 
 
 # ---- 5. memory ---------------------------------------------------------------------------------------------

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, Max, Min, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncHour
+from django.db.models import CharField, Count, Func, IntegerField, Max, Min, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django_q.models import Failure, Task
@@ -236,13 +235,13 @@ def stuck_summary(*, now: datetime | None = None) -> StuckSummary:
     """The counts per kind, and the orders with any problem counted once (one more query)."""
     now = now or timezone.now()
     counts = stuck_counts(now=now)
-    problems = Q(pk__in=[])
-    for entry in counts:
-        if entry.kind.is_problem:
-            problems |= entry.kind.condition(now)
-    has_problems = any(entry.count for entry in counts if entry.kind.is_problem)
-    total = Order.objects.filter(problems).count() if has_problems else 0
-    return StuckSummary(counts=counts, total=total)
+    found = [entry for entry in counts if entry.kind.is_problem and entry.count]
+    if len(found) <= 1:  # no query: one kind's orders are counted already
+        return StuckSummary(counts=counts, total=found[0].count if found else 0)
+    # A UNION of each kind's order ids, each found through its own index, not one scan of every
+    # order testing an OR of all the conditions (50 ms at 35k orders).
+    ids = [Order.objects.filter(entry.kind.condition(now)).order_by().values("pk") for entry in found]
+    return StuckSummary(counts=counts, total=ids[0].union(*ids[1:]).count())
 
 
 # ---- intake ---------------------------------------------------------------------------------------
@@ -272,15 +271,19 @@ def intake_status() -> IntakeStatus:
         .order_by()
         .values_list("operation", "last")
     )
-    events = dict(
-        OrderEvent.objects.filter(
-            kind__in=[OrderEvent.Kind.IMPORTED, OrderEvent.Kind.ACKNOWLEDGED], actor_label="intake"
-        )
-        .values("kind")
-        .annotate(last=Max("created_at"))
-        .order_by()
-        .values_list("kind", "last")
+    # The newest import event, read backwards along the events' created_at index (imports are
+    # frequent, so it stops at once), not a MAX over every event of the kind (40 ms at 35k orders).
+    last_imported_at = (
+        OrderEvent.objects.filter(kind=OrderEvent.Kind.IMPORTED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
     )
+    # VTEX's acceptance of start-handling is its outbox row's sent_at (the outbox sends it, so the
+    # events name the system, not the intake): the (kind, sent_at) index answers the MAX.
+    last_acknowledged_at = OutboxMessage.objects.filter(
+        kind=OutboxMessage.Kind.START_HANDLING, state=OutboxMessage.State.SENT
+    ).aggregate(last=Max("sent_at"))["last"]
     hook = HookNotification.objects.aggregate(
         processed=Max("processed_at"),
         received=Max("received_at"),
@@ -292,8 +295,8 @@ def intake_status() -> IntakeStatus:
             IntakeSource("feed", calls.get("read_feed"), gettext("last successful feed read")),
             IntakeSource("hook", hook["processed"], gettext("last hook notification processed")),
         ],
-        last_imported_at=events.get(OrderEvent.Kind.IMPORTED),
-        last_acknowledged_at=events.get(OrderEvent.Kind.ACKNOWLEDGED),
+        last_imported_at=last_imported_at,
+        last_acknowledged_at=last_acknowledged_at,
         hook_last_received_at=hook["received"],
         hook_pending=hook["pending"],
     )
@@ -498,18 +501,37 @@ class Activity:
         return not any(series.total for series in self.series)
 
 
+class _UtcHour(Func):
+    """The hour a moment falls in, in UTC, as text "YYYY-MM-DD HH", computed by the database itself.
+
+    Not Django's TruncHour: on SQLite that calls a Python function for every row (0.2 s for each
+    series at 35k orders of the week, issue 19); strftime and date_trunc are the engines' own.
+    Truncated in UTC: every bucket is a real hour, also on the night a time zone changes its
+    offset. The admin labels the buckets in the store's zone."""
+
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # SQLite stores aware datetimes as UTC text ("2026-12-07 08:45:12.123456"). The format is a
+        # parameter: a literal "%" in the SQL would be taken for a placeholder.
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"strftime(%s, {sql})", ["%Y-%m-%d %H", *params]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
 def _per_hour(queryset: QuerySet, field_name: str, start: datetime, end: datetime) -> dict[datetime, int]:
-    # Truncated in UTC: every bucket is a real hour, also on the night a time zone changes its
-    # offset. The admin labels the buckets in the store's zone.
     rows = (
         queryset.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
-        .annotate(hour=TruncHour(field_name, tzinfo=UTC))
+        .annotate(hour=_UtcHour(field_name))
         .values("hour")
         .annotate(n=Count("pk"))
         .order_by()
         .values_list("hour", "n")
     )
-    return {hour.astimezone(UTC): n for hour, n in rows}
+    return {datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC): n for hour, n in rows}
 
 
 def orders_activity(*, now: datetime | None = None, hours: int = ACTIVITY_HOURS) -> Activity:

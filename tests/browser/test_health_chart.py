@@ -38,10 +38,10 @@ _AXES = """() => {
 
 @pytest.fixture
 def week_of_orders() -> None:
-    """Orders received over the last days: 1 to 7 an hour, the busiest hour 7."""
+    """Orders received over the last six days, 2 to 7 in one hour of each day."""
     now = timezone.now()
     for day in range(6):
-        for n in range(day + 2):
+        for _ in range(day + 2):
             order = make_order()
             Order.objects.filter(pk=order.pk).update(imported_at=now - timedelta(days=day, hours=3))
     # A seventh in that hour of the last day: the y axis goes to 8 (steps of 2).
