@@ -372,42 +372,39 @@ def admin_scale(ctx: BenchContext, r: ScenarioResult) -> None:
 DASHBOARD_BUDGET_S = 0.3
 
 
+#: (label, days the orders are spread over): a year's store, and the worst case for the chart, every
+#: order placed within its week (a store that just moved its orders in; what issue 19 measured).
+DASHBOARD_SHAPES = (("a year", 365), ("one week", 7))
+
+
 def dashboard(ctx: BenchContext, r: ScenarioResult) -> None:
-    """The operator's health dashboard (and the admin index with its headline) at a year's orders
-    with their outbox rows and status changes: queries and median answer time."""
+    """The operator's health dashboard (and the admin index with its headline) at a store's size,
+    with every order's outbox rows and status changes: queries and median answer time."""
     size = ctx.counts.dashboard_orders
     requests = ctx.counts.admin_requests
-    r.params.update(orders=size, requests_each=requests)
-    ctx.db.fresh("dashboard")
-    ctx.log(f"  inserting {size:,} orders and their history")
-    _, inserting = _timed(lambda: (populate_orders(size), populate_history()))
-    ctx.db.analyze()
-    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password")
-    client = Client()
-    client.force_login(user)
-    ctx.log(f"  timing the dashboard and the admin index, {requests} requests each")
-    queries, median = _measure_page(client, reverse("admin:integration_health"), requests, 'id="health-chart"')
-    index_queries, index_median = _measure_page(client, reverse("admin:index"), requests, "integration-health-panel")
-    r.figure("dashboard queries", queries)
-    r.figure("dashboard median", median * 1000, "ms")
-    r.figure("admin index queries", index_queries)
-    r.figure("admin index median", index_median * 1000, "ms")
-    r.figure("insert time", inserting, "s", "set-up, populate_orders + populate_history")
-    label = f"{size:,} orders"
-    r.target(
-        f"dashboard at {label}",
-        f"< {DASHBOARD_BUDGET_S * 1000:.0f} ms",
-        median * 1000,
-        median < DASHBOARD_BUDGET_S,
-        "ms",
-    )
-    r.target(
-        f"admin index at {label}",
-        f"< {DASHBOARD_BUDGET_S * 1000:.0f} ms",
-        index_median * 1000,
-        index_median < DASHBOARD_BUDGET_S,
-        "ms",
-    )
+    r.params.update(orders=size, requests_each=requests, shapes=[label for label, _ in DASHBOARD_SHAPES])
+    budget = f"< {DASHBOARD_BUDGET_S * 1000:.0f} ms"
+    for label, days in DASHBOARD_SHAPES:
+        ctx.db.fresh(f"dashboard-{days}")
+        ctx.log(f"  inserting {size:,} orders over {label} and their history")
+        _, inserting = _timed(lambda days=days: (populate_orders(size, days=days), populate_history()))
+        ctx.db.analyze()
+        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password")
+        client = Client()
+        client.force_login(user)
+        ctx.log(f"  timing the dashboard and the admin index, {requests} requests each")
+        queries, median = _measure_page(client, reverse("admin:integration_health"), requests, 'id="health-chart"')
+        index_queries, index_median = _measure_page(
+            client, reverse("admin:index"), requests, "integration-health-panel"
+        )
+        shape = f"{size:,} orders over {label}"
+        r.figure(f"{shape}: dashboard queries", queries)
+        r.figure(f"{shape}: dashboard median", median * 1000, "ms")
+        r.figure(f"{shape}: admin index queries", index_queries)
+        r.figure(f"{shape}: admin index median", index_median * 1000, "ms")
+        r.figure(f"{shape}: insert time", inserting, "s", "set-up, populate_orders + populate_history")
+        r.target(f"dashboard, {shape}", budget, median * 1000, median < DASHBOARD_BUDGET_S, "ms")
+        r.target(f"admin index, {shape}", budget, index_median * 1000, index_median < DASHBOARD_BUDGET_S, "ms")
 
 
 # ---- 5. memory ---------------------------------------------------------------------------------------------

@@ -150,7 +150,9 @@ def activity_chart(activity: health.Activity, *, tz) -> Chart:
     lines = []
     for series in activity.series:
         color, dash = SERIES_STYLES.get(series.key, ("currentColor", ""))
-        points = " ".join(f"{svg_number(x(index + 0.5))},{svg_number(y(count))}" for index, count in enumerate(series.counts))
+        points = " ".join(
+            f"{svg_number(x(index + 0.5))},{svg_number(y(count))}" for index, count in enumerate(series.counts)
+        )
         lines.append(ChartLine(series.key, series.label, color, dash, points, series.total))
 
     # Days in the store's zone: a boundary at each local midnight, the name in the middle.

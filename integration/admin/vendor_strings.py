@@ -6,7 +6,7 @@ Our catalog (LOCALE_PATHS) is read before any package's, so an entry here gives:
   tasks", "Scheduled tasks"), columns and help texts showed in English in a Portuguese admin;
 - Django's own changelist titles in better Brazilian Portuguese: Django's catalog has "Selecione
   %s para modificar" ("Selecione pedido para modificar", without the article Portuguese needs);
-  ours uses the infinitive of a heading, as Django's own "Adicionar %s" does.
+  ours uses the infinitive of a heading, as Django's own "Adicionar %s" and "Modificar %s" do.
 
 `makemessages` extracts these gettext_noop() strings like any other; nothing calls this module's
 names (importing it registers nothing). The list of django-q2's strings is that of the version in
@@ -97,6 +97,4 @@ DJANGO_Q_STRINGS = (
 DJANGO_ADMIN_TITLES = (
     gettext_noop("Select %s to change"),
     gettext_noop("Select %s to view"),
-    gettext_noop("Change %s"),
-    gettext_noop("View %s"),
 )

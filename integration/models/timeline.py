@@ -90,6 +90,11 @@ class VtexCall(models.Model):
         verbose_name = _("VTEX call")
         verbose_name_plural = _("VTEX calls")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The dashboard's last successful List orders call and feed read: the newest calls of
+            # one operation, without reading the whole call log.
+            models.Index(fields=["operation", "created_at"], name="vtexcall_operation_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.status_code or self.error}"

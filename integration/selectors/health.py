@@ -13,7 +13,8 @@ settings module having to know them:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -264,13 +265,15 @@ class IntakeStatus:
 
 
 def intake_status() -> IntakeStatus:
-    calls = dict(
-        VtexCall.objects.filter(operation__in=["list_orders", "read_feed"], status_code__gte=200, status_code__lt=300)
-        .values("operation")
-        .annotate(last=Max("created_at"))
-        .order_by()
-        .values_list("operation", "last")
-    )
+    # Per operation, newest first along the (operation, created_at) index up to the first 2xx: not
+    # a MAX over every call of the log (40 ms at 35k orders, and the log keeps 30 days of calls).
+    calls = {
+        operation: VtexCall.objects.filter(operation=operation, status_code__gte=200, status_code__lt=300)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+        for operation in ("list_orders", "read_feed")
+    }
     # The newest import event, read backwards along the events' created_at index (imports are
     # frequent, so it stops at once), not a MAX over every event of the kind (40 ms at 35k orders).
     last_imported_at = (
@@ -280,9 +283,10 @@ def intake_status() -> IntakeStatus:
         .first()
     )
     # VTEX's acceptance of start-handling is its outbox row's sent_at (the outbox sends it, so the
-    # events name the system, not the intake): the (kind, sent_at) index answers the MAX.
+    # events name the system, not the intake): the (kind, sent_at) index answers the MAX (sent_at
+    # is set when, and only when, the row was sent).
     last_acknowledged_at = OutboxMessage.objects.filter(
-        kind=OutboxMessage.Kind.START_HANDLING, state=OutboxMessage.State.SENT
+        kind=OutboxMessage.Kind.START_HANDLING, sent_at__isnull=False
     ).aggregate(last=Max("sent_at"))["last"]
     hook = HookNotification.objects.aggregate(
         processed=Max("processed_at"),
@@ -512,17 +516,17 @@ class _UtcHour(Func):
     output_field = CharField()
 
     def as_sqlite(self, compiler, connection, **extra):
-        # SQLite stores aware datetimes as UTC text ("2026-12-07 08:45:12.123456"). The format is a
-        # parameter: a literal "%" in the SQL would be taken for a placeholder.
+        # Django stores aware datetimes in SQLite as UTC text, "2026-12-07 08:45:12.123456": the
+        # hour is its first 13 characters, cut without parsing a date per row.
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"strftime(%s, {sql})", ["%Y-%m-%d %H", *params]
+        return f"substr({sql}, 1, 13)", params
 
     def as_postgresql(self, compiler, connection, **extra):
         template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
-def _per_hour(queryset: QuerySet, field_name: str, start: datetime, end: datetime) -> dict[datetime, int]:
+def _per_hour(queryset: QuerySet, field_name: str, start: datetime, end: datetime) -> Mapping[datetime, int]:
     rows = (
         queryset.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
         .annotate(hour=_UtcHour(field_name))
@@ -534,32 +538,50 @@ def _per_hour(queryset: QuerySet, field_name: str, start: datetime, end: datetim
     return {datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC): n for hour, n in rows}
 
 
+def _cancellations_per_hour(start: datetime, end: datetime) -> Mapping[datetime, int]:
+    """Cancellations per UTC hour. A cancellation confirmed at VTEX always arrives as a status
+    change of the order (the intake confirms the CancellationRequest from it), so the events alone
+    count every cancellation once; "cancel" followed by "canceled" is one cancellation, not two.
+
+    Only an order VTEX shows canceled now can have been canceled (canceled is final, `cancel`
+    leads only there), and it was saved (updated_at) when its status changed: the events of those
+    few orders are read, found by their order alone. With the kind and the time in the query,
+    SQLite walks every status change of the week instead and reads its JSON (0.1 s at 35k orders);
+    the few rows read are sorted here."""
+    recently_canceled = Order.objects.filter(vtex_status__in=CANCELED, updated_at__gte=start).values("pk")
+    rows = OrderEvent.objects.filter(order__in=recently_canceled).order_by().values_list("kind", "created_at", "data")
+    per_hour: Counter[datetime] = Counter()
+    for kind, created_at, data in rows:
+        if kind != OrderEvent.Kind.STATUS_CHANGED or not start <= created_at < end or not isinstance(data, dict):
+            continue
+        if data.get("to") in CANCELED and data.get("from") not in CANCELED:
+            per_hour[created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)] += 1
+    return per_hour
+
+
 def orders_activity(*, now: datetime | None = None, hours: int = ACTIVITY_HOURS) -> Activity:
     """Orders received, acknowledged, invoiced and canceled per hour: one query per series, the
     hours without any filled with 0."""
     now = now or timezone.now()
     end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(hours=hours)
-    # A cancellation confirmed at VTEX always arrives as a status change of the order (the intake
-    # confirms the CancellationRequest from it), so the events alone count every cancellation
-    # once; "cancel" followed by "canceled" is one cancellation, not two.
-    cancellations = OrderEvent.objects.filter(kind=OrderEvent.Kind.STATUS_CHANGED, data__to__in=list(CANCELED)).exclude(
-        data__from__in=list(CANCELED)
-    )
-    start_handlings_sent = OutboxMessage.objects.filter(
-        kind=OutboxMessage.Kind.START_HANDLING, state=OutboxMessage.State.SENT
-    )
-    sources = [
-        ("received", gettext("Received"), Order.objects.all(), "imported_at"),
-        ("acknowledged", gettext("Acknowledged"), start_handlings_sent, "sent_at"),
-        ("invoiced", gettext("Invoiced"), Invoice.objects.filter(kind=Invoice.Kind.OUTPUT), "created_at"),
-        ("canceled", gettext("Canceled"), cancellations, "created_at"),
+    # sent_at is set when, and only when, VTEX took the row (the outbox never moves a sent row
+    # again): the (kind, sent_at) index alone answers, without reading each row's state.
+    start_handlings_sent = OutboxMessage.objects.filter(kind=OutboxMessage.Kind.START_HANDLING, sent_at__isnull=False)
+    per_hour = [
+        ("received", gettext("Received"), _per_hour(Order.objects.all(), "imported_at", start, end)),
+        ("acknowledged", gettext("Acknowledged"), _per_hour(start_handlings_sent, "sent_at", start, end)),
+        (
+            "invoiced",
+            gettext("Invoiced"),
+            _per_hour(Invoice.objects.filter(kind=Invoice.Kind.OUTPUT), "created_at", start, end),
+        ),
+        ("canceled", gettext("Canceled"), _cancellations_per_hour(start, end)),
     ]
-    series = []
-    for key, label, queryset, field_name in sources:
-        per_hour = _per_hour(queryset, field_name, start, end)
-        counts = [per_hour.get(start + timedelta(hours=index), 0) for index in range(hours)]
-        series.append(HourlySeries(key, label, counts))
+    series = [
+        HourlySeries(key, label, [counts.get(start + timedelta(hours=index), 0) for index in range(hours)])
+        for key, label, counts in per_hour
+    ]
     return Activity(start=start, hours=hours, series=series)
 
 
