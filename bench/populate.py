@@ -311,8 +311,8 @@ def populate_history() -> None:
     """What a store's database also holds after a year, for the dashboard (bench "dashboard"): the
     outbox row of every VTEX write (start-handling of each acknowledged order, each invoice and
     each tracking number, all sent) and the timeline's VTEX status changes (handling, invoiced,
-    canceled). Written in three INSERT … SELECT statements from the orders and invoices
-    populate_orders() stored."""
+    canceled). Written with INSERT … SELECT from the orders and invoices populate_orders() stored;
+    the page's order, stored through the services, has its own rows already."""
     quote = connection.ops.quote_name
     outbox, event = OutboxMessage._meta.db_table, OrderEvent._meta.db_table
     orders, invoices = Order._meta.db_table, Invoice._meta.db_table
@@ -326,17 +326,20 @@ def populate_history() -> None:
         cursor.execute(
             f"INSERT INTO {quote(outbox)} ({outbox_columns}) "
             f"SELECT 'start_handling', id, NULL, {empty_json}, 'sent', 1, imported_at, FALSE, '', '', '', FALSE, "
-            f"'', imported_at, imported_at, '' FROM {quote(orders)} WHERE vtex_status <> 'ready-for-handling'"
+            f"'', imported_at, imported_at, '' FROM {quote(orders)} WHERE vtex_status <> 'ready-for-handling' "
+            f"AND id NOT IN (SELECT order_id FROM {quote(outbox)} WHERE kind = 'start_handling')"
         )
         cursor.execute(
             f"INSERT INTO {quote(outbox)} ({outbox_columns}) "
             f"SELECT 'invoice', order_id, id, {empty_json}, 'sent', 1, created_at, FALSE, '', '', '', FALSE, "
-            f"vtex_receipt, created_at, created_at, '' FROM {quote(invoices)}"
+            f"vtex_receipt, created_at, created_at, '' FROM {quote(invoices)} "
+            f"WHERE id NOT IN (SELECT invoice_id FROM {quote(outbox)} WHERE invoice_id IS NOT NULL)"
         )
         cursor.execute(
             f"INSERT INTO {quote(outbox)} ({outbox_columns}) "
             f"SELECT 'tracking', order_id, id, {empty_json}, 'sent', 1, {dispatched}, FALSE, '', '', '', FALSE, "
-            f"'', {dispatched}, {dispatched}, '' FROM {quote(invoices)} WHERE tracking_number <> ''"
+            f"'', {dispatched}, {dispatched}, '' FROM {quote(invoices)} WHERE tracking_number <> '' "
+            f"AND id NOT IN (SELECT invoice_id FROM {quote(outbox)} WHERE invoice_id IS NOT NULL)"
         )
         event_columns = "order_id, kind, message, data, actor_label, created_at"
         for old, new, when in (

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django_q.models import Failure, Success
@@ -494,3 +496,46 @@ def test_chart_numbers_ignore_the_thousands_separator(admin_client, settings):
         for name in COORDINATES:
             if line.get(name) is not None:
                 svg_float(line.get(name))
+
+
+# ---- the dashboard's cost does not grow with the store (issue 19) ---------------------------------------
+
+
+def _store_of(size: int) -> None:
+    """`size` orders with what each one brings: acknowledged, invoiced, some canceled, events, calls."""
+    for n in range(size):
+        order = make_acknowledged_order(start_handling="done", acknowledged_at=hours_ago(n % 150))
+        make_invoice(order, quantities={0: 1})
+        make_call(order.order_id, operation="get_order", created_at=hours_ago(n % 150))
+        if n % 4 == 0:
+            make_event(
+                order, kind=OrderEvent.Kind.STATUS_CHANGED, message="", data={"from": "handling", "to": "canceled"}
+            )
+            set_fields(order, vtex_status="canceled")
+
+
+def _dashboard_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        page_of(client.get(URL))
+    return len(queries)
+
+
+def test_the_dashboard_reads_the_same_number_of_queries_for_3_or_40_orders(admin_client):
+    # The time is measured by the bench (`manage.py bench --only dashboard`, 35k orders), not here.
+    _store_of(3)
+    few = _dashboard_queries(admin_client)
+    _store_of(37)
+    many = _dashboard_queries(admin_client)
+
+    assert few == many <= 25
+
+
+def test_the_last_acknowledgement_is_the_last_start_handling_vtex_took():
+    make_order(start_handling="done", acknowledged_at=hours_ago(5))
+    latest = make_order(start_handling="done", acknowledged_at=hours_ago(2))
+    make_order(start_handling="failed")
+
+    intake = health.intake_status()
+
+    assert intake.last_acknowledged_at == latest.outbox_messages.get().sent_at
+    assert intake.last_imported_at is None  # no import event: orders made by the tests' factory

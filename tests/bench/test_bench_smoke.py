@@ -15,7 +15,8 @@ from django.core.management import call_command
 
 from bench.machine import machine_info
 from bench.report import Report, ScenarioResult
-from bench.scenarios import QUICK, BenchContext, latency_bound
+from bench.scenarios import QUICK, BenchContext, dashboard, latency_bound
+from integration.models import Invoice, OutboxMessage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,3 +69,25 @@ def test_the_latency_scenario_imports_every_order_and_reports_its_figures_and_ta
     assert data["scenarios"]["latency"]["error"] == ""
     table = report.table(previous=data)
     assert "naive importer" in table and "share of the bound ≥ 80 %" in table
+
+
+def test_the_dashboard_scenario_fills_a_store_with_its_history_and_reports_both_shapes(settings):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    counts = replace(QUICK, dashboard_orders=40, admin_requests=2)
+    result = ScenarioResult(key="dashboard", title="health dashboard")
+
+    dashboard(BenchContext(db=FlushedTestDatabase(), counts=counts, log=lambda message: None), result)
+
+    figures = {figure.name: figure.value for figure in result.figures}
+    for shape in ("40 orders over a year", "40 orders over one week"):
+        assert figures[f"{shape}: dashboard queries"] > 0
+        assert figures[f"{shape}: dashboard median"] > 0
+    assert [target.name for target in result.targets] == [
+        "dashboard, 40 orders over a year",
+        "admin index, 40 orders over a year",
+        "dashboard, 40 orders over one week",
+        "admin index, 40 orders over one week",
+    ]
+    # populate_history: every acknowledged order's start-handling, every invoice's send, sent
+    assert OutboxMessage.objects.filter(kind="start_handling", state="sent").count() > 0
+    assert OutboxMessage.objects.filter(kind="invoice").count() == Invoice.objects.count()
