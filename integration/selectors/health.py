@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import CharField, Count, Func, IntegerField, Max, Min, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django_q.models import Failure, Task
@@ -505,37 +507,39 @@ class Activity:
         return not any(series.total for series in self.series)
 
 
-class _UtcHour(Func):
-    """The hour a moment falls in, in UTC, as text "YYYY-MM-DD HH", computed by the database itself.
-
-    Not Django's TruncHour: on SQLite that calls a Python function for every row (0.2 s for each
-    series at 35k orders of the week, issue 19); strftime and date_trunc are the engines' own.
-    Truncated in UTC: every bucket is a real hour, also on the night a time zone changes its
-    offset. The admin labels the buckets in the store's zone."""
+class _SqliteUtcHour(Func):
+    """SQLite: the hour a moment falls in, in UTC, as text "YYYY-MM-DD HH". Django stores aware
+    datetimes there as UTC text ("2026-12-07 08:45:12.123456"): the hour is its first 13
+    characters, cut without parsing a date. Django's TruncHour calls a Python function for every
+    row on SQLite (0.2 s for each series at 35k orders of the week, issue 19)."""
 
     output_field = CharField()
-
-    def as_sqlite(self, compiler, connection, **extra):
-        # Django stores aware datetimes in SQLite as UTC text, "2026-12-07 08:45:12.123456": the
-        # hour is its first 13 characters, cut without parsing a date per row.
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"substr({sql}, 1, 13)", params
-
-    def as_postgresql(self, compiler, connection, **extra):
-        template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
-        return self.as_sql(compiler, connection, template=template, **extra)
+    template = "substr(%(expressions)s, 1, 13)"
 
 
 def _per_hour(queryset: QuerySet, field_name: str, start: datetime, end: datetime) -> Mapping[datetime, int]:
+    # Truncated in UTC: every bucket is a real hour, also on the night a time zone changes its
+    # offset. The admin labels the buckets in the store's zone. PostgreSQL's date_trunc is its own
+    # (and cheaper than formatting the hour as text).
+    if connections[queryset.db].vendor == "sqlite":
+        hour = _SqliteUtcHour(field_name)
+    else:
+        hour = TruncHour(field_name, tzinfo=UTC)
     rows = (
         queryset.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
-        .annotate(hour=_UtcHour(field_name))
+        .annotate(hour=hour)
         .values("hour")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))  # not COUNT(id): the time's index alone answers (an index-only scan)
         .order_by()
         .values_list("hour", "n")
     )
-    return {datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC): n for hour, n in rows}
+    return {_utc_hour(hour): n for hour, n in rows}
+
+
+def _utc_hour(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        return datetime.strptime(value, "%Y-%m-%d %H").replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _cancellations_per_hour(start: datetime, end: datetime) -> Mapping[datetime, int]:
