@@ -21,6 +21,7 @@ from typing import Any
 
 from babel.numbers import format_currency
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext, ngettext, to_locale
 
@@ -155,7 +156,7 @@ def _edited(p: Params) -> str:
     for name in p["fields"]:
         try:
             names.append(str(Order._meta.get_field(name).verbose_name))
-        except Exception:  # a field a later version removed: its name as stored  # noqa: BLE001
+        except FieldDoesNotExist:  # a field a later version removed: its name as stored
             names.append(name)
     return gettext("Changed %(fields)s.") % {"fields": ", ".join(names)}
 
