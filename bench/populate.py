@@ -110,9 +110,9 @@ def _templates(now: datetime) -> list[tuple[dict, OrderData]]:
     return [(doc, order_data_from_vtex(doc)) for doc in docs]
 
 
-def _bulk_orders(count: int, now: datetime) -> None:
+def _bulk_orders(count: int, now: datetime, days: int = 365) -> None:
     templates = _templates(now)
-    span = timedelta(days=365).total_seconds()
+    span = timedelta(days=days).total_seconds()
     tables = {m: _Inserter(m) for m in (Order, OrderItem, Payment, OrderEvent, VtexCall, Invoice)}
     ids = dict.fromkeys(tables, 0)
 
@@ -300,8 +300,58 @@ def _page_order(now: datetime) -> Order:
     return order
 
 
-def populate_orders(count: int, *, now: datetime | None = None) -> Order:
-    """`count` orders in all (the page's order included); returns the page's order."""
+def populate_orders(count: int, *, now: datetime | None = None, days: int = 365) -> Order:
+    """`count` orders in all (the page's order included), placed over the last `days` days;
+    returns the page's order."""
     now = now or timezone.now().astimezone(UTC)
-    _bulk_orders(count - 1, now)
+    _bulk_orders(count - 1, now, days)
     return _page_order(now)
+
+
+def populate_history() -> None:
+    """What a store's database also holds after a year, for the dashboard (bench "dashboard"): the
+    outbox row of every VTEX write (start-handling of each acknowledged order, each invoice and
+    each tracking number, all sent) and the timeline's VTEX status changes (handling, invoiced,
+    canceled). Written with INSERT … SELECT from the orders and invoices populate_orders() stored;
+    the page's order, stored through the services, has its own rows already."""
+    quote = connection.ops.quote_name
+    outbox, event = OutboxMessage._meta.db_table, OrderEvent._meta.db_table
+    orders, invoices = Order._meta.db_table, Invoice._meta.db_table
+    empty_json = "'{}'"
+    dispatched = "COALESCE(dispatched_at, created_at)"  # the page's order's invoice has no dispatch time
+    outbox_columns = (
+        "kind, order_id, invoice_id, payload, state, attempts, next_attempt_at, outcome_unknown, last_error_code, "
+        "last_error, last_request, gave_up, vtex_receipt, sent_at, created_at, claim_token"
+    )
+    with connection.cursor() as cursor, transaction.atomic():
+        cursor.execute(
+            f"INSERT INTO {quote(outbox)} ({outbox_columns}) "
+            f"SELECT 'start_handling', id, NULL, {empty_json}, 'sent', 1, imported_at, FALSE, '', '', '', FALSE, "
+            f"'', imported_at, imported_at, '' FROM {quote(orders)} WHERE vtex_status <> 'ready-for-handling' "
+            f"AND id NOT IN (SELECT order_id FROM {quote(outbox)} WHERE kind = 'start_handling')"
+        )
+        cursor.execute(
+            f"INSERT INTO {quote(outbox)} ({outbox_columns}) "
+            f"SELECT 'invoice', order_id, id, {empty_json}, 'sent', 1, created_at, FALSE, '', '', '', FALSE, "
+            f"vtex_receipt, created_at, created_at, '' FROM {quote(invoices)} "
+            f"WHERE id NOT IN (SELECT invoice_id FROM {quote(outbox)} WHERE invoice_id IS NOT NULL)"
+        )
+        cursor.execute(
+            f"INSERT INTO {quote(outbox)} ({outbox_columns}) "
+            f"SELECT 'tracking', order_id, id, {empty_json}, 'sent', 1, {dispatched}, FALSE, '', '', '', FALSE, "
+            f"'', {dispatched}, {dispatched}, '' FROM {quote(invoices)} WHERE tracking_number <> '' "
+            f"AND id NOT IN (SELECT invoice_id FROM {quote(outbox)} WHERE invoice_id IS NOT NULL)"
+        )
+        event_columns = "order_id, kind, message, data, actor_label, created_at"
+        for old, new, when in (
+            ("ready-for-handling", "handling", "imported_at"),
+            ("handling", "invoiced", "invoiced_at_vtex"),
+            ("handling", "canceled", "last_change_at_vtex"),
+        ):
+            data = json.dumps({"from": old, "to": new})
+            cursor.execute(
+                f"INSERT INTO {quote(event)} ({event_columns}) "
+                f"SELECT id, 'status_changed', %s, %s, 'system', {when} FROM {quote(orders)} "
+                f"WHERE {'vtex_status <> %s' if new == 'handling' else 'vtex_status = %s'} AND {when} IS NOT NULL",
+                [f"VTEX status changed from {old} to {new}.", data, "ready-for-handling" if new == "handling" else new],
+            )

@@ -27,6 +27,7 @@ SCENARIOS: tuple[tuple[str, str, Callable[[scenarios.BenchContext, ScenarioResul
     ("outbox", "outbox", scenarios.outbox),
     ("freshness", "freshness with the hook", scenarios.freshness),
     ("admin", "admin scale", scenarios.admin_scale),
+    ("dashboard", "health dashboard", scenarios.dashboard),
     ("memory", "memory", scenarios.memory),
     ("hook", "hook endpoint", scenarios.hook),
 )

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from bench.machine import PROJECT_ROOT
 from bench.naive import http_only_ceiling, naive_import
-from bench.populate import populate_orders
+from bench.populate import populate_history, populate_orders
 from bench.report import ScenarioResult
 from bench.sandbox import LONG_TAIL, SandboxProcess
 from bench.served import ServedBridge, bridge_env
@@ -99,6 +99,8 @@ class Counts:
     admin_requests: int
     memory_orders: int
     hook_calls: int
+    #: The operator's dashboard at a store's size (issue 19 measured 1.0–1.4 s at 35k orders).
+    dashboard_orders: int = 35_000
 
 
 FULL = Counts(
@@ -135,6 +137,8 @@ QUICK = Counts(
     admin_requests=15,
     memory_orders=500,
     hook_calls=300,
+    # Two stores of 35k orders take a minute or two to insert: CI's quick run keeps to 5k.
+    dashboard_orders=5_000,
 )
 
 
@@ -616,6 +620,60 @@ def admin_scale(ctx: BenchContext, r: ScenarioResult) -> None:
     for page in ("list", "page"):
         ratio = r.figure(f"{page} time ratio", big[f"{page}_t"] / s[f"{page}_t"], "×", f"{large:,} / {small:,}")
         r.target(f"{page} time at {large:,} vs {small:,}", "≤ 1.5×", ratio, ratio <= 1.5, "×")
+
+
+# ---- 4b. the health dashboard ---------------------------------------------------------------------------
+
+#: Issue 19's budget for /admin/integration/health/ at 35k orders.
+DASHBOARD_BUDGET_S = 0.3
+
+
+#: (label, days the orders are spread over): a year's store, and the worst case for the chart, every
+#: order placed within its week (a store that just moved its orders in; what issue 19 measured).
+DASHBOARD_SHAPES = (("a year", 365), ("one week", 7))
+
+
+def _cpu_median(client: Client, url: str, times: int) -> float:
+    """The median CPU time of this process per request: on SQLite the database's work too, and
+    less sensitive than the wall clock to other processes sharing the cores."""
+    samples = []
+    for _ in range(times):
+        started = time.process_time()
+        client.get(url)
+        samples.append(time.process_time() - started)
+    return statistics.median(samples)
+
+
+def dashboard(ctx: BenchContext, r: ScenarioResult) -> None:
+    """The operator's health dashboard (and the admin index with its headline) at a store's size,
+    with every order's outbox rows and status changes: queries and median answer time."""
+    size = ctx.counts.dashboard_orders
+    requests = ctx.counts.admin_requests
+    r.params.update(orders=size, requests_each=requests, shapes=[label for label, _ in DASHBOARD_SHAPES])
+    budget = f"< {DASHBOARD_BUDGET_S * 1000:.0f} ms"
+    for label, days in DASHBOARD_SHAPES:
+        ctx.db.fresh(f"dashboard-{days}")
+        ctx.log(f"  inserting {size:,} orders over {label} and their history")
+        _, inserting = _timed(lambda days=days: (populate_orders(size, days=days), populate_history()))
+        ctx.db.analyze()
+        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password")
+        client = Client()
+        client.force_login(user)
+        ctx.log(f"  timing the dashboard and the admin index, {requests} requests each")
+        queries, median = _measure_page(client, reverse("admin:integration_health"), requests, 'id="health-chart"')
+        index_queries, index_median = _measure_page(
+            client, reverse("admin:index"), requests, "integration-health-panel"
+        )
+        cpu = _cpu_median(client, reverse("admin:integration_health"), requests)
+        shape = f"{size:,} orders over {label}"
+        r.figure(f"{shape}: dashboard queries", queries)
+        r.figure(f"{shape}: dashboard median", median * 1000, "ms")
+        r.figure(f"{shape}: dashboard CPU time", cpu * 1000, "ms", "this process, SQLite included; less noisy")
+        r.figure(f"{shape}: admin index queries", index_queries)
+        r.figure(f"{shape}: admin index median", index_median * 1000, "ms")
+        r.figure(f"{shape}: insert time", inserting, "s", "set-up, populate_orders + populate_history")
+        r.target(f"dashboard, {shape}", budget, median * 1000, median < DASHBOARD_BUDGET_S, "ms")
+        r.target(f"admin index, {shape}", budget, index_median * 1000, index_median < DASHBOARD_BUDGET_S, "ms")
 
 
 # ---- 5. memory ---------------------------------------------------------------------------------------------

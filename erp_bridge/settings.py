@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 
 from erp_bridge.env import (
     DAY,
@@ -269,6 +270,8 @@ VTEX_START_HANDLING = env_choice("VTEX_START_HANDLING", "on_import", ("on_import
 # --- Background work (django-q2, ORM broker: at-least-once, so every task is idempotent) ---------------
 Q_CLUSTER = {
     "name": env_str("Q_CLUSTER_NAME", "erp-bridge"),
+    # The admin's name for django-q2's pages ("Django Q" otherwise, in every language).
+    "label": gettext_lazy("Background tasks"),
     "orm": "default",
     "workers": env_int("Q_WORKERS", 2, minimum=1),
     # A task may run this long; retry must be larger, or the broker hands the same task to a

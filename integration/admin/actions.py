@@ -22,6 +22,7 @@ from integration.admin.forms import CancellationForm
 from integration.infra.rate_budget import vtex_budget_paused_for
 from integration.infra.vtex_client import vtex_client
 from integration.models import Order, OutboxMessage
+from integration.selectors.labels import vtex_status_text
 from integration.services.cancellation import (
     cancellation_reason_check,
     cancellation_request_create,
@@ -106,7 +107,7 @@ def refresh_one(request: HttpRequest, order: Order, client: VtexClient) -> None:
             gettext("%(order)s: refresh failed: %(error)s") % {"order": order.order_id, "error": error_message(exc)},
         )
         return
-    values = {"order": order.order_id, "status": outcome.order.vtex_status}
+    values = {"order": order.order_id, "status": vtex_status_text(outcome.order.vtex_status)}
     if outcome.changed:
         text = gettext("%(order)s: refreshed from VTEX, status %(status)s.") % values
     else:

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from integration.selectors.health import orders_stuck, stuck_counts
+from integration.selectors.labels import vtex_status_text
 from integration.selectors.queue import WorkQueue, work_queue_q
 from integration.selectors.start_handling import StartHandlingState, start_handling_done_q, start_handling_failed_q
 from integration.vtex.statuses import VtexStatus
@@ -109,7 +110,9 @@ class VtexStatusFilter(admin.SimpleListFilter):
     parameter_name = "vtex_status"
 
     def lookups(self, request, model_admin):
-        return [*((status.value, status.value) for status in VTEX_STATUS_CHOICES), (OTHER_VTEX_STATUS, _("other"))]
+        # VTEX's admin name with the API string beside it, in the reader's language.
+        choices = ((status.value, vtex_status_text(status)) for status in VTEX_STATUS_CHOICES)
+        return [*choices, (OTHER_VTEX_STATUS, _("other"))]
 
     def queryset(self, request, queryset):
         if self.value() == OTHER_VTEX_STATUS:

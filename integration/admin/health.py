@@ -49,6 +49,9 @@ MARGIN_LEFT = 48
 MARGIN_RIGHT = 16
 MARGIN_TOP = 16
 MARGIN_BOTTOM = 40
+#: The widest a character of the axis labels (11 px sans-serif, in the chart's units) is on average,
+#: rounded up: a day's name is written where at least its length × this is free.
+LABEL_CHAR_WIDTH = 7
 
 #: Okabe-Ito colours (told apart with colour blindness) plus a dash pattern per series, so the
 #: lines differ without colour too.
@@ -70,10 +73,21 @@ class ChartLine:
     total: int
 
 
+def svg_number(value: float) -> str:
+    """A coordinate as SVG reads it: a dot for the decimal mark, no thousands separator, whatever
+    the reader's language (pt-BR's "260,0" is two numbers to SVG, and the axes fell apart)."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
 @dataclass(frozen=True)
 class ChartTick:
     position: float
     label: str
+
+    @property
+    def svg_position(self) -> str:
+        return svg_number(self.position)
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,11 @@ class Chart:
     def label_y(self) -> int:
         return self.bottom + 18
 
+    @property
+    def y_label_x(self) -> int:
+        """Where the y axis' labels end (they are right-aligned against the axis)."""
+        return self.left - 6
+
 
 def nice_ceiling(value: int) -> tuple[int, int]:
     """(axis maximum, tick step) for counts up to `value`: steps of 1, 2 or 5 × 10^k, at most 5 ticks."""
@@ -131,7 +150,9 @@ def activity_chart(activity: health.Activity, *, tz) -> Chart:
     lines = []
     for series in activity.series:
         color, dash = SERIES_STYLES.get(series.key, ("currentColor", ""))
-        points = " ".join(f"{x(index + 0.5)},{y(count)}" for index, count in enumerate(series.counts))
+        points = " ".join(
+            f"{svg_number(x(index + 0.5))},{svg_number(y(count))}" for index, count in enumerate(series.counts)
+        )
         lines.append(ChartLine(series.key, series.label, color, dash, points, series.total))
 
     # Days in the store's zone: a boundary at each local midnight, the name in the middle.
@@ -151,8 +172,10 @@ def activity_chart(activity: health.Activity, *, tz) -> Chart:
         hours_to = (shown_to - activity.start).total_seconds() / 3600
         if midnight >= activity.start:
             x_ticks.append(ChartTick(x(hours_from), ""))
-        if hours_to - hours_from >= 6:  # room for the name
-            label = formats.date_format(midnight, "MONTH_DAY_FORMAT")  # "May 30", "30 de Maio"
+        label = formats.date_format(midnight, "MONTH_DAY_FORMAT")  # "May 30", "30 de Maio"
+        # Named only where the name fits the part of the day shown: the week's first and last
+        # days are partial, and a name wider than its part ran into its neighbour and off the edge.
+        if (hours_to - hours_from) * hour_width >= len(label) * LABEL_CHAR_WIDTH:
             x_labels.append(ChartTick(x((hours_from + hours_to) / 2), label))
         days.append(ChartDay(formats.date_format(midnight, "DATE_FORMAT"), counts))
 

@@ -29,6 +29,7 @@ from integration.models import (
     SendState,
     TrackingEvent,
 )
+from integration.selectors.labels import PAYMENT_GROUPS, PAYMENT_STATUSES, coded_text
 
 # ---- the order page -----------------------------------------------------------------------------------
 
@@ -173,7 +174,7 @@ class PaymentInline(ReadOnlyTabularInline):
     # what pays for this order, the second VTEX's figure, labelled as the group's.
     fields = (
         "payment_system_name",
-        "group",
+        "payment_group",
         "amount",
         "group_value",
         "installments",
@@ -213,13 +214,19 @@ class PaymentInline(ReadOnlyTabularInline):
             or "-",
         )
 
+    @admin.display(description=_("group"))
+    def payment_group(self, payment: Payment) -> str:
+        """How the buyer paid, in the reader's language with VTEX's code beside ("Cartão de crédito (creditCard)")."""
+        return coded_text(payment.group, PAYMENT_GROUPS)
+
     @admin.display(description=_("status (transaction)"))
     def statuses(self, payment: Payment) -> str:
         if not payment.status and not payment.transaction_status:
             return "-"
+        status = coded_text(payment.status, PAYMENT_STATUSES)
         if payment.transaction_status and payment.transaction_status != payment.status:
-            return f"{payment.status or '-'} ({payment.transaction_status})"
-        return payment.status or payment.transaction_status
+            return f"{status} ({coded_text(payment.transaction_status, PAYMENT_STATUSES)})"
+        return coded_text(payment.status or payment.transaction_status, PAYMENT_STATUSES)
 
 
 class ItemFulfillmentInline(ReadOnlyTabularInline):

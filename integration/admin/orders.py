@@ -50,6 +50,7 @@ from integration.admin.queue import queue_links, with_list_filters
 from integration.admin.timeline import order_timeline
 from integration.models import Invoice, Order, SendState
 from integration.selectors.exports import document_text, order_export_csv
+from integration.selectors.labels import DOCUMENT_TYPES, coded_text, vtex_status_text
 from integration.selectors.queue import (
     order_delivery,
     order_invoices,
@@ -133,7 +134,9 @@ def order_status_badges(order: Order) -> str:
                 badge(start_handling.label, START_HANDLING_TONES[start_handling.state], title=start_handling.error),
             )
         )
-    parts.append(format_html('<span class="vtex-status">{} {}</span>', gettext("VTEX:"), order.vtex_status or "-"))
+    parts.append(
+        format_html('<span class="vtex-status">{} {}</span>', gettext("VTEX:"), vtex_status_text(order.vtex_status))
+    )
     parts.extend(invoice_lines(order))
     return format_html('<div class="status-cell">{}</div>', format_html_join("", "{}", ((part,) for part in parts)))
 
@@ -266,7 +269,7 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
                 "classes": ("order-customer",),
                 "fields": (
                     ("customer_name", "customer_email"),
-                    ("customer_document_type", "buyer_document", "customer_document_check"),
+                    ("document_type_label", "buyer_document", "customer_document_check"),
                     "customer_phone",
                     ("customer_is_corporate", "customer_corporate_name"),
                     ("customer_trade_name", "customer_state_inscription"),
@@ -300,7 +303,7 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
                 # The template puts "Recent activity" under this fieldset, found by this class
                 # (its name is translated).
                 "classes": ("order-status",),
-                "fields": (("order_id", "sequence"), ("vtex_status", "state")),
+                "fields": (("order_id", "sequence"), ("vtex_status_label", "state")),
             },
         ),
         (
@@ -538,6 +541,15 @@ class OrderAdmin(CsvExportMixin, admin.ModelAdmin):
                 order.marketplace_base_url,
             )
         return order.marketplace_name
+
+    @admin.display(description=_("VTEX status"), ordering="vtex_status")
+    def vtex_status_label(self, order: Order) -> str:
+        """As VTEX's own admin names it, the API string beside ("Preparando entrega (handling)")."""
+        return vtex_status_text(order.vtex_status)
+
+    @admin.display(description=_("customer document type"))
+    def document_type_label(self, order: Order) -> str:
+        return coded_text(order.customer_document_type, DOCUMENT_TYPES)
 
     @admin.display(description=_("customer document"))
     def buyer_document(self, order: Order) -> str:

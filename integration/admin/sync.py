@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from integration.admin.base import ReadOnlyAdmin
 from integration.admin.filters import CallOutcomeFilter
 from integration.models import HookNotification, Lease, Order, OrderEvent, RateBudget, VtexCall
+from integration.selectors.labels import ACTORS, actor_text
+from integration.selectors.timeline import event_text
 
 
 def _order_link(order_pk: int | None, order_id: str) -> str:
@@ -73,16 +75,30 @@ class VtexCallAdmin(ReadOnlyAdmin):
         return _pre(call.response_excerpt)
 
 
+class ActorFilter(admin.SimpleListFilter):
+    """Who acted when no user did ("system", "intake"...), in the reader's language; from a fixed
+    list, not a DISTINCT over every event."""
+
+    title = _("who")
+    parameter_name = "actor_label"
+
+    def lookups(self, request, model_admin):
+        return [(label, actor_text(label)) for label in ACTORS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(actor_label=self.value(), actor__isnull=True) if self.value() else queryset
+
+
 @admin.register(OrderEvent)
 class OrderEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "order_link", "kind", "who", "message")
-    list_filter = ("kind", "actor_label")
+    list_display = ("created_at", "order_link", "kind", "who", "text")
+    list_filter = ("kind", ActorFilter)
     list_select_related = ("order", "actor")
     search_fields = ("=order__order_id", "message")
-    search_help_text = _("Exact order id, or part of the message.")
+    search_help_text = _("Exact order id, or part of the message (as stored, in English).")
     date_hierarchy = "created_at"
-    fields = ("created_at", "order_link", "kind", "who", "message", "details")
-    readonly_fields = ("order_link", "who", "details")
+    fields = ("created_at", "order_link", "kind", "who", "text", "details")
+    readonly_fields = ("order_link", "who", "text", "details")
 
     @admin.display(description=_("order"), ordering="order__order_id")
     def order_link(self, event: OrderEvent) -> str:
@@ -90,7 +106,12 @@ class OrderEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("who"))
     def who(self, event: OrderEvent) -> str:
-        return event.who
+        return event.actor.get_username() if event.actor_id else actor_text(event.actor_label)
+
+    @admin.display(description=_("message"))
+    def text(self, event: OrderEvent) -> str:
+        """In the reader's language (the search still reads the stored English text)."""
+        return event_text(event)
 
     @admin.display(description=_("data"))
     def details(self, event: OrderEvent) -> str:

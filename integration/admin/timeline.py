@@ -10,6 +10,8 @@ from datetime import datetime
 from django.utils.translation import gettext
 
 from integration.models import Order, OrderEvent, VtexCall
+from integration.selectors.labels import actor_text
+from integration.selectors.timeline import event_text
 
 #: Timeline rows read per source (events, calls). An order retried for days can have thousands
 #: of calls; the full log stays in the VTEX call list, filtered by order.
@@ -42,8 +44,9 @@ def order_timeline(order: Order, *, limit: int = TIMELINE_LIMIT) -> Timeline:
     entries = [
         TimelineEntry(
             when=event.created_at,
-            who=event.who,
-            what=f"{event.get_kind_display()}: {event.message}",
+            who=event.actor.get_username() if event.actor_id else actor_text(event.actor_label),
+            # Both in the reader's language: the kind, and the entry rendered from its parameters.
+            what=f"{event.get_kind_display()}: {event_text(event)}",
             event=event,
             details=json.dumps(event.data, indent=2, ensure_ascii=False, default=str) if event.data else "",
         )

@@ -37,6 +37,10 @@ class OrderEvent(models.Model):
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     message = models.TextField(_("message"))
     data = models.JSONField(_("data"), default=dict, blank=True)
+    #: What the entry says, as values (ids, numbers, codes, VTEX's own words) that
+    #: integration.selectors.timeline renders per kind in the reader's language. None on the rows
+    #: written before there were parameters: those show their stored message.
+    params = models.JSONField(_("parameters"), null=True, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),
@@ -54,6 +58,10 @@ class OrderEvent(models.Model):
         verbose_name = _("order event")
         verbose_name_plural = _("order events")
         ordering = ["created_at", "id"]
+        indexes = [
+            # The dashboard: cancellations per hour (status changes of the week) and the last import.
+            models.Index(fields=["kind", "created_at"], name="orderevent_kind_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.kind}"
@@ -82,6 +90,11 @@ class VtexCall(models.Model):
         verbose_name = _("VTEX call")
         verbose_name_plural = _("VTEX calls")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The dashboard's last successful List orders call and feed read: the newest calls of
+            # one operation, without reading the whole call log.
+            models.Index(fields=["operation", "created_at"], name="vtexcall_operation_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.status_code or self.error}"

@@ -80,7 +80,7 @@ def cancellation_request_create(*, order: Order, reason: str, actor=None, via: s
         order_event_record(
             order=order,
             kind=OrderEvent.Kind.CANCELLATION_REQUESTED,
-            message=f"Cancellation requested: {reason}",
+            params={"reason": reason},
             actor=actor,
             actor_label=via,
         )

@@ -1,7 +1,8 @@
 """Timeline entries of an order: one helper so every service writes them the same way.
 
-A message is stored once and read by everyone, whatever their language, like a log line: it is
-written in English. The admin translates the entry's kind when it shows it, not the message.
+An entry is its kind and its parameters (OrderEvent.params), rendered per kind in the reader's
+language by integration.selectors.timeline. Its English text is stored as well (`message`), like
+a log line: the event list searches it, and it is what older entries, without parameters, show.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 from django.utils import translation
 
 from integration.models import Order, OrderEvent
+from integration.selectors.timeline import render_event
 
 
 def stored_text(value: object) -> str:
@@ -21,20 +23,40 @@ def stored_text(value: object) -> str:
         return str(value() if callable(value) else value)
 
 
-def order_event_record(
+def order_event_build(
     *,
     order: Order,
     kind: str,
-    message: str,
+    params: dict[str, Any],
     actor=None,
     actor_label: str = "system",
     data: dict[str, Any] | None = None,
 ) -> OrderEvent:
-    return OrderEvent.objects.create(
+    """The entry, not saved (for bulk_create). `params` must be JSON values: what the kind's
+    renderer reads; `data` what other code queries (a status change's from/to, an outbox id)."""
+    with translation.override("en"):
+        message = render_event(kind, params)
+    has_user = bool(getattr(actor, "pk", None))
+    return OrderEvent(
         order=order,
         kind=kind,
         message=message,
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=actor_label if not getattr(actor, "pk", None) else actor.get_username(),
+        params=params,
+        actor=actor if has_user else None,
+        actor_label=actor.get_username() if has_user else actor_label,
         data=data or {},
     )
+
+
+def order_event_record(
+    *,
+    order: Order,
+    kind: str,
+    params: dict[str, Any],
+    actor=None,
+    actor_label: str = "system",
+    data: dict[str, Any] | None = None,
+) -> OrderEvent:
+    event = order_event_build(order=order, kind=kind, params=params, actor=actor, actor_label=actor_label, data=data)
+    event.save()
+    return event

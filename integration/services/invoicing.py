@@ -33,7 +33,7 @@ from integration.models import (
 from integration.models.orders import line_cents
 from integration.selectors.sellers import order_fulfilled_elsewhere, order_seller_label
 from integration.services.errors import Conflict, FieldErrors, NotAllowed
-from integration.services.events import order_event_record, stored_text
+from integration.services.events import order_event_record
 from integration.services.order_state import order_recompute_state
 from integration.services.outbox import outbox_enqueue
 from integration.vtex.payloads import InvoiceLinePayload, invoice_payload
@@ -604,12 +604,16 @@ def invoice_create(*, order: Order, data: InvoiceInput, actor=None, via: str = "
         )
         outbox_enqueue(kind=OutboxMessage.Kind.INVOICE, order=order, invoice=invoice, payload=payload, actor=actor)
         crash_point("invoicing.outbox_row_written")
-        lines_text = ", ".join(f"{quantity} × {entry.item.name}" for entry, quantity in plan.lines)
         order_event_record(
             order=order,
             kind=OrderEvent.Kind.INVOICE_ADDED,
-            message=f"{stored_text(invoice.get_kind_display)} invoice {invoice.number} entered: {lines_text}; "
-            f"value {invoice.value_cents} cents.",
+            params={
+                "invoice_kind": invoice.kind,
+                "invoice": invoice.number,
+                "lines": [[quantity, entry.item.name] for entry, quantity in plan.lines],
+                "value_cents": invoice.value_cents,
+                "currency": order.currency_code,
+            },
             actor=actor,
             actor_label=via,
             data={

@@ -38,7 +38,7 @@ from integration.models import (
     OutboxMessage,
     Payment,
 )
-from integration.services.events import order_event_record
+from integration.services.events import order_event_build, order_event_record
 from integration.services.order_state import orders_derive_states
 from integration.vtex import VtexClient, VtexError, VtexNotFound
 from integration.vtex.mapping import (
@@ -295,11 +295,8 @@ def _fulfillment_rows(order: Order, data: OrderData) -> list[ItemFulfillment]:
 
 
 def _imported_event(order: Order) -> OrderEvent:
-    return OrderEvent(
-        order=order,
-        kind=OrderEvent.Kind.IMPORTED,
-        message=f"Imported from VTEX in status {order.vtex_status}.",
-        actor_label="intake",
+    return order_event_build(
+        order=order, kind=OrderEvent.Kind.IMPORTED, params={"status": order.vtex_status}, actor_label="intake"
     )
 
 
@@ -328,13 +325,9 @@ def _apply_vtex_data(order: Order, entry: FetchedOrder, now) -> None:
 
 def _changed_at_vtex_event(order: Order, previous_status: str) -> OrderEvent:
     if previous_status != order.vtex_status:
-        return OrderEvent(
-            order=order,
-            kind=OrderEvent.Kind.STATUS_CHANGED,
-            message=f"VTEX status changed from {previous_status} to {order.vtex_status}.",
-            data={"from": previous_status, "to": order.vtex_status},
-        )
-    return OrderEvent(order=order, kind=OrderEvent.Kind.UPDATED, message="Order data changed at VTEX.")
+        change = {"from": previous_status, "to": order.vtex_status}
+        return order_event_build(order=order, kind=OrderEvent.Kind.STATUS_CHANGED, params=change, data=change)
+    return order_event_build(order=order, kind=OrderEvent.Kind.UPDATED, params={})
 
 
 def _follow_vtex_status(order: Order) -> None:
@@ -400,26 +393,26 @@ def _store_changes(
     return news
 
 
-def _items_text(rows: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{row['quantity']} × {row['name'] or row['sku_id']} (SKU {row['sku_id']})" for row in rows)
+def _items_params(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    return [[row["quantity"], row["name"], row["sku_id"]] for row in rows]
 
 
 def _change_event(order: Order, change: dict[str, Any]) -> OrderEvent:
     """A change at VTEX on the timeline: what, when, why, and what it did to the value."""
-    parts = []
-    if change["items_removed"]:
-        parts.append(f"removed {_items_text(change['items_removed'])}")
-    if change["items_added"]:
-        parts.append(f"added {_items_text(change['items_added'])}")
     value = change["increment_cents"] - change["discount_cents"]
-    parts.append(f"value {'+' if value > 0 else ''}{value} cents")
-    when = change["changed_at"].isoformat() if change["changed_at"] else "at an unknown time"
-    reason = change["reason"] or "no reason given"
-    return OrderEvent(
+    params = {
+        "changed_at": change["changed_at"].isoformat() if change["changed_at"] else None,
+        "removed": _items_params(change["items_removed"]),
+        "added": _items_params(change["items_added"]),
+        "value_cents": value,
+        "reason": change["reason"],
+        "total_cents": order.total_cents,
+        "currency": order.currency_code,
+    }
+    return order_event_build(
         order=order,
         kind=OrderEvent.Kind.CHANGED,
-        message=f"Changed at VTEX ({when}): {'; '.join(parts)}. Reason: {reason}. "
-        f"The order's value after the change is {order.total_cents} cents.",
+        params=params,
         actor_label="vtex",
         data={"position": change["position"], "receipt": change["receipt"], "value_cents": value},
     )
@@ -519,12 +512,12 @@ def _write_links(pairs: dict[str, str]) -> None:
             else:
                 change.other_order_id = other
                 change.save(update_fields=["other_order_id"])
-            text = "Replaced at VTEX by order" if kind == OrderChange.Kind.REPLACED_BY else "Replaces order"
+            direction = "replaced_by" if kind == OrderChange.Kind.REPLACED_BY else "replaces"
             events.append(
-                OrderEvent(
+                order_event_build(
                     order=order,
                     kind=OrderEvent.Kind.REPLACED,
-                    message=f"{text} {other}.",
+                    params={"other_order_id": other, "direction": direction},
                     actor_label="vtex",
                     data={"other_order_id": other},
                 )
@@ -588,7 +581,7 @@ def order_record_intake_failure(*, order_id: str, summary: dict[str, Any] | None
         order.intake_failed_at = now
         order.save(update_fields=["intake_error", "intake_failed_at", "updated_at"])
         order_event_record(
-            order=order, kind=OrderEvent.Kind.INTAKE_FAILED, message=f"Intake failed: {message}", actor_label="intake"
+            order=order, kind=OrderEvent.Kind.INTAKE_FAILED, params={"error": message}, actor_label="intake"
         )
     return order
 
@@ -604,7 +597,7 @@ def order_refresh_from_vtex(*, client: VtexClient, order: Order, actor=None) -> 
         order_event_record(
             order=order,
             kind=OrderEvent.Kind.REFRESH_FAILED,
-            message=f"Refresh from VTEX failed: {error_message(exc)}",
+            params={"error": error_message(exc)},
             actor=actor,
         )
         raise
@@ -613,11 +606,9 @@ def order_refresh_from_vtex(*, client: VtexClient, order: Order, actor=None) -> 
         order_event_record(
             order=outcome.order,
             kind=OrderEvent.Kind.REFRESHED,
-            message="Refreshed from VTEX: nothing had changed.",
+            params={"changed": False},
             actor=actor,
         )
     elif actor is not None:
-        order_event_record(
-            order=outcome.order, kind=OrderEvent.Kind.REFRESHED, message="Refreshed from VTEX.", actor=actor
-        )
+        order_event_record(order=outcome.order, kind=OrderEvent.Kind.REFRESHED, params={"changed": True}, actor=actor)
     return outcome

@@ -13,7 +13,7 @@ from django.utils.translation import gettext, gettext_noop
 from integration.models import Order, OrderEvent, OutboxMessage
 from integration.selectors.sellers import order_fulfilled_elsewhere, order_seller_label
 from integration.selectors.start_handling import StartHandlingState, order_start_handling
-from integration.services.events import order_event_record, stored_text
+from integration.services.events import order_event_record
 from integration.services.outbox import outbox_enqueue_start_handling, outbox_send
 from integration.vtex import VtexClient
 from integration.vtex.mapping import SHIPPING_ADDRESS_FIELDS
@@ -35,7 +35,7 @@ def order_record_erp_receipt(*, order: Order, actor=None) -> bool:
         order_event_record(
             order=locked,
             kind=OrderEvent.Kind.ERP_RECEIVED,
-            message="The ERP confirmed it stored the order.",
+            params={},
             actor=actor,
             actor_label="api",
             data={ERP_RECEIPT_KEY: True},
@@ -97,7 +97,7 @@ def order_start_handling_now(*, client: VtexClient, order: Order, actor=None) ->
         order_event_record(
             order=order,
             kind=OrderEvent.Kind.SEND_RETRY,
-            message="Start-handling: sent now on request.",
+            params={"outbox_kind": OutboxMessage.Kind.START_HANDLING, "retry": "now"},
             actor=actor,
             actor_label="api" if actor is not None else "system",
         )
@@ -135,8 +135,7 @@ def order_update_local_fields(*, order: Order, changes: dict[str, Any], actor) -
         if set(changed) & set(SHIPPING_ADDRESS_FIELDS):
             locked.shipping_address_edited = True
         locked.save()
-        labels = ", ".join(stored_text(Order._meta.get_field(name).verbose_name) for name in changed)
         order_event_record(
-            order=locked, kind=OrderEvent.Kind.EDITED, message=f"Changed {labels}.", actor=actor, data=changed
+            order=locked, kind=OrderEvent.Kind.EDITED, params={"fields": list(changed)}, actor=actor, data=changed
         )
     return list(changed)

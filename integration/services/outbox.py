@@ -36,7 +36,7 @@ from integration.infra.vtex_client import call_log
 from integration.infra.workers import FollowingExecutor, vtex_threads
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, SendState
 from integration.selectors.sellers import fulfilled_elsewhere_q, order_fulfilled_elsewhere
-from integration.services.events import order_event_record, stored_text
+from integration.services.events import order_event_build, order_event_record
 from integration.services.order_state import orders_recompute_states
 from integration.services.order_sync import FetchedOrder, orders_store_from_vtex
 from integration.vtex import VtexClient, VtexConflict, VtexError, VtexRateLimited, VtexServerError
@@ -278,6 +278,9 @@ class _Job:
 class _Answer:
     answer: dict[str, Any]
     note: str = ""
+    #: The note for the timeline, rendered in the reader's language (integration.selectors.timeline):
+    #: "already_shown" (read back after an unanswered attempt) or "status_shown" (a repeat VTEX took).
+    note_key: str = ""
     #: The status VTEX showed when it was read back (start-handling records it).
     vtex_status: str = ""
 
@@ -325,6 +328,7 @@ def _call_vtex(client: VtexClient, done: _Done) -> _Answer:
                 {},
                 "VTEX already shows it (read back after an unanswered attempt).",
                 vtex_status=str(vtex_order.get("status") or ""),
+                note_key="already_shown",
             )
     try:
         answer = _Answer(_send(client, message))
@@ -335,7 +339,7 @@ def _call_vtex(client: VtexClient, done: _Done) -> _Answer:
         if not vtex_shows_effect(message, vtex_order):
             conflict.message = f"{conflict.message} (VTEX shows the order in {status or 'an unknown status'})"
             raise
-        return _Answer({}, f"VTEX shows the order in {status}.", vtex_status=status)
+        return _Answer({}, f"VTEX shows the order in {status}.", vtex_status=status, note_key="status_shown")
     crash_point(f"outbox.sent.{message.kind}")
     if done.job.read_back:
         try:
@@ -440,11 +444,12 @@ def _record_sent(entries: list[tuple[OutboxMessage, _Answer]]) -> list[SendOutco
             if message.kind == Kind.CANCEL:
                 _sync_target(message, SendState.SENT, receipt=receipt, answer=answer.note or "Accepted by VTEX.")
             detail = answer.note or (f"VTEX accepted it (receipt {receipt})." if receipt else "VTEX accepted it.")
+            params = {**_what(message), "receipt": receipt, "note": answer.note_key, "vtex_status": answer.vtex_status}
             events.append(
-                OrderEvent(
+                order_event_build(
                     order=message.order,
                     kind=_EVENT_KINDS.get(message.kind, _DEFAULT_EVENT_KINDS)[0],
-                    message=f"{_what(message)} sent to VTEX. {detail}",
+                    params=params,
                     actor_label="system",
                     data={"outbox": message.pk, "receipt": receipt},
                 )
@@ -515,7 +520,12 @@ def _record_failure(message: OutboxMessage, error: VtexError) -> SendOutcome:
             order_event_record(
                 order=message.order,
                 kind=_EVENT_KINDS.get(message.kind, _DEFAULT_EVENT_KINDS)[1],
-                message=f"{_what(message)} not accepted by VTEX: {why}",
+                params={
+                    **_what(message),
+                    "error": str(error),
+                    "attempts": message.attempts,
+                    "gave_up": error.transient,
+                },
                 data={"outbox": message.pk, "status": error.status, "code": error.code},
             )
             outcome = SendOutcome(message, State.FAILED, why)
@@ -525,10 +535,9 @@ def _record_failure(message: OutboxMessage, error: VtexError) -> SendOutcome:
     return outcome
 
 
-def _what(message: OutboxMessage) -> str:
-    """The row as the timeline (stored in English) names it."""
-    about = f" of invoice {message.invoice.number}" if message.invoice_id else ""
-    return f"{stored_text(message.get_kind_display)}{about}"
+def _what(message: OutboxMessage) -> dict[str, str]:
+    """The row as the timeline's parameters name it: its kind, and its invoice if any."""
+    return {"outbox_kind": message.kind, "invoice": message.invoice.number if message.invoice_id else ""}
 
 
 def _record_done(batch: list[_Done]) -> list[SendOutcome]:
@@ -702,7 +711,7 @@ def outbox_retry(*, message: OutboxMessage, actor=None) -> bool:
         order_event_record(
             order=message.order,
             kind=OrderEvent.Kind.SEND_RETRY,
-            message=f"{_what(message)}: retry requested.",
+            params={**_what(message), "retry": "requested"},
             actor=actor,
         )
     transaction.on_commit(lambda: _queue_send(message.pk))

@@ -122,7 +122,7 @@ def invoice_set_tracking(
         order_event_record(
             order=invoice.order,
             kind=OrderEvent.Kind.TRACKING_ADDED,
-            message=f"Tracking of invoice {invoice.number}: {courier or 'carrier not given'} {tracking_number}.",
+            params={"invoice": invoice.number, "courier": courier, "tracking_number": tracking_number},
             actor=actor,
             actor_label=via,
         )
@@ -258,13 +258,10 @@ def tracking_events_add(
             ),
             actor=actor,
         )
-        what = f"{len(created)} tracking event(s)" if created else ""
-        if delivered_at is not None:
-            what = f"{what} and delivery" if what else "delivery"
         order_event_record(
             order=invoice.order,
             kind=OrderEvent.Kind.DELIVERED if delivered_at is not None else OrderEvent.Kind.TRACKING_ADDED,
-            message=f"Invoice {invoice.number}: {what} entered.",
+            params={"invoice": invoice.number, "events": len(created), "delivered": delivered_at is not None},
             actor=actor,
             actor_label=via,
         )

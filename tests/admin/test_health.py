@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django_q.models import Failure, Success
 
 from integration.admin.health import activity_chart, headline_text, nice_ceiling
@@ -185,6 +188,7 @@ def busy_store(settings):
     ):
         for old, new in steps:
             make_event(order, kind=OrderEvent.Kind.STATUS_CHANGED, message="", data={"from": old, "to": new})
+        set_fields(order, vtex_status=steps[-1][1])  # as order_sync stores it with its event
     make_event(
         acknowledged[3], kind=OrderEvent.Kind.STATUS_CHANGED, message="", data={"from": "handling", "to": "invoiced"}
     )
@@ -312,7 +316,8 @@ def test_orders_activity_fills_empty_hours_with_zero_and_buckets_by_hour():
     ("language", "first_tick", "last_tick", "day", "busiest", "span"),
     [
         ("en", "May 29", "June 5", "May 30, 2024", "at 00:00 on 05/30/2024", "from 05/29/2024 1 p.m. to"),
-        ("pt-br", "29 de Maio", "5 de Junho", "30 de Maio de 2024", "às 00:00 de 30/05/2024", "de 29/05/2024 13:00 a"),
+        # The week's partial first and last days (11 h and 13 h) have no room for the longer names.
+        ("pt-br", "30 de Maio", "4 de Junho", "30 de Maio de 2024", "às 00:00 de 30/05/2024", "de 29/05/2024 13:00 a"),
     ],
 )
 def test_chart_days_are_labelled_in_the_store_time_zone_as_the_language_writes_dates(
@@ -413,4 +418,124 @@ def test_cancellation_confirmed_counts_once_in_the_chart():
     order = make_acknowledged_order()
     CancellationRequest.objects.create(order=order, reason="x", state="confirmed", confirmed_at=timezone.now())
     make_event(order, kind=OrderEvent.Kind.STATUS_CHANGED, message="", data={"from": "handling", "to": "canceled"})
+    set_fields(order, vtex_status="canceled")
     assert health.orders_activity().series[3].total == 1
+
+
+# ---- the chart's numbers are SVG's, in every language (issue 19) --------------------------------------------
+
+SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
+COORDINATES = ("x", "y", "x1", "x2", "y1", "y2")
+
+
+def chart_svg(page: str):
+    """The chart's <svg> element, parsed as XML (a decimal comma or a stray character fails here)."""
+    markup = re.search(r'<svg viewBox="[^"]*" role="img".*?</svg>', page, re.S)[0]
+    return ElementTree.fromstring(markup)
+
+
+def svg_float(text: str) -> float:
+    assert re.fullmatch(r"-?\d+(\.\d+)?", text), f"not an SVG number: {text!r}"
+    return float(text)
+
+
+@pytest.mark.parametrize("language", ["en", "pt-BR"])
+def test_chart_coordinates_are_plain_numbers_and_the_axes_read_right(admin_client, busy_store, language):
+    with translation.override(translation.get_language()):
+        page = page_of(admin_client.get(URL, headers={"accept-language": language}))
+    svg = chart_svg(page)
+
+    width, height = (svg_float(n) for n in svg.get("viewBox").split()[2:])
+    assert (width, height) == (960, 300)
+    for element in svg.iter():
+        for name in COORDINATES:
+            if element.get(name) is not None:
+                assert 0 <= svg_float(element.get(name)) <= max(width, height)
+    for polyline in svg.iter(f"{SVG_NAMESPACE}polyline"):
+        points = [tuple(svg_float(n) for n in point.split(",")) for point in polyline.get("points").split()]
+        assert len(points) == 168
+        xs = [x for x, _ in points]
+        assert xs == sorted(xs) and len(set(xs)) == 168  # one point an hour, left to right
+        assert all(16 <= y <= 260 for _, y in points)  # inside the plot, 0 on the x axis
+
+    axis = svg.find(f"{SVG_NAMESPACE}g[@class='axis']")
+    texts = list(axis.iter(f"{SVG_NAMESPACE}text"))
+    y_labels = [(int(t.text), svg_float(t.get("y"))) for t in texts if t.get("text-anchor") == "end"]
+    # The busiest hour had 5 events (4 orders received now, 1 more acknowledged): ticks 0 to 5,
+    # bottom to top, evenly spaced (with decimal commas they all sat at 0 to 4 px).
+    assert [value for value, _ in y_labels] == [0, 1, 2, 3, 4, 5]
+    positions = [y for _, y in y_labels]
+    assert positions[0] == 260 and positions[-1] == 16
+    assert positions == sorted(positions, reverse=True)
+    assert len({round(b - a, 1) for a, b in zip(positions, positions[1:], strict=False)}) == 1
+    x_labels = [(t.text, svg_float(t.get("x"))) for t in texts if t.get("text-anchor") == "middle"]
+    assert len(x_labels) >= 6  # one a day
+    xs = [x for _, x in x_labels]
+    assert xs == sorted(xs) and len(set(xs)) == len(xs) and 48 < xs[0] and xs[-1] < 944
+    with translation.override(language):
+        week = [
+            formats.date_format(timezone.localtime(timezone.now() - timedelta(days=n)).date(), "MONTH_DAY_FORMAT")
+            for n in range(8, -1, -1)
+        ]
+    names = [name for name, _ in x_labels]
+    first = week.index(names[0])
+    assert names == week[first : first + len(names)]  # consecutive days, in the reader's language
+
+
+def test_chart_numbers_ignore_the_thousands_separator(admin_client, settings):
+    settings.USE_THOUSAND_SEPARATOR = True
+    orders = [make_order() for _ in range(3)]
+    for order in orders:
+        set_fields(order, imported_at=hours_ago(1))
+    with translation.override(translation.get_language()):
+        page = page_of(admin_client.get(URL, headers={"accept-language": "pt-BR"}))
+    svg = chart_svg(page)
+    assert svg.get("viewBox") == "0 0 960 300"
+    assert "," not in "".join(svg.find(f"{SVG_NAMESPACE}g[@class='grid']").itertext())
+    for line in svg.iter(f"{SVG_NAMESPACE}line"):
+        for name in COORDINATES:
+            if line.get(name) is not None:
+                svg_float(line.get(name))
+
+
+# ---- the dashboard's cost does not grow with the store (issue 19) ---------------------------------------
+
+
+def _store_of(size: int) -> None:
+    """`size` orders with what each one brings: acknowledged, invoiced, some canceled, events, calls."""
+    for n in range(size):
+        order = make_acknowledged_order(start_handling="done", acknowledged_at=hours_ago(n % 150))
+        make_invoice(order, quantities={0: 1})
+        make_call(order.order_id, operation="get_order", created_at=hours_ago(n % 150))
+        if n % 4 == 0:
+            make_event(
+                order, kind=OrderEvent.Kind.STATUS_CHANGED, message="", data={"from": "handling", "to": "canceled"}
+            )
+            set_fields(order, vtex_status="canceled")
+
+
+def _dashboard_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        page_of(client.get(URL))
+    return len(queries)
+
+
+def test_the_dashboard_reads_the_same_number_of_queries_for_3_or_40_orders(admin_client):
+    # The time is measured by the bench (`manage.py bench --only dashboard`, 35k orders), not here.
+    _store_of(3)
+    few = _dashboard_queries(admin_client)
+    _store_of(37)
+    many = _dashboard_queries(admin_client)
+
+    assert few == many <= 25
+
+
+def test_the_last_acknowledgement_is_the_last_start_handling_vtex_took():
+    make_order(start_handling="done", acknowledged_at=hours_ago(5))
+    latest = make_order(start_handling="done", acknowledged_at=hours_ago(2))
+    make_order(start_handling="failed")
+
+    intake = health.intake_status()
+
+    assert intake.last_acknowledged_at == latest.outbox_messages.get().sent_at
+    assert intake.last_imported_at is None  # no import event: orders made by the tests' factory

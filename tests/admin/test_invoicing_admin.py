@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from integration.admin.forms import MoneyParseError, parse_money_cents
 from integration.models import CancellationRequest, Invoice, Order, OrderEvent, OutboxMessage, TrackingEvent
@@ -874,3 +874,12 @@ def test_without_enter_invoices_there_are_no_invoice_forms_and_the_views_refuse(
     assert Invoice.objects.count() == 1
     invoice.refresh_from_db()
     assert invoice.tracking_number == ""
+
+
+def test_the_preview_scripts_figures_are_plain_integers_in_pt_br(admin_client, order, settings):
+    # The page's script reads data-total/data-before as integer cents: "14.490" would be 14.49.
+    settings.USE_THOUSAND_SEPARATOR = True
+    with translation.override(translation.get_language()):
+        page = admin_client.get(add_invoice_url(order), headers={"accept-language": "pt-BR"}).content.decode()
+    assert f'data-total="{order.total_cents}"' in page
+    assert 'data-before="0"' in page

@@ -483,7 +483,7 @@ def test_refresh_action_reports_each_order(admin_client, vtex):
     # then
     assert response.status_code == 302
     reports = sent_messages(response)
-    assert ("success", f"{good.order_id}: refreshed from VTEX, status handling.") in reports
+    assert ("success", f"{good.order_id}: refreshed from VTEX, status Handling shipping (handling).") in reports
     [(level, text)] = [report for report in reports if report[1].startswith(missing.order_id)]
     assert level == "warning"
     assert "Pedido não encontrado" in text and "404" in text

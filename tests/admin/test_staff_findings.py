@@ -245,7 +245,7 @@ def test_5_order_list_columns_fit_with_badges_and_money_that_does_not_wrap(admin
     assert 'class="sequence">seq 5021<' in content
     assert '<span class="badge badge-neutral" title="Received (VTEX not yet told)">Received</span>' in content
     assert 'title="VTEX answered 500">Failed</span>' in content  # the badge's title: VTEX's answer
-    assert "VTEX: ready-for-handling" in content
+    assert "VTEX: Ready for handling (ready-for-handling)" in content  # VTEX admin's name, the API string beside
     assert "integration/admin.css" in content
     for header in ("column-vtex_status", "column-ack_state", "column-created_at_vtex"):
         assert header not in content

@@ -20,11 +20,12 @@ from bench.scenarios import (
     BenchContext,
     budget_fill,
     concurrency_label,
+    dashboard,
     freshness,
     latency_bound,
     mean_answer_ms,
 )
-from integration.models import Order
+from integration.models import Invoice, Order, OutboxMessage
 from tests.conftest import database_url_for_children
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -136,3 +137,25 @@ def test_the_freshness_scenario_times_every_order_from_the_hook_call_to_its_star
     assert [target.name for target in result.targets] == ["p50", "p99"]
     assert len(result.series["freshness"]["delays_s"]) == 10
     assert Order.objects.filter(vtex_status="handling").count() == 10  # stored by the served erp-bridge
+
+
+def test_the_dashboard_scenario_fills_a_store_with_its_history_and_reports_both_shapes(settings):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    counts = replace(QUICK, dashboard_orders=40, admin_requests=2)
+    result = ScenarioResult(key="dashboard", title="health dashboard")
+
+    dashboard(BenchContext(db=FlushedTestDatabase(), counts=counts, log=lambda message: None), result)
+
+    figures = {figure.name: figure.value for figure in result.figures}
+    for shape in ("40 orders over a year", "40 orders over one week"):
+        assert figures[f"{shape}: dashboard queries"] > 0
+        assert figures[f"{shape}: dashboard median"] > 0
+    assert [target.name for target in result.targets] == [
+        "dashboard, 40 orders over a year",
+        "admin index, 40 orders over a year",
+        "dashboard, 40 orders over one week",
+        "admin index, 40 orders over one week",
+    ]
+    # populate_history: every acknowledged order's start-handling, every invoice's send, sent
+    assert OutboxMessage.objects.filter(kind="start_handling", state="sent").count() > 0
+    assert OutboxMessage.objects.filter(kind="invoice").count() == Invoice.objects.count()

@@ -300,8 +300,9 @@ def test_drf_s_own_errors_are_translated_too(api):
 
 def test_the_timeline_stores_english_whatever_the_language_of_the_request(admin_client):
     """Stored messages are read by everyone later, like log lines: the pt-BR request that saved the
-    invoice gets its answer in Portuguese, the timeline entry is written in English (its kind is
-    translated when shown)."""
+    invoice gets its answer in Portuguese, the timeline entry's text is stored in English; it is
+    shown from its kind and parameters in the reader's language (issue 19: no "Nota fiscal lançada:
+    Output (sale) invoice…")."""
     # given
     order = make_acknowledged_order()
     url = reverse("admin:integration_order_add_invoice", args=[order.pk])
@@ -319,7 +320,9 @@ def test_the_timeline_stores_english_whatever_the_language_of_the_request(admin_
     ]
     event = order.events.get(kind="invoice_added")
     assert event.message.startswith("Output (sale) invoice NF-7 entered: 2 × Camiseta azul M")
-    assert "Nota fiscal lançada: Output (sale) invoice NF-7" in page(admin_client.get(order_url(order), **PT_BR))
+    shown = page(admin_client.get(order_url(order), **PT_BR))
+    assert "Nota fiscal lançada: Nota fiscal NF-7 lançada, tipo Saída (venda): 2 × Camiseta azul M" in shown
+    assert "Output (sale)" not in shown
 
 
 def test_the_health_dashboard_and_the_index_headline_speak_portuguese(admin_client):

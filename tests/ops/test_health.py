@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connections
+from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 from django_q.brokers import get_broker
@@ -116,14 +117,13 @@ def test_database_unreachable(client, healthy, monkeypatch):
 
 
 def test_migrations_not_applied(client, healthy):
-    # The app's latest migration (a pending one is the newest: an older one under applied ones is
-    # no plan Django would run).
-    latest = MigrationRecorder.Migration.objects.filter(app="integration").order_by("-name").first()
-    latest.delete()
+    # The app's newest migration not applied yet: new code deployed before `migrate`.
+    (newest,) = [name for app, name in MigrationLoader(None).graph.leaf_nodes() if app == "integration"]
+    MigrationRecorder.Migration.objects.filter(app="integration", name=newest).delete()
     status, body = ready(client)
     assert status == 503
     assert body["failing"] == ["migrations"]
-    assert f"1 not applied: integration.{latest.name}" in body["checks"]["migrations"]["detail"]
+    assert f"1 not applied: integration.{newest}" in body["checks"]["migrations"]["detail"]
     assert body["checks"]["migrations"]["unapplied"] == 1
 
 

@@ -12,10 +12,11 @@ import copy
 
 import pytest
 import responses
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from integration.infra.vtex_client import vtex_client
 from integration.models import Invoice, Order, OrderChange, OrderEvent, OutboxMessage
+from integration.selectors.timeline import event_text
 from integration.services.errors import NotAllowed, ValidationFailed
 from integration.services.invoicing import InvoiceInput, invoice_create, invoice_plan, order_invoicing_blocker
 from integration.services.order_sync import FetchedOrder, order_refresh_from_vtex, orders_store_from_vtex
@@ -109,11 +110,19 @@ def test_a_changed_order_shows_its_changes_on_the_timeline():
     ]
     events = list(order.events.filter(kind=OrderEvent.Kind.CHANGED).order_by("id"))
     assert len(events) == 2
+    # Stored in English (the event list's search), in the store's time zone
     assert events[0].message == (
-        "Changed at VTEX (2024-05-15T12:10:04.400360+00:00): removed 1 × Tênis de Corrida Leve 42 (SKU 3310); "
-        "value -22490 cents. Reason: Tênis sem estoque no centro de distribuição. "
-        "The order's value after the change is 20250 cents."
+        "Changed at VTEX (05/15/2024 9:10 a.m.): removed 1 × Tênis de Corrida Leve 42 (SKU 3310); "
+        "value -R$224.90. Reason: Tênis sem estoque no centro de distribuição. "
+        "The order's value after the change is R$202.50."
     )
+    # and shown in the reader's language (issue 19), VTEX's words (items, reason) as they came
+    with translation.override("pt-br"):
+        assert event_text(events[0]) == (
+            "Alterado na VTEX (15/05/2024 09:10): removido(s) 1 × Tênis de Corrida Leve 42 (SKU 3310); "
+            "valor -R$\xa0224,90. Motivo: Tênis sem estoque no centro de distribuição. "
+            "O valor do pedido após a alteração é R$\xa0202,50."
+        )
 
 
 def test_a_change_made_after_intake_is_stored_with_an_event_when_the_order_is_read_again():
