@@ -1,10 +1,11 @@
 """The bench's chart: one SVG file next to its JSON, drawn from the JSON's series.
 
 Two panels: the share of the rate budget against the answer time (erp-bridge through the feed
-and the list, a fixed 8-worker run, the naive importer, three qclusters sharing the budget), and the histogram of the freshness
-delays (hook call → start-handling accepted). Hand-written SVG, no plotting library: numbers are
-written with Python's format specs, which never follow the locale, so the file is the same on
-every machine. `python -m bench.charts var/bench/latest.json` redraws it from a JSON file.
+and the list, a fixed 8-worker run, the naive importer, three qclusters sharing the budget), and
+the histogram of the freshness delays (hook call → start-handling accepted). Hand-written SVG,
+no plotting library: numbers are written with Python's format specs, which never follow the
+locale, so the file is the same on every machine. `python -m bench.charts var/bench/latest.json`
+redraws it from a JSON file.
 """
 
 from __future__ import annotations
