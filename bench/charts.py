@@ -1,10 +1,11 @@
 """The bench's chart: one SVG file next to its JSON, drawn from the JSON's series.
 
 Two panels: the share of the rate budget against the answer time (erp-bridge through the feed
-and the list, a fixed 8-worker run, the naive importer), and the histogram of the freshness
-delays (hook call → start-handling accepted). Hand-written SVG, no plotting library: numbers are
-written with Python's format specs, which never follow the locale, so the file is the same on
-every machine. `python -m bench.charts var/bench/latest.json` redraws it from a JSON file.
+and the list, a fixed 8-worker run, the naive importer, three qclusters sharing the budget), and
+the histogram of the freshness delays (hook call → start-handling accepted). Hand-written SVG,
+no plotting library: numbers are written with Python's format specs, which never follow the
+locale, so the file is the same on every machine. `python -m bench.charts var/bench/latest.json`
+redraws it from a JSON file.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ BUDGET_LINES = (
     ("erp-bridge list", "erp-bridge, list", "#1a7f37", ""),
     ("fixed 8", "fixed 8 workers", "#bc4c00", "6 4"),
     ("naive", "naive importer", "#59636e", "2 3"),
+    ("3 qclusters feed", "3 qclusters, feed", "#8250df", ""),
 )
 #: Freshness histogram: bins of this width up to HIST_MAX_S, then one bin for everything slower.
 HIST_BIN_S = 0.25
@@ -193,6 +195,11 @@ def _freshness_panel(top: float, series: dict[str, Any] | None) -> list[str]:
 def chart_svg(report: dict[str, Any]) -> str:
     scenarios = report.get("scenarios", {})
     budget = (scenarios.get("budget") or {}).get("series", {}).get("budget")
+    shared = (scenarios.get("shared-budget") or {}).get("series", {}).get("shared_budget")
+    if shared:  # the three-cluster point beside the single process's, at its answer time
+        budget = {label: dict(point) for label, point in (budget or {}).items()}
+        point = budget.setdefault(shared["label"], {"mean_answer_ms": shared["mean_answer_ms"]})
+        point["3 qclusters feed"] = shared["share"]
     fresh = (scenarios.get("freshness") or {}).get("series", {}).get("freshness")
     machine = report.get("machine", {})
     database = report.get("database", {})

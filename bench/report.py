@@ -41,6 +41,8 @@ class ScenarioResult:
     targets: list[Target] = field(default_factory=list)
     seconds: float = 0.0
     error: str = ""
+    #: Why the scenario did not run here (e.g. it needs PostgreSQL); shown as a line of the table.
+    skipped: str = ""
     #: What the charts draw (bench/charts.py), kept in the JSON too.
     series: dict[str, Any] = field(default_factory=dict)
 
@@ -115,6 +117,7 @@ class Report:
                     "params": s.params,
                     "seconds": round(s.seconds, 2),
                     "error": s.error,
+                    "skipped": s.skipped,
                     "figures": {f.name: {"value": f.value, "unit": f.unit, "note": f.note} for f in s.figures},
                     "targets": [asdict(t) for t in s.targets],
                     "series": s.series,
@@ -144,6 +147,8 @@ class Report:
             label = f"{scenario.title} ({scenario.seconds:.0f} s)"
             if scenario.error:
                 rows.append((label, "CRASHED", scenario.error.strip().splitlines()[-1][:80], ""))
+            if scenario.skipped:
+                rows.append((label, f"skipped: {scenario.skipped}", "—", ""))
             for figure in scenario.figures:
                 before = _previous_value(previous, scenario.key, figure.name)
                 change = _change(before, figure.value)

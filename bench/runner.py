@@ -24,6 +24,7 @@ from bench.report import Report, ScenarioResult
 SCENARIOS: tuple[tuple[str, str, Callable[[scenarios.BenchContext, ScenarioResult], None]], ...] = (
     ("latency", "latency-bound intake", scenarios.latency_bound),
     ("budget", "budget fill", scenarios.budget_fill),
+    ("shared-budget", "budget fill, 3 qclusters (PostgreSQL)", scenarios.shared_budget),
     ("outbox", "outbox", scenarios.outbox),
     ("freshness", "freshness with the hook", scenarios.freshness),
     ("admin", "admin scale", scenarios.admin_scale),

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+from collections import Counter
 from typing import Any
 
 from bench.machine import PROJECT_ROOT
@@ -39,6 +41,34 @@ def _effects_summary(effects: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
     return summary
 
 
+class _FrontEnd(SandboxServer):
+    """One port of the bench's sandbox, counting the VTEX requests (and 429s) it answers.
+
+    A scenario that gives each erp-bridge child a port of its own can then tell them apart. The
+    extra ports share the first one's store, rate limit, faults, answer times and in-flight
+    gauge: together they are one VTEX account, as the children would see it."""
+
+    def __init__(self, store: SandboxStore, *, number: int, counts: Counter, lock: threading.Lock, **options):
+        shared = options.pop("shared", None)
+        super().__init__(store, host="127.0.0.1", port=0, **options)
+        self.number, self._counts, self._counts_lock = number, counts, lock
+        if shared is not None:
+            self.rate_limiter, self._faults = shared.rate_limiter, shared._faults
+            self._latency, self.in_flight = shared._latency, shared.in_flight
+
+    def handle_vtex(self, handler, method, path, query, raw_body) -> None:
+        super().handle_vtex(handler, method, path, query, raw_body)
+        with self._counts_lock:
+            self._counts[f"{self.number}"] += 1
+            if getattr(handler, "_status_sent", None) == 429:
+                self._counts[f"{self.number}:429"] += 1
+
+    def state(self) -> dict[str, Any]:
+        with self._counts_lock:
+            counts = dict(self._counts)
+        return {**super().state(), "per_front_end": counts}
+
+
 def _serve(options: dict[str, Any]) -> None:
     orders = int(options.get("orders", 0))
     feed_config = options.get("feed")
@@ -55,22 +85,32 @@ def _serve(options: dict[str, Any]) -> None:
         store.set_feed_config(feed_config)
         for start in range(0, orders, 1000):
             store.add_orders(min(1000, orders - start))
-    server = SandboxServer(
+    counts: Counter = Counter()
+    lock = threading.Lock()
+    server = _FrontEnd(
         store,
-        host="127.0.0.1",
-        port=0,
+        number=0,
+        counts=counts,
+        lock=lock,
         rate_limit_rpm=options.get("rate_limit_rpm"),
         latency_ms=int(options.get("latency_ms", 0)),
         latency_tail=LatencyTail.from_dict(options.get("tail")),
         faults=FaultConfig(**options["faults"]) if options.get("faults") else None,
     )
-    server.start()
+    servers = [server]
+    servers += [
+        _FrontEnd(store, number=n, counts=counts, lock=lock, shared=server)
+        for n in range(1, int(options.get("front_ends", 1)))
+    ]
+    for each in servers:
+        each.start()
     try:
-        sys.stdout.write(json.dumps({"url": server.url}) + "\n")
+        sys.stdout.write(json.dumps({"url": server.url, "front_ends": [each.url for each in servers]}) + "\n")
         sys.stdout.flush()
         sys.stdin.read()  # until the bench closes the pipe (or ends)
     finally:
-        server.stop()
+        for each in servers:
+            each.stop()
 
 
 class SandboxProcess:
@@ -78,7 +118,10 @@ class SandboxProcess:
 
     `tail`: a long tail on top of latency_ms (LatencyTail's fields; LONG_TAIL is the bench's);
     `feed`: a feed config made before the orders, so that every order's event waits on the feed;
-    `faults`: FaultConfig's fields.
+    `faults`: FaultConfig's fields;
+    `front_ends`: how many ports serve the same store (one account: shared rate limit, faults,
+    answer times); `front_end_urls` lists them (the first is `url`), and `state()["per_front_end"]`
+    counts each one's requests ("0", "1", ...) and 429s ("0:429", ...).
     """
 
     def __init__(
@@ -91,8 +134,10 @@ class SandboxProcess:
         tail: dict[str, Any] | None = None,
         feed: dict[str, Any] | None = None,
         faults: dict[str, Any] | None = None,
+        front_ends: int = 1,
     ) -> None:
         options = {
+            "front_ends": front_ends,
             "orders": orders,
             "latency_ms": latency_ms,
             "rate_limit_rpm": rate_limit_rpm,
@@ -113,7 +158,9 @@ class SandboxProcess:
         if not line:
             code = self._process.wait(timeout=10)
             raise RuntimeError(f"the sandbox process ended (exit code {code}); see its error output above")
-        self.url: str = json.loads(line)["url"]
+        started = json.loads(line)
+        self.url: str = started["url"]
+        self.front_end_urls: list[str] = started["front_ends"]
         self.app_key = APP_KEY
         self.app_token = APP_TOKEN
         import requests  # the bench's side only: the child imports this module too
@@ -138,6 +185,7 @@ class SandboxProcess:
             "orders_by_status": state["orders_by_status"],
             "feed": state["feed"],
             "arrivals": state["arrivals"],
+            "per_front_end": state.get("per_front_end", {}),
         }
 
     def raw_effects(self) -> dict[str, dict[str, Any]]:

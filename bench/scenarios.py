@@ -32,6 +32,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from bench.machine import PROJECT_ROOT
 from bench.naive import http_only_ceiling, naive_import
@@ -92,6 +93,8 @@ class Counts:
     budget_answer_times: tuple[str, ...]
     budget_naive_orders: int
     budget_fixed_orders: int
+    #: The budget fill shared by three qclusters (PostgreSQL only).
+    shared_orders: int
     outbox_invoices: int
     freshness_seconds: float
     freshness_per_second: float
@@ -111,6 +114,7 @@ FULL = Counts(
     budget_answer_times=tuple(ANSWER_TIMES),
     budget_naive_orders=40,
     budget_fixed_orders=400,
+    shared_orders=2000,
     outbox_invoices=1000,
     freshness_seconds=30,
     freshness_per_second=20,
@@ -129,6 +133,7 @@ QUICK = Counts(
     budget_answer_times=("200 ms",),
     budget_naive_orders=15,
     budget_fixed_orders=100,
+    shared_orders=400,
     # Several seconds at the budget's pace: a one-second burst would read above 100 %.
     outbox_invoices=300,
     freshness_seconds=10,
@@ -258,7 +263,11 @@ def run_intake(
 
 
 def _in_flight_text(run: IntakeRun) -> str:
-    return f"mean {run.in_flight['mean_while_busy']:.1f}, most {run.in_flight['max']} (at the sandbox)"
+    return _in_flight_text_of(run.in_flight)
+
+
+def _in_flight_text_of(in_flight: dict[str, Any]) -> str:
+    return f"mean {in_flight['mean_while_busy']:.1f}, most {in_flight['max']} (at the sandbox)"
 
 
 # ---- 1. latency-bound intake ---------------------------------------------------------------------
@@ -412,6 +421,111 @@ def budget_fill(ctx: BenchContext, r: ScenarioResult) -> None:
         point["naive"] = naive.budget_share
         series[label] = point
     r.series["budget"] = series
+
+
+# ---- 2b. budget fill shared by three qclusters ------------------------------------------------------
+
+#: How many `manage.py qcluster` children share the budget (as test_scale_out runs them).
+SHARED_CLUSTERS = 3
+SHARED_LABEL = "200 ms"
+#: How often the bench looks at the sandbox while the clusters work: the busy window's two ends
+#: are each found within this much.
+SHARED_POLL_S = 0.1
+
+
+def _shared_window(sandbox: SandboxProcess, bridge: ServedBridge, expected: int) -> tuple[float, dict[str, Any]]:
+    """Seconds from the first VTEX request the sandbox saw to every order acknowledged there."""
+    # At the budget's pace the work takes expected*2/98 s; five times that, plus the start-up.
+    deadline = time.monotonic() + 60 + 5 * 2 * expected / BUDGET_PER_S
+    first_seen = None
+    while time.monotonic() < deadline:
+        state = sandbox.state()
+        now = time.monotonic()
+        if first_seen is None and state["requests"]["total"] > 0:
+            first_seen = now
+        if state["effects"].get("start_handling", {}).get("orders", 0) >= expected:
+            assert first_seen is not None
+            return now - first_seen, state
+        if not bridge.alive():
+            raise BenchFailure(f"a qcluster ended:\n{bridge.log_tail('qcluster-0')}")
+        time.sleep(SHARED_POLL_S)
+    raise BenchFailure(f"shared budget: not every order acknowledged in time: {sandbox.state()['effects']}")
+
+
+def shared_budget(ctx: BenchContext, r: ScenarioResult) -> None:
+    """The budget fill at 200 ms with three `manage.py qcluster` children on one PostgreSQL
+    database, sharing the rate budget row (issue 17): each cluster is queued the pull task, as
+    the pull schedule does, and they race for the intake lease. Each cluster talks to its own
+    port of one sandbox (one account: one rate limit), so its requests can be told apart.
+    PostgreSQL only: SQLite's one writer is no place for three clusters."""
+    orders = ctx.counts.shared_orders
+    latency = ANSWER_TIMES[SHARED_LABEL]
+    r.params.update(
+        orders=orders,
+        qclusters=SHARED_CLUSTERS,
+        answer_time=SHARED_LABEL,
+        source="feed",
+        rpm=VTEX_RPM,
+        sandbox_rpm=VTEX_RPM,
+        budget_per_s=BUDGET_PER_S,
+        concurrency="children's default (VTEX_CONCURRENCY unset)",
+    )
+    if connection.vendor != "postgresql":
+        r.skipped = f"needs PostgreSQL (three qclusters on one database); this run is on {connection.vendor}"
+        ctx.log(f"  skipped: {r.skipped}")
+        return
+    if not orders:
+        r.skipped = "not run in this mode"
+        return
+    ctx.db.fresh("shared-budget")
+    with (
+        SandboxProcess(
+            orders=orders,
+            rate_limit_rpm=VTEX_RPM,
+            feed=feed_config_wanted(),
+            front_ends=SHARED_CLUSTERS,
+            **latency,
+        ) as sandbox,
+        tempfile.TemporaryDirectory(prefix="erp-bridge-bench-shared-") as logs,
+    ):
+        env = bridge_env(sandbox, ctx.db.child_env(), VTEX_INTAKE="feed")
+        own_port = [{"VTEX_OMS_URL": url, "VTEX_PAYMENTS_URL": url} for url in sandbox.front_end_urls]
+        ctx.log(f"  starting {SHARED_CLUSTERS} qclusters, {orders} orders on the feed, {SHARED_LABEL} answers")
+        with ServedBridge(
+            env=env, qclusters=SHARED_CLUSTERS, log_dir=Path(logs), web_workers=1, cluster_env=own_port
+        ) as bridge:
+            for _ in range(SHARED_CLUSTERS):  # what the pull schedule does, once per cluster
+                async_task("integration.tasks.pull_orders")
+            seconds, state = _shared_window(sandbox, bridge, orders)
+    acked = state["effects"]["start_handling"]
+    if acked["orders"] != orders or acked["max_per_target"] != 1:
+        raise BenchFailure(f"shared budget: the sandbox saw start-handling on {acked} (expected each of {orders} once)")
+    stored = Order.objects.filter(vtex_status="handling").count()
+    if stored != orders:
+        raise BenchFailure(f"shared budget: {stored} orders stored as handling, expected {orders}")
+    requests, rejected = state["requests"]["total"], state["requests"]["429"]
+    per_second = requests / seconds
+    share = per_second / BUDGET_PER_S
+    per_front_end = state["per_front_end"]
+    per_cluster = {n: per_front_end.get(f"{n}", 0) for n in range(SHARED_CLUSTERS)}
+    r.figure("orders", orders / seconds, "orders/s", f"{orders} in {seconds:.1f} s (first request → last acknowledged)")
+    r.figure("requests", per_second, "req/s", f"{requests} requests")
+    r.figure("share of the budget", share, "%", f"of {BUDGET_PER_S} req/s, the three together")
+    r.figure("calls in flight", state["in_flight"]["mean_while_busy"], "", _in_flight_text_of(state["in_flight"]))
+    for number, count in per_cluster.items():
+        r.figure(f"qcluster {number}: requests", count, "", f"429s {per_front_end.get(f'{number}:429', 0)}")
+    r.figure("clusters that sent requests", sum(1 for count in per_cluster.values() if count))
+    r.figure("429 answers", rejected)
+    r.figure("orders acknowledged once", acked["orders"], "", f"most on one order {acked['max_per_target']}")
+    r.target("share of the budget", "≥ 90 %", share, share >= 0.9, "%")
+    r.target("429 answers", "= 0", rejected, rejected == 0, noise_free=True)
+    r.series["shared_budget"] = {
+        "label": SHARED_LABEL,
+        "mean_answer_ms": mean_answer_ms(SHARED_LABEL),
+        "share": share,
+        "per_cluster": per_cluster,
+        "requests": requests,
+    }
 
 
 # ---- 3. outbox -------------------------------------------------------------------------------------

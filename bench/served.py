@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import requests
@@ -79,10 +80,21 @@ def bridge_env(sandbox: SandboxProcess, database_env: dict[str, str], **extra: s
 
 
 class ServedBridge:
-    """gunicorn + `qclusters` qcluster children; `hook_url` is the hook's address."""
+    """gunicorn + `qclusters` qcluster children; `hook_url` is the hook's address.
 
-    def __init__(self, *, env: dict[str, str], qclusters: int, log_dir: Path, web_workers: int = 2) -> None:
+    `cluster_env`: what to add to cluster N's environment (e.g. a sandbox port of its own)."""
+
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        qclusters: int,
+        log_dir: Path,
+        web_workers: int = 2,
+        cluster_env: Sequence[dict[str, str]] = (),
+    ) -> None:
         self.env = env
+        self.cluster_env = list(cluster_env)
         self.log_dir = log_dir
         # django-q2 signs a queued task with the key it read at import (Conf.SECRET_KEY), and a
         # cluster refuses a task signed with another: the tasks this process queues (the soak's
@@ -118,15 +130,17 @@ class ServedBridge:
             self.stop()
             raise
 
-    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, command: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - closed in stop()
         self._logs.append(log)
+        env = {**self.env, **(extra_env or {})}
         return subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
     def start_cluster(self, number: int) -> subprocess.Popen:
-        return self._spawn(f"qcluster-{number}", [sys.executable, str(PROJECT_ROOT / "manage.py"), "qcluster"])
+        extra = self.cluster_env[number] if number < len(self.cluster_env) else None
+        return self._spawn(f"qcluster-{number}", [sys.executable, str(PROJECT_ROOT / "manage.py"), "qcluster"], extra)
 
     def _wait_for_web(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S

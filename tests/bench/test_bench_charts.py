@@ -83,3 +83,21 @@ def test_the_chart_is_the_same_whatever_the_locale_and_says_what_was_not_run(mon
         for element in ET.fromstring(chart_svg(made_report(budget=False, freshness=False))).iter(f"{SVG}text")
     ]
     assert "budget fill not run" in texts and "freshness not run" in texts
+
+
+def test_the_three_cluster_run_is_one_point_beside_the_single_process_at_its_answer_time():
+    report = made_report(freshness=False)
+    shared = {"label": "200 ms", "mean_answer_ms": 200.0, "share": 0.575, "per_cluster": {}, "requests": 1}
+    report["scenarios"]["shared-budget"] = {"series": {"shared_budget": shared}}
+    root = ET.fromstring(chart_svg(report))
+    texts = [element.text for element in root.iter(f"{SVG}text")]
+    assert "3 qclusters, feed" in texts
+    assert len(list(root.iter(f"{SVG}polyline"))) == 4  # a single point: a marker, no line
+    assert len(list(root.iter(f"{SVG}circle"))) == 13
+    assert report["scenarios"]["budget"]["series"]["budget"]["200 ms"].get("3 qclusters feed") is None  # not altered
+
+    alone = made_report(budget=False, freshness=False)  # --only shared-budget: its point alone
+    alone["scenarios"]["shared-budget"] = {"series": {"shared_budget": shared}}
+    root = ET.fromstring(chart_svg(alone))
+    assert len(list(root.iter(f"{SVG}circle"))) == 1
+    assert "budget fill not run" not in [element.text for element in root.iter(f"{SVG}text")]

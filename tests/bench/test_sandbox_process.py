@@ -39,3 +39,17 @@ def test_the_child_serves_the_store_reports_effects_and_takes_new_limits_and_lat
             sandbox.set_latency(-5)
         process = sandbox._process
     assert process.returncode == 0  # stopped when the bench closed its input, not killed
+
+
+def test_extra_front_ends_serve_one_account_and_count_their_own_requests():
+    with SandboxProcess(orders=2, rate_limit_rpm=3, front_ends=3) as sandbox:
+        assert len(sandbox.front_end_urls) == 3 and sandbox.front_end_urls[0] == sandbox.url
+        vtex = requests.Session()
+        vtex.headers.update({"X-VTEX-API-AppKey": sandbox.app_key, "X-VTEX-API-AppToken": sandbox.app_token})
+        statuses = [vtex.get(url + LIST).status_code for url in sandbox.front_end_urls]
+        statuses.append(vtex.get(sandbox.front_end_urls[2] + LIST).status_code)
+        state = sandbox.state()
+    # One rate limit for the three ports (3 a minute): the fourth request is refused.
+    assert statuses == [200, 200, 200, 429]
+    assert state["requests"]["total"] == 4 and state["requests"]["429"] == 1
+    assert state["per_front_end"] == {"0": 1, "1": 1, "2": 2, "2:429": 1}
