@@ -230,7 +230,7 @@ def _update(batch: list[FetchedOrder], now) -> dict[str, StoreOutcome]:
         changed: list[tuple[Order, FetchedOrder, str, bool]] = []  # order, entry, previous status, completed
         for entry in batch:
             order = locked[entry.order_id]
-            if order.is_complete and order.raw_hash == entry.data.raw_hash:
+            if order.is_complete and (order.raw_hash == entry.data.raw_hash or _older_than_stored(order, entry)):
                 unchanged.append(order)
                 if entry.payment_status:
                     _store_payments(order, entry.data.payments, entry.payment_status, now)
@@ -328,6 +328,14 @@ def _changed_at_vtex_event(order: Order, previous_status: str) -> OrderEvent:
         change = {"from": previous_status, "to": order.vtex_status}
         return order_event_build(order=order, kind=OrderEvent.Kind.STATUS_CHANGED, params=change, data=change)
     return order_event_build(order=order, kind=OrderEvent.Kind.UPDATED, params={})
+
+
+def _older_than_stored(order: Order, entry: FetchedOrder) -> bool:
+    """VTEX's answer is older than the one stored: two threads read the order (an intake lot and
+    a start-handling's read-back) and the earlier answer came to be stored last. Storing it would
+    move the order back (from handling to ready-for-handling, say)."""
+    stored, read = order.last_change_at_vtex, entry.data.fields.get("last_change_at_vtex")
+    return stored is not None and read is not None and read < stored
 
 
 def _follow_vtex_status(order: Order) -> None:

@@ -143,3 +143,23 @@ def test_start_handling_rows_are_written_once_and_only_for_orders_ready_for_hand
     assert sorted(row.order.order_id for row in first) == sorted(doc["orderId"] for doc in docs[:2])
     assert again == []
     assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.START_HANDLING).count() == 2
+
+
+def test_an_answer_older_than_the_stored_one_never_moves_the_order_back():
+    # given: an intake thread read the order while ready; a start-handling's read-back then stored
+    # it in handling, a second later at VTEX
+    (ready,) = vtex_documents(1)
+    ready["lastChange"] = "2026-12-07T10:00:00.0000000+00:00"
+    handling = changed(ready, status="handling")
+    handling["lastChange"] = "2026-12-07T10:00:01.0000000+00:00"
+    orders_store_from_vtex(fetched=[fetched(handling)])
+    # when: the older answer comes to be stored last
+    (outcome,) = orders_store_from_vtex(fetched=[fetched(ready)])
+    # then: it changes nothing
+    assert not outcome.changed
+    assert Order.objects.get(order_id=ready["orderId"]).vtex_status == "handling"
+    # and a newer answer still does
+    invoiced = changed(handling, status="invoiced")
+    invoiced["lastChange"] = "2026-12-07T10:00:02.0000000+00:00"
+    orders_store_from_vtex(fetched=[fetched(invoiced)])
+    assert Order.objects.get(order_id=ready["orderId"]).vtex_status == "invoiced"
