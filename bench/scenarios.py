@@ -156,7 +156,7 @@ class BenchContext:
 
 def configured_concurrency() -> int | None:
     """VTEX_CONCURRENCY when set (a fixed override), None when erp-bridge adapts it."""
-    return getattr(settings, "VTEX_CONCURRENCY", None)
+    return settings.VTEX_CONCURRENCY
 
 
 def concurrency_label() -> str:
