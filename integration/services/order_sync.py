@@ -48,7 +48,7 @@ from integration.vtex.mapping import (
     order_data_from_vtex,
     summary_fields,
 )
-from integration.vtex.statuses import CANCELED, VtexStatus
+from integration.vtex.statuses import CANCELED, START_HANDLING_TOOK_EFFECT, VtexStatus
 
 
 @dataclass
@@ -277,7 +277,7 @@ def _update(batch: list[FetchedOrder], now) -> dict[str, StoreOutcome]:
                 events.append(_imported_event(order))
             else:
                 if previous_status != order.vtex_status:
-                    _follow_vtex_status(order)
+                    events += _follow_vtex_status(order, previous_status)
                 events.append(_changed_at_vtex_event(order, previous_status))
             outcomes[order.order_id] = StoreOutcome(order, created=completed, changed=True)
         OrderSeller.objects.bulk_create(sellers)
@@ -338,31 +338,70 @@ def _older_than_stored(order: Order, entry: FetchedOrder) -> bool:
     return stored is not None and read is not None and read < stored
 
 
-def _follow_vtex_status(order: Order) -> None:
+def _follow_vtex_status(order: Order, previous_status: str) -> list[OrderEvent]:
     """VTEX canceled the order (customer, payment, our request): its open cancellation requests
     are confirmed, and nothing waiting to be sent for it is sent any more. VTEX replaced it: nothing
-    waiting is sent either (VTEX takes no invoice for a replaced order; the new one gets them)."""
+    waiting is sent either (VTEX takes no invoice for a replaced order; the new one gets them).
+
+    What waited but VTEX's statuses show took effect is recorded as sent, not stopped: a
+    start-handling when the order was stored past ready-for-handling before it was canceled (its
+    answer was lost, and it took), and our own cancellation whose answer was lost. Returns their
+    timeline entries."""
+    waiting = OutboxMessage.objects.filter(
+        order=order, state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.FAILED]
+    )
     if order.vtex_status == VtexStatus.REPLACED:
-        OutboxMessage.objects.filter(
-            order=order, state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.FAILED]
-        ).update(
+        waiting.update(
             state=OutboxMessage.State.STOPPED,
             last_error="The order was replaced at VTEX; the order that replaced it carries it on.",
             last_error_code="",
         )
-        return
+        return []
     if order.vtex_status not in CANCELED:
-        return
+        return []
     order.cancellation_requests.filter(
         state__in=[*CancellationRequest.OPEN_STATES, CancellationRequest.State.FAILED]
     ).update(state=CancellationRequest.State.CONFIRMED, confirmed_at=timezone.now())
-    OutboxMessage.objects.filter(
-        order=order, state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.FAILED]
-    ).update(
+    shown = {OutboxMessage.Kind.CANCEL: (Q(kind=OutboxMessage.Kind.CANCEL, outcome_unknown=True), order.vtex_status)}
+    if previous_status in START_HANDLING_TOOK_EFFECT:
+        shown[OutboxMessage.Kind.START_HANDLING] = (Q(kind=OutboxMessage.Kind.START_HANDLING), previous_status)
+    events = []
+    for kind, (condition, status) in shown.items():
+        took = list(waiting.filter(condition).values_list("pk", flat=True))
+        if not took:
+            continue
+        OutboxMessage.objects.filter(pk__in=took).update(
+            state=OutboxMessage.State.SENT,
+            sent_at=timezone.now(),
+            outcome_unknown=False,
+            last_error="",
+            last_error_code="",
+            last_status_code=None,
+            gave_up=False,
+        )
+        event_kind = OrderEvent.Kind.ACKNOWLEDGED if kind == OutboxMessage.Kind.START_HANDLING else OrderEvent.Kind.SENT
+        events += [
+            order_event_build(
+                order=order,
+                kind=event_kind,
+                params={
+                    "outbox_kind": kind,
+                    "invoice": "",
+                    "receipt": "",
+                    "note": "status_shown",
+                    "vtex_status": status,
+                },
+                actor_label="system",
+                data={"outbox": pk},
+            )
+            for pk in took
+        ]
+    waiting.update(
         state=OutboxMessage.State.STOPPED,
         last_error=f"The order was canceled at VTEX ({order.vtex_status}).",
         last_error_code="",
     )
+    return events
 
 
 def _store_items(order: Order, items: list[dict[str, Any]], *, existing: dict[int, OrderItem]) -> None:

@@ -7,8 +7,10 @@ import copy
 
 import pytest
 from django.db import IntegrityError
+from django.utils import timezone
 
 from integration.models import CancellationRequest, Order, OrderEvent, OrderItem, OutboxMessage, Payment
+from integration.selectors.start_handling import start_handling_done_q
 from integration.services import order_sync
 from integration.services.order_sync import FetchedOrder, orders_store_from_vtex
 from integration.services.outbox import outbox_enqueue_start_handling
@@ -163,3 +165,53 @@ def test_an_answer_older_than_the_stored_one_never_moves_the_order_back():
     invoiced["lastChange"] = "2026-12-07T10:00:02.0000000+00:00"
     orders_store_from_vtex(fetched=[fetched(invoiced)])
     assert Order.objects.get(order_id=ready["orderId"]).vtex_status == "invoiced"
+
+
+def test_a_cancellation_records_as_sent_what_vtex_shows_took_effect_and_stops_the_rest():
+    # given three orders in handling at VTEX whose start-handling answers were lost (the rows wait
+    # to read back), one with our cancellation sent without an answer, one with a cancellation not
+    # sent yet, and one still ready for handling with its start-handling waiting
+    docs = vtex_documents(4)
+    orders_store_from_vtex(fetched=[fetched(changed(doc, status="handling")) for doc in docs[:3]])
+    orders_store_from_vtex(fetched=[fetched(docs[3])])
+    orders = [Order.objects.get(order_id=doc["orderId"]) for doc in docs]
+    lost_answers = [
+        OutboxMessage.objects.create(
+            kind=OutboxMessage.Kind.START_HANDLING, order=order, payload={}, attempts=1, next_attempt_at=timezone.now()
+        )
+        for order in orders[:3]
+    ]
+    OutboxMessage.objects.filter(pk__in=[row.pk for row in lost_answers]).update(outcome_unknown=True)
+    requests = [CancellationRequest.objects.create(order=order, reason="customer asked") for order in orders[:2]]
+    our_cancel, unsent_cancel = (
+        OutboxMessage.objects.create(
+            kind=OutboxMessage.Kind.CANCEL,
+            order=order,
+            cancellation=request,
+            payload={},
+            attempts=attempts,
+            next_attempt_at=timezone.now(),
+        )
+        for order, request, attempts in zip(orders[:2], requests, [1, 0], strict=True)
+    )
+    OutboxMessage.objects.filter(pk=our_cancel.pk).update(outcome_unknown=True)
+    (ready_row,) = outbox_enqueue_start_handling(orders=[orders[3]])
+
+    # when VTEX shows all four canceled
+    orders_store_from_vtex(fetched=[fetched(changed(doc, status="canceled")) for doc in docs])
+
+    # then the start-handlings that took (the orders were in handling) and our unanswered
+    # cancellation are sent; the cancellation never sent and the start-handling of an order VTEX
+    # canceled while ready for handling are stopped
+    states = {
+        row.pk: OutboxMessage.objects.get(pk=row.pk).state
+        for row in [*lost_answers, our_cancel, unsent_cancel, ready_row]
+    }
+    sent, stopped = OutboxMessage.State.SENT, OutboxMessage.State.STOPPED
+    assert [states[row.pk] for row in lost_answers] == [sent, sent, sent]
+    assert (states[our_cancel.pk], states[unsent_cancel.pk], states[ready_row.pk]) == (sent, stopped, stopped)
+    assert Order.objects.filter(start_handling_done_q()).count() == 3
+    acknowledged = OrderEvent.objects.filter(kind=OrderEvent.Kind.ACKNOWLEDGED, order=orders[0]).get()
+    assert "Handling" in acknowledged.message or "handling" in acknowledged.message
+    assert OrderEvent.objects.filter(kind=OrderEvent.Kind.SENT, order=orders[0]).count() == 1
+    assert all(r.state == CancellationRequest.State.CONFIRMED for r in CancellationRequest.objects.all())

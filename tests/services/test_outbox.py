@@ -300,6 +300,31 @@ def test_an_order_canceled_at_vtex_stops_its_waiting_rows(make_sandbox):
     assert Order.objects.get().state == Order.State.CANCELED
 
 
+def test_a_start_handling_whose_answer_was_lost_counts_as_taken_on_an_order_canceled_after_handling(make_sandbox):
+    # given: start-handling took at VTEX but its answer was lost; erp-bridge then stored the order
+    # in handling (a later read), and the customer canceled it before the row was retried
+    server = make_sandbox(orders=1)
+    server.set_faults(lost_rate=1.0)
+    intake_run()
+    row = OutboxMessage.objects.get(kind=OutboxMessage.Kind.START_HANDLING)
+    assert row.state == State.PENDING and row.outcome_unknown
+    server.set_faults(lost_rate=0.0)
+    order = Order.objects.get()
+    assert server.store.effects["start_handling"] == {order.order_id: 1}
+    Order.objects.update(vtex_status="handling")
+    server.store.set_status(order.order_id, "canceled")
+
+    # when the row is retried
+    make_everything_due()
+    outbox_send_due(client=vtex_client())
+
+    # then it is recorded as taken (the order was past ready-for-handling before the cancellation)
+    row.refresh_from_db()
+    assert row.state == State.SENT
+    assert server.store.effects["start_handling"] == {order.order_id: 1}
+    assert not order.events.filter(kind=OrderEvent.Kind.ACK_FAILED).exists(), "never shown as refused"
+
+
 def test_faults_and_lost_answers_still_give_every_effect_exactly_once(make_sandbox):
     server = imported(
         make_sandbox,
