@@ -44,11 +44,22 @@ class FollowingExecutor(Executor):
     # ---- what callers see --------------------------------------------------------------------
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        return self._submit((fn, args, kwargs), first=False)
+
+    def submit_first(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Before the work already waiting: a read that brings more work (the feed's next lot, the
+        list's next page) must not wait behind the orders of the lots before it."""
+        return self._submit((fn, args, kwargs), first=True)
+
+    def _submit(self, job: tuple[Callable[..., Any], tuple, dict], *, first: bool) -> Future:
         future: Future = Future()
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot submit to a pool that was shut down")
-            self._work.append((future, fn, args, kwargs))
+            if first:
+                self._work.appendleft((future, *job))
+            else:
+                self._work.append((future, *job))
             if self._idle:
                 self._lock.notify()
             self._grow()

@@ -20,6 +20,7 @@ Worker threads only speak to VTEX; this module's thread does every database writ
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -79,11 +80,20 @@ LEASE_RENEW_EVERY_S = 15.0
 HOOK_CHECK_EVERY_S = 0.5
 #: Lots read ahead at most (a bound on memory; the in-flight target bounds them first).
 MAX_LOTS_AHEAD = 64
+#: Feed reads kept on their way: one per this many calls of the in-flight target (a lot of 10
+#: events brings 20 to 30 calls), so a slow read holds back nothing while the others come in.
+FEED_READ_PER_CALLS_IN_FLIGHT = FEED_MAX_LOT
 #: Another lot is read while the threads have less work than this many times the in-flight
 #: target: as much again waits behind the calls on the wire, so the wire stays full while this
 #: thread stores a lot or waits for a page.
 QUEUED_PER_TARGET = 2
 LOOK_AGAIN_S = 0.05
+#: While no lot is stored, the answers to sends and commits are still written this often.
+RECORD_ANSWERS_EVERY_S = 0.2
+
+#: What a source yields while none of its reads came back yet: the lots already read are stored
+#: meanwhile (a slow feed read must not hold back the start-handlings of the orders read).
+NOTHING_YET = None
 
 
 @dataclass
@@ -129,9 +139,6 @@ class _Lot:
         """Every order of the lot is read (or failed): storing it waits for nothing."""
         return all(future.done() for _, future in self.fetches)
 
-    def wait_for_one(self, *, timeout: float) -> None:
-        wait([future for _, future in self.fetches if not future.done()], timeout=timeout, return_when=FIRST_COMPLETED)
-
 
 class _Cycle:
     """One intake cycle: the threads, the counters and the lease to keep alive."""
@@ -153,8 +160,11 @@ class _Cycle:
         self._last_hook_check = time.monotonic()
         self._commits: deque[tuple[list[str], Future[None]]] = deque()
         self._feed_lost = False
+        #: Set when a read of this cycle comes back: this thread looks at its lots again.
+        self._answered = threading.Event()
+        self._last_recorded = time.monotonic()
 
-    def run(self, lots: Iterator[_Lot], source_name: str) -> IntakeResult:
+    def run(self, lots: Iterator[_Lot | None], source_name: str) -> IntakeResult:
         try:
             if self.start_handling:
                 self._send_due_start_handlings()
@@ -170,16 +180,18 @@ class _Cycle:
         self._report()
         return self.result
 
-    def _take(self, lots: Iterator[_Lot], source_name: str) -> None:
+    def _take(self, lots: Iterator[_Lot | None], source_name: str) -> None:
         """Lots are read ahead while the threads have less work than the in-flight target, and
-        stored oldest first (a lot whose orders are all read is stored at once).
+        each is stored once its orders are all read, whichever was started first: one slow answer
+        holds back its own lot only.
 
         When the source fails (reading a page or a lot, committing the feed), the lots being read
         are still stored, and the failure is reported once: nothing started is left behind."""
-        reading: deque[_Lot] = deque()
+        reading: list[_Lot] = []
         try:
             for lot in lots:
-                reading.append(lot)
+                if lot is not NOTHING_YET:
+                    reading.append(lot)
                 self._store_while_enough_ahead(reading)
         except VtexConfigurationError:
             raise  # nothing can work: say so instead of counting a failed order
@@ -187,25 +199,39 @@ class _Cycle:
             self._fail(f"({source_name})", exc)
         while reading:
             try:
-                self._store(reading.popleft())
+                self._store_lots_read(reading)
             except VtexError as exc:
                 self._fail(f"({source_name})", exc)
+            if reading:
+                self._answered.wait(timeout=LOOK_AGAIN_S)
 
-    def _store_while_enough_ahead(self, reading: deque[_Lot]) -> None:
-        """Store the lots whose orders are all read, oldest first; wait for the oldest only while
-        the threads have work enough without another lot, and look again whenever one of its
-        orders comes in (or a short while passed): the wire never waits for this thread."""
+    def _store_while_enough_ahead(self, reading: list[_Lot]) -> None:
+        """Store the lots whose orders are all read; wait only while the threads have work enough
+        without another lot, and look again whenever a read comes back (or a short while passed):
+        the wire never waits for this thread."""
         while reading:
-            if reading[0].read():
-                self._store(reading.popleft())
-            elif (
-                len(reading) >= MAX_LOTS_AHEAD or self.executor.unfinished >= QUEUED_PER_TARGET * self.executor.target()
+            self._store_lots_read(reading)
+            if not reading or (
+                len(reading) < MAX_LOTS_AHEAD and self.executor.unfinished < QUEUED_PER_TARGET * self.executor.target()
             ):
-                reading[0].wait_for_one(timeout=LOOK_AGAIN_S)
-            else:
                 return
+            self._answered.wait(timeout=LOOK_AGAIN_S)
 
-    def _with_hook_checks(self, lots: Iterator[_Lot]) -> Iterator[_Lot]:
+    def _store_lots_read(self, reading: list[_Lot]) -> None:
+        self._answered.clear()  # before looking: an answer from now on is seen by the next look
+        for lot in [lot for lot in reading if lot.read()]:
+            reading.remove(lot)
+            self._store(lot)
+        if time.monotonic() - self._last_recorded >= RECORD_ANSWERS_EVERY_S:
+            self._record_answers()  # while a slow lot is awaited, the answers of the others are written
+
+    def _submit(self, fn: Callable[..., Any], /, *args: Any, first: bool = False, **kwargs: Any) -> Future:
+        """A VTEX call in the threads; its answer wakes this thread."""
+        future = (self.executor.submit_first if first else self.executor.submit)(fn, *args, **kwargs)
+        future.add_done_callback(lambda _future: self._answered.set())
+        return future
+
+    def _with_hook_checks(self, lots: Iterator[_Lot | None]) -> Iterator[_Lot | None]:
         """The source's lots, with the hook's notifications that come in meanwhile."""
         for lot in lots:
             yield lot
@@ -224,7 +250,7 @@ class _Cycle:
             if order_id and order_id not in self.summaries:
                 # A failed first import keeps the summary's fields (the list's have the customer).
                 self.summaries[order_id] = summary
-                lot.fetches.append((order_id, self.executor.submit(self._fetch, order_id)))
+                lot.fetches.append((order_id, self._submit(self._fetch, order_id)))
         return lot
 
     def _fetch(self, order_id: str) -> FetchedOrder:
@@ -247,9 +273,20 @@ class _Cycle:
 
     def ready_lots(self, **created) -> Iterator[_Lot]:
         """Every order VTEX lists in ready-for-handling (optionally created in a window)."""
-        return self.list_lots(self.client.iter_order_pages(status=VtexStatus.READY_FOR_HANDLING, **created))
+        pages = self.client.iter_order_pages(status=VtexStatus.READY_FOR_HANDLING, **created)
+        return self.list_lots(self._read_ahead(pages))
 
-    def feed_lots(self) -> Iterator[_Lot]:
+    def _read_ahead(self, pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+        """The next page is read in a thread, before the orders waiting there, while this one's
+        orders are taken: a slow page no longer stops the wire. (Pages are read last first, and
+        taking a page's orders shifts only the pages after it: the next one read is unchanged.)"""
+        end = object()
+        upcoming = self._submit(next, pages, end, first=True)
+        while (page := upcoming.result()) is not end:
+            upcoming = self._submit(next, pages, end, first=True)
+            yield page
+
+    def feed_lots(self) -> Iterator[_Lot | None]:
         """Read the feed until it is empty; commit each lot's events once their orders are stored.
 
         Events repeat and come out of order (VTEX-API.md §9): each one only names an order, which
@@ -261,35 +298,44 @@ class _Cycle:
         create the configuration (the first cycle, or VTEX deleted an idle feed), the orders
         already waiting in ready-for-handling are taken from the list first.
 
-        Reads run in the threads, a few ahead (each lot of 10 events brings about 20 calls): one
-        read at a time, waiting 200 ms for each, would leave most of the budget unspent.
+        Reads run in the threads, ahead of the orders waiting there, several on their way at once
+        (FEED_READ_PER_CALLS_IN_FLIGHT), and are taken as they come back: one read at a time,
+        waiting 200 ms for each (1.5 s for a slow one), would leave most of the budget unspent.
         """
         if feed_config_ensure(client=self.client) == "created":
             yield from self.ready_lots()
-        reads: deque[Future[list[dict[str, Any]]]] = deque()
+        reads: set[Future[list[dict[str, Any]]]] = set()
         submitted, empty = 0, False
         while True:
             while not empty and submitted < FEED_MAX_LOTS_PER_CYCLE and len(reads) < self._feed_reads_ahead():
-                reads.append(self.executor.submit(self.client.read_feed, max_lot=FEED_MAX_LOT))
+                reads.add(self._submit(self.client.read_feed, max_lot=FEED_MAX_LOT, first=True))
                 submitted += 1
             if not reads:
                 return
-            events = self._feed_events(reads.popleft())
-            if not events:
-                empty = True  # the reads already on their way are still taken
+            come_back, _ = wait(reads, timeout=LOOK_AGAIN_S, return_when=FIRST_COMPLETED)
+            if not come_back:
+                yield NOTHING_YET
                 continue
-            crash_point("intake.feed_read")
-            handles_by_order: dict[str, list[str]] = {}
-            for event in events:
-                handles_by_order.setdefault(str(event.get("orderId") or ""), []).append(str(event.get("handle") or ""))
-            yield self.lot_of(handles_by_order, then=lambda handles=handles_by_order: self._commit_feed(handles))
+            for read in come_back:  # as they come: events are unordered anyway (VTEX-API.md §9)
+                reads.discard(read)
+                events = self._feed_events(read)
+                if not events:
+                    empty = True  # the reads already on their way are still taken
+                    continue
+                crash_point("intake.feed_read")
+                handles_by_order: dict[str, list[str]] = {}
+                for event in events:
+                    handles_by_order.setdefault(str(event.get("orderId") or ""), []).append(
+                        str(event.get("handle") or "")
+                    )
+                yield self.lot_of(handles_by_order, then=lambda handles=handles_by_order: self._commit_feed(handles))
 
     def ready_lots_if_feed_lost(self) -> Iterator[_Lot]:
         if self._feed_lost:
             yield from self.ready_lots()
 
     def _feed_reads_ahead(self) -> int:
-        return max(1, math.ceil(self.executor.target() / (2 * FEED_MAX_LOT)))
+        return max(1, math.ceil(self.executor.target() / FEED_READ_PER_CALLS_IN_FLIGHT))
 
     def _feed_events(self, read: Future[list[dict[str, Any]]]) -> list[dict[str, Any]]:
         try:
@@ -313,7 +359,7 @@ class _Cycle:
         ]
         crash_point("intake.feed_before_commit")
         if done:
-            self._commits.append((done, self.executor.submit(self.client.commit_feed, done)))
+            self._commits.append((done, self._submit(self.client.commit_feed, done)))
 
     def _record_commits(self, *, wait: bool = False) -> None:
         while self._commits and (wait or self._commits[0][1].done()):
@@ -363,6 +409,11 @@ class _Cycle:
             self._store_fetched(fetched)
         if lot.then is not None:
             lot.then()
+        self._record_answers()
+
+    def _record_answers(self) -> None:
+        """The start-handlings and feed commits VTEX answered; the lease and the progress line."""
+        self._last_recorded = time.monotonic()
         self._count(self.sender.record())
         self._record_commits()
         self._keep_alive()
@@ -486,6 +537,6 @@ def intake_run(
     return result
 
 
-def _chain(*iterators: Iterator[_Lot]) -> Iterator[_Lot]:
+def _chain(*iterators: Iterator[_Lot | None]) -> Iterator[_Lot | None]:
     for iterator in iterators:
         yield from iterator

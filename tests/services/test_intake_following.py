@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django_q.models import OrmQ
 
-from integration.infra.vtex_client import reset_vtex_client, vtex_in_flight_target
+from integration.infra.vtex_client import reset_vtex_client, vtex_client, vtex_in_flight_target
 from integration.models import HookNotification, Order
 from integration.services import intake
 from integration.services.intake import intake_run
@@ -78,3 +80,35 @@ def test_answer_times_of_the_cycle_move_the_in_flight_target(make_sandbox, setti
     # every answer took about 40 ms on the loopback (not the 250 ms guess): 98/s × ~0.04 s × 1.5
     assert 0.03 <= target.mean_answer_s <= 0.2
     assert target.target() < 30
+
+
+def test_a_slow_order_holds_back_only_its_own_feed_lot(make_sandbox):
+    # given: 30 orders on the feed (three lots of 10), and VTEX answering the first order read
+    # only once the other two lots are stored and acknowledged (or after 30 s, which fails)
+    server = make_sandbox(orders=0)
+    intake_run(source="feed")  # the feed is configured
+    server.store.add_orders(30)
+    client = vtex_client()
+    answer_slow, slow, seen = threading.Event(), [], {}
+    read_order = client.get_order
+
+    def get_order(order_id):
+        if not slow:
+            slow.append(order_id)
+            seen["released"] = answer_slow.wait(timeout=30)
+        return read_order(order_id)
+
+    def progress(result):
+        if result.acknowledged >= 20:
+            seen.setdefault("acknowledged_before", result.acknowledged)
+            answer_slow.set()
+
+    client.get_order = get_order
+
+    # when
+    result = intake_run(source="feed", client=client, progress=progress)
+
+    # then: the lots read after the slow one were stored and acknowledged while it waited
+    assert seen == {"released": True, "acknowledged_before": 20}
+    assert result.imported == 30 and result.acknowledged == 30
+    assert server.store.effects["start_handling"] == dict.fromkeys(server.store.order_ids(), 1)

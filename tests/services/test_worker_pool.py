@@ -86,3 +86,18 @@ def test_a_job_that_raises_hands_its_error_to_the_caller_and_the_thread_goes_on(
         with pytest.raises(ValueError, match="broken answer"):
             failed.result(timeout=10)
         assert after.result(timeout=10) == "next"
+
+
+def test_work_submitted_first_runs_before_the_work_already_waiting():
+    # given: the one thread busy, two orders' reads waiting
+    release, ran = threading.Event(), []
+    with vtex_threads(lambda: 1) as executor:
+        busy = executor.submit(release.wait, 10)
+        waiting = [executor.submit(ran.append, name) for name in ("order 1", "order 2")]
+        # when: the read that brings the next lot comes
+        feed_read = executor.submit_first(ran.append, "feed read")
+        release.set()
+        for job in [busy, *waiting, feed_read]:
+            job.result(timeout=10)
+    # then it went ahead of them
+    assert ran == ["feed read", "order 1", "order 2"]
