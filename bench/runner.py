@@ -67,7 +67,7 @@ def run_bench(
         database={},
         settings={
             "VTEX_CONCURRENCY": scenarios.configured_concurrency(),
-            "VTEX_MAX_CONCURRENCY": getattr(settings, "VTEX_MAX_CONCURRENCY", None),
+            "VTEX_MAX_CONCURRENCY": settings.VTEX_MAX_CONCURRENCY,
             "concurrency": scenarios.concurrency_label(),
             "counts": counts.__dict__,
         },

@@ -163,7 +163,7 @@ def concurrency_label() -> str:
     fixed = configured_concurrency()
     if fixed is not None:
         return f"fixed {fixed}"
-    cap = getattr(settings, "VTEX_MAX_CONCURRENCY", None)
+    cap = settings.VTEX_MAX_CONCURRENCY
     return "adaptive" + (f" (cap {cap})" if cap else "")
 
 

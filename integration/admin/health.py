@@ -261,7 +261,7 @@ def health_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
         "subtitle": None,
         "now": now,
         "store_time_zone": str(tz),
-        "intake_mode": getattr(settings, "VTEX_INTAKE", "list"),
+        "intake_mode": settings.VTEX_INTAKE,
         "intake": health.intake_status(),
         "pull": health.pull_last_run(),
         "orders_exist": health.orders_exist(),

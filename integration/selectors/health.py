@@ -49,23 +49,21 @@ from integration.vtex.statuses import CANCELED, VtexStatus
 
 #: A cancellation VTEX has not confirmed after this long needs a person (the seller may have to act).
 CANCELLATION_CONFIRM_WITHIN = timedelta(hours=1)
-DEFAULT_STUCK_READY_MINUTES = 30
-DEFAULT_STUCK_NO_TRACKING_DAYS = 3
 #: The django-q2 task of the regular intake (integration.services.schedules).
 PULL_TASK_FUNC = "integration.tasks.pull_orders"
 
 
 def stuck_ready_minutes() -> int:
-    return int(getattr(settings, "STUCK_READY_MINUTES", DEFAULT_STUCK_READY_MINUTES))
+    return int(settings.STUCK_READY_MINUTES)
 
 
 def stuck_no_tracking_days() -> int:
-    return int(getattr(settings, "STUCK_NO_TRACKING_DAYS", DEFAULT_STUCK_NO_TRACKING_DAYS))
+    return int(settings.STUCK_NO_TRACKING_DAYS)
 
 
 def waits_for_erp_ack() -> bool:
     """Issue 4: start-handling is sent when the ERP confirms the order, not on import."""
-    return getattr(settings, "VTEX_START_HANDLING", "on_import") == "on_erp_ack"
+    return settings.VTEX_START_HANDLING == "on_erp_ack"
 
 
 # ---- stuck orders -------------------------------------------------------------------------------
@@ -610,7 +608,7 @@ class Headline:
 def health_headline(*, now: datetime | None = None) -> Headline:
     stuck = stuck_summary(now=now)
     feed_lag = None
-    intake = getattr(settings, "VTEX_INTAKE", "list")
+    intake = settings.VTEX_INTAKE
     if intake == "feed":
         state = feed_state()
         feed_lag = state.oldest_message_age_s if state is not None else None

@@ -58,7 +58,7 @@ def test_the_latency_scenario_imports_every_order_and_reports_its_figures_and_ta
     # 20 orders on one list page: two calls per order and one page
     assert figures["VTEX calls per order"].value == pytest.approx(2 + 1 / 20)
     # The ceiling runs as many threads as erp-bridge kept calls in flight, seen by the sandbox.
-    assert 1 <= figures["ceiling threads"].value <= (getattr(settings, "VTEX_CONCURRENCY", None) or 64)
+    assert 1 <= figures["ceiling threads"].value <= (settings.VTEX_CONCURRENCY or settings.VTEX_MAX_CONCURRENCY)
     assert [target.name for target in result.targets] == ["share of the HTTP-only ceiling"]
     assert all(isinstance(target.holds, bool) for target in result.targets)
     assert result.params == {

@@ -66,8 +66,8 @@ class Command(BaseCommand):
         parser.add_argument("--app-token", default=None, help="App token to accept (default: settings.VTEX_APP_TOKEN).")
 
     def handle(self, *args, **options):
-        app_key = options["app_key"] or getattr(settings, "VTEX_APP_KEY", "") or DEFAULT_APP_KEY
-        app_token = options["app_token"] or getattr(settings, "VTEX_APP_TOKEN", "") or DEFAULT_APP_TOKEN
+        app_key = options["app_key"] or settings.VTEX_APP_KEY or DEFAULT_APP_KEY
+        app_token = options["app_token"] or settings.VTEX_APP_TOKEN or DEFAULT_APP_TOKEN
         try:
             faults = FaultConfig(
                 fail_rate=options["fail_rate"],
