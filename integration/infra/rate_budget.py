@@ -16,6 +16,7 @@ from collections.abc import Callable
 from django.db import IntegrityError, connection
 from django.db.models import F
 
+from integration.infra.db_work import database_work
 from integration.models import RateBudget
 from integration.vtex.budget import tokens_per_second
 
@@ -83,7 +84,8 @@ class DatabaseRateBudget:
                     self._tokens -= 1
                     holds_token = True
                 else:
-                    tokens, wait = self._reserve(now)  # its UPDATE checks the shared pause itself
+                    # its UPDATE checks the shared pause itself
+                    tokens, wait = database_work(self._reserve, now)
                     if tokens:
                         self._second, self._tokens = int(now), tokens - 1
                         return
@@ -93,7 +95,7 @@ class DatabaseRateBudget:
                 # goes. Read after the token is taken and outside the lock: no thread waits for
                 # another's read (a database call under a lock made every worker queue behind
                 # the slowest), and no wait for the lock comes between the read and the request.
-                paused_until = self._shared_paused_until()
+                paused_until = database_work(self._shared_paused_until)
                 now = self.clock()
                 if paused_until <= now and self._paused_until <= now:  # and no 429 here meanwhile
                     return
@@ -116,6 +118,9 @@ class DatabaseRateBudget:
         with self._lock:
             self._tokens = 0
             self._paused_until = max(self._paused_until, until)
+        database_work(self._share_pause, until)
+
+    def _share_pause(self, until: float) -> None:
         self._ensure_row()
         self._row().filter(paused_until__lt=until).update(paused_until=until)
         self._row().update(pauses=F("pauses") + 1)

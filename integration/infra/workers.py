@@ -7,8 +7,9 @@ the target. The cap of the target bounds threads, connections and memory.
 
 The thread that owns the pool stores results; the worker threads only speak to VTEX. Their call
 records are buffered (infra.vtex_client.call_log) and written by the owner, so SQLite's single
-writer stays free. The shared rate budget reads and writes its row from the worker threads, so
-each thread has a database connection: each closes its own when it ends.
+writer stays free. The shared rate budget reads and writes its row for the worker threads: that
+work goes to the pool's one database thread (infra.db_work), so a pool holds one connection
+however many threads it runs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from django.db import connections
 
+from integration.infra.db_work import DatabaseThread, do_database_work_in
 from integration.infra.vtex_client import buffer_calls_in_this_thread, vtex_in_flight_target
 
 
@@ -38,6 +40,7 @@ class FollowingExecutor(Executor):
         self._busy = 0
         self._shutdown = False
         self._started = 0
+        self._database_thread = DatabaseThread(name=name)
         #: The most threads alive at once (the bench and the tests read it).
         self.peak_threads = 0
 
@@ -87,6 +90,7 @@ class FollowingExecutor(Executor):
         if wait:
             for thread in threads:
                 thread.join()
+            self._database_thread.close()
 
     # ---- the threads -------------------------------------------------------------------------
 
@@ -102,6 +106,7 @@ class FollowingExecutor(Executor):
 
     def _run(self) -> None:
         buffer_calls_in_this_thread()
+        do_database_work_in(self._database_thread)
         try:
             while self._next_job():
                 pass
@@ -109,7 +114,7 @@ class FollowingExecutor(Executor):
             with self._lock:
                 self._threads.discard(threading.current_thread())
                 self._grow()  # another thread takes work left behind by this one, if any
-            connections.close_all()  # Django's connections are per thread
+            connections.close_all()  # any this thread opened itself (database work goes to the pool's thread)
 
     def _next_job(self) -> bool:
         """Run one job; False when this thread should end (shut down, or more threads than the target)."""

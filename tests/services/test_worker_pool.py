@@ -5,11 +5,13 @@ import threading
 
 import pytest
 from django.db import connection
+from django.db.backends.signals import connection_created
 from django.utils import timezone
 
-from integration.infra.vtex_client import call_log
+from integration.infra.vtex_client import call_log, reset_vtex_client
 from integration.infra.workers import vtex_threads
 from integration.models import VtexCall
+from integration.services.intake import intake_run
 from integration.vtex import CallRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,3 +103,27 @@ def test_work_submitted_first_runs_before_the_work_already_waiting():
             job.result(timeout=10)
     # then it went ahead of them
     assert ran == ["feed read", "order 1", "order 2"]
+
+
+def test_a_pool_holds_one_database_connection_however_many_threads_it_runs(make_sandbox, settings):
+    # given: an intake that keeps 16 calls in flight, each taking a token of the shared budget
+    make_sandbox(orders=80, latency_ms=20)
+    settings.VTEX_CONCURRENCY = 16
+    settings.VTEX_RATE_LIMIT_RPM = 600_000
+    reset_vtex_client()
+    opened = []
+
+    def note(sender, connection, **kwargs):
+        opened.append(threading.current_thread().name)
+
+    connection_created.connect(note)
+    try:
+        # when
+        result = intake_run(source="list")
+    finally:
+        connection_created.disconnect(note)
+
+    # then: the worker threads' database work (the budget's row) went through one thread
+    assert result.imported == 80 and result.peak_threads >= 8
+    from_pool = [name for name in opened if name != threading.main_thread().name]
+    assert len(from_pool) <= 1, from_pool
