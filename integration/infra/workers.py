@@ -86,11 +86,16 @@ class FollowingExecutor(Executor):
                 while self._work:
                     self._work.popleft()[0].cancel()
             self._lock.notify_all()
-            threads = list(self._threads)
         if wait:
-            for thread in threads:
-                thread.join()
+            # Until none is left: a thread ending may start another for work still waiting.
+            while threads := self._alive():
+                for thread in threads:
+                    thread.join()
             self._database_thread.close()
+
+    def _alive(self) -> list[threading.Thread]:
+        with self._lock:
+            return list(self._threads)
 
     # ---- the threads -------------------------------------------------------------------------
 

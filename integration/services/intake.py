@@ -70,6 +70,8 @@ INTAKE_SOURCES = ("list", "feed", "hook", "sweep")
 STORE_ERRORS = (DatabaseError, OverflowError, ValueError)
 #: A busy feed is read in lots of 10; this bounds one cycle (the next one goes on).
 FEED_MAX_LOTS_PER_CYCLE = 1000
+#: Orders whose first import failed, read again at the end of each cycle (oldest failure first).
+RETRIES_PER_CYCLE = 200
 INTAKE_LEASE = "intake"
 #: A cluster killed mid-cycle holds the intake this long at most: the next cycle starts within
 #: about a minute and a half (the soak kills one: docs/performance.md).
@@ -330,6 +332,18 @@ class _Cycle:
                     )
                 yield self.lot_of(handles_by_order, then=lambda handles=handles_by_order: self._commit_feed(handles))
 
+    def retry_lots(self) -> Iterator[_Lot]:
+        """Orders whose first import failed (the stub order_record_intake_failure left), read again
+        in every cycle whatever named them first: one never waits on its feed event coming back
+        (after the visibility timeout, and not one VTEX lost) or on a new notification."""
+        order_ids = list(
+            Order.objects.filter(is_complete=False)
+            .order_by("intake_failed_at")
+            .values_list("order_id", flat=True)[:RETRIES_PER_CYCLE]
+        )
+        if order_ids:
+            yield self.lot_of(order_ids)
+
     def ready_lots_if_feed_lost(self) -> Iterator[_Lot]:
         if self._feed_lost:
             yield from self.ready_lots()
@@ -524,9 +538,11 @@ def intake_run(
 
             # The hook is the fast path; the list and the feed back it up.
             lots = {
-                "hook": cycle.hook_lots,
-                "feed": lambda: _chain(cycle.hook_lots(), cycle.feed_lots(), cycle.ready_lots_if_feed_lost()),
-                "list": lambda: _chain(cycle.hook_lots(), cycle.ready_lots()),
+                "hook": cycle.hook_lots,  # a task per burst of notifications; their failures back off
+                "feed": lambda: _chain(
+                    cycle.hook_lots(), cycle.feed_lots(), cycle.ready_lots_if_feed_lost(), cycle.retry_lots()
+                ),
+                "list": lambda: _chain(cycle.hook_lots(), cycle.ready_lots(), cycle.retry_lots()),
                 "sweep": sweep,
             }
             result = cycle.run(lots[source](), source)

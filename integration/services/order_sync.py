@@ -618,7 +618,9 @@ def order_record_intake_failure(*, order_id: str, summary: dict[str, Any] | None
             return None
         if order is None:
             fields = summary_fields(summary or {})
-            fields.setdefault("vtex_status", VtexStatus.READY_FOR_HANDLING)
+            # The feed and the hook name only the order (its summary has no status): intake
+            # takes what is ready for handling.
+            fields["vtex_status"] = fields.get("vtex_status") or VtexStatus.READY_FOR_HANDLING
             try:
                 with transaction.atomic():
                     order = Order.objects.create(order_id=order_id, is_complete=False, **fields)

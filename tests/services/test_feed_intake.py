@@ -9,7 +9,8 @@ from integration.infra.vtex_client import vtex_client
 from integration.models import FeedState, Order, VtexCall
 from integration.services.feed import feed_config_ensure
 from integration.services.intake import intake_run
-from integration.vtex import VtexConnectionError, VtexServerError
+from integration.services.order_sync import order_record_intake_failure
+from integration.vtex import VtexConnectionError, VtexError, VtexServerError
 from integration.vtex.statuses import FEED_FILTER
 from tests.conftest import MovableClock
 
@@ -236,3 +237,25 @@ def test_a_failed_commit_of_the_last_lot_is_reported_and_its_orders_stay_stored(
     again = intake_run(source="feed", client=client)
     assert again.imported == 0 and again.failed == 0 and again.committed > 0
     assert feed_queue(server)["queued"] == 0 and feed_queue(server)["in_flight"] == 0
+
+
+def test_an_order_whose_first_import_failed_is_read_again_by_the_next_cycle_without_its_feed_event(
+    make_sandbox,
+):
+    # given: an order whose first read failed (its stub stored) and whose feed event is gone
+    server = make_sandbox(orders=0)
+    intake_run(source="feed")  # the feed is configured
+    (order_id,) = server.store.add_orders(1)
+    server.store._feed.messages.clear()
+    order_record_intake_failure(order_id=order_id, summary={"orderId": order_id}, error=VtexError("timeout"))
+    stub = Order.objects.get(order_id=order_id)
+    assert not stub.is_complete and stub.vtex_status == "ready-for-handling"
+
+    # when
+    result = intake_run(source="feed")
+
+    # then
+    order = Order.objects.get(order_id=order_id)
+    assert order.is_complete and order.intake_error == ""
+    assert result.imported == 1 and result.acknowledged == 1
+    assert server.store.effects["start_handling"] == {order_id: 1}
