@@ -48,7 +48,7 @@ from integration.vtex.mapping import (
     order_data_from_vtex,
     summary_fields,
 )
-from integration.vtex.statuses import CANCELED, START_HANDLING_TOOK_EFFECT, VtexStatus
+from integration.vtex.statuses import CANCELED, VtexStatus, start_handling_shown
 
 
 @dataclass
@@ -363,7 +363,7 @@ def _follow_vtex_status(order: Order, previous_status: str) -> list[OrderEvent]:
         state__in=[*CancellationRequest.OPEN_STATES, CancellationRequest.State.FAILED]
     ).update(state=CancellationRequest.State.CONFIRMED, confirmed_at=timezone.now())
     shown = {OutboxMessage.Kind.CANCEL: (Q(kind=OutboxMessage.Kind.CANCEL, outcome_unknown=True), order.vtex_status)}
-    if previous_status in START_HANDLING_TOOK_EFFECT:
+    if start_handling_shown(order.vtex_status, stored=previous_status):
         shown[OutboxMessage.Kind.START_HANDLING] = (Q(kind=OutboxMessage.Kind.START_HANDLING), previous_status)
     events = []
     for kind, (condition, status) in shown.items():

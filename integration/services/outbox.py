@@ -41,7 +41,7 @@ from integration.services.order_state import orders_recompute_states
 from integration.services.order_sync import FetchedOrder, orders_store_from_vtex
 from integration.vtex import VtexClient, VtexConflict, VtexError, VtexRateLimited, VtexServerError
 from integration.vtex.mapping import VtexDataError, order_data_from_vtex
-from integration.vtex.statuses import CANCEL_TAKEN, CANCELED, START_HANDLING_TOOK_EFFECT, VtexStatus
+from integration.vtex.statuses import CANCEL_TAKEN, START_HANDLING_TOOK_EFFECT, VtexStatus, start_handling_shown
 
 logger = logging.getLogger(__name__)
 
@@ -251,11 +251,7 @@ def vtex_shows_effect(message: OutboxMessage, vtex_order: dict[str, Any]) -> boo
     """Does the order read back from VTEX already show what this row would do?"""
     if message.kind == Kind.START_HANDLING:
         # VTEX moves an order out of ready-for-handling once; a repeat gets 409 (VTEX-API.md §3).
-        # An order canceled after erp-bridge stored it past ready-for-handling had taken it.
-        status = vtex_order.get("status")
-        return status in START_HANDLING_TOOK_EFFECT or (
-            status in CANCELED and message.order.vtex_status in START_HANDLING_TOOK_EFFECT
-        )
+        return start_handling_shown(str(vtex_order.get("status") or ""), stored=message.order.vtex_status)
     if message.kind == Kind.CANCEL:
         return vtex_order.get("status") in CANCEL_TAKEN
     package = _package(vtex_order, message.invoice.number)

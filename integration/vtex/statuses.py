@@ -58,6 +58,13 @@ HANDLED = frozenset(
 #: A start-handling (ours, or an earlier one whose answer was lost) shows as done in these.
 START_HANDLING_TOOK_EFFECT = HANDLED - CANCELED - {VtexStatus.CANCELLATION_REQUESTED}
 
+
+def start_handling_shown(status: str, *, stored: str) -> bool:
+    """Does VTEX's `status` show that a start-handling took effect? Canceled alone does not say,
+    but an order erp-bridge had `stored` past ready-for-handling before it was canceled had taken it."""
+    return status in START_HANDLING_TOOK_EFFECT or (status in CANCELED and stored in START_HANDLING_TOOK_EFFECT)
+
+
 #: Stored orders whose start-handling is retried until it is recorded.
 START_HANDLING_RETRIED = START_HANDLING_TOOK_EFFECT | {VtexStatus.READY_FOR_HANDLING}
 
